@@ -1,0 +1,91 @@
+# sluice top-level build. Non-recursive: every component describes itself in a
+# build.mk beside its sources (framework/*/build.mk, modules/*/build.mk,
+# tests/*/build.mk, bench/build.mk); this file only holds the rules and the
+# user-facing targets. Outputs go to build/ (bin/ programs, test/ unit tests
+# built with sanitizers, bench/ benchmarks, gen/ generated protobuf code).
+
+CC      ?= gcc
+B       := build
+WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
+INC     := -Iframework -Imodules/lib -I$(B)/gen
+CFLAGS  ?= -O2 -g
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+DEPFLAGS = -MMD -MP
+
+# pkg-config is evaluated lazily (recursive variables) so that `make deps`
+# can run before the libraries exist.
+pc = $(shell pkg-config --libs $(1))
+pcflags = $(shell pkg-config --cflags $(1))
+
+BINS :=
+UNIT_TESTS :=
+BENCHES :=
+
+# $(call sl_program,NAME,SOURCES,LDLIBS)   optimised program build/bin/NAME
+define sl_program
+BINS += $(B)/bin/$(1)
+$(B)/bin/$(1): $(patsubst %.c,$(B)/obj/%.o,$(2))
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $(3) -lm -lpthread
+endef
+
+# $(call sl_unit_test,NAME,SOURCES,LDLIBS)  sanitized test build/test/NAME
+define sl_unit_test
+UNIT_TESTS += $(B)/test/$(1)
+$(B)/test/$(1): $(patsubst %.c,$(B)/san/%.o,$(2))
+	@mkdir -p $$(@D)
+	$$(CC) $$(SANFLAGS) -o $$@ $$^ $(3) -lcmocka -lm -lpthread
+endef
+
+# $(call sl_bench,NAME,SOURCES,LDLIBS)  benchmark build/bench/NAME
+define sl_bench
+BENCHES += $(B)/bench/$(1)
+$(B)/bench/$(1): $(patsubst %.c,$(B)/obj/%.o,$(2))
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $(3) -lm -lpthread
+endef
+
+.PHONY: all deps test demo bench clean format images check-deps build-tests
+all: check-deps
+	@$(MAKE) --no-print-directory build-all
+
+include $(sort $(wildcard framework/*/build.mk modules/*/build.mk tests/*/build.mk bench/build.mk))
+
+build-all: $(BINS)
+build-tests: $(BINS) $(UNIT_TESTS)
+build-bench: $(BINS) $(BENCHES)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(INC) $(EXTRA_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(B)/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(SANFLAGS) $(INC) $(EXTRA_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+deps:
+	@scripts/install-deps.sh
+
+# Installs only when something is missing; quiet otherwise.
+check-deps:
+	@scripts/install-deps.sh --check-quiet || scripts/install-deps.sh
+
+test: check-deps
+	@$(MAKE) --no-print-directory build-tests
+	@tests/run.sh
+
+demo: check-deps
+	@$(MAKE) --no-print-directory build-all
+	@scripts/demo.sh
+
+bench: check-deps
+	@$(MAKE) --no-print-directory build-bench
+	@bench/run.sh
+
+format:
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,39 @@
+/* template.h - task keys and key templates.
+ *
+ * A task key is a short relative-path-like string, e.g.
+ * "1257010784/p00001_00024/t1257010986_1257011185/ch109". It must be safe to
+ * use as a relative path: 1..512 bytes, printable ASCII without '\\', no
+ * leading '/', no empty, "." or ".." segment.
+ *
+ * Templates build downstream keys from an upstream key:
+ *   {key}        the whole input key
+ *   {1} {2} ...  the n-th '/'-separated segment (1-based); {-1} the last
+ *   {A..B}       a range of integers, expanded to one key per value; the
+ *   {A..B..S}    width of A sets zero padding ({001..024}); S is the step
+ *   {{ and }}    literal braces
+ * Several ranges in one template expand as a cartesian product.
+ * Expansion is bounded (SL_TEMPLATE_MAX_KEYS keys) to keep typos harmless. */
+#ifndef SL_TEMPLATE_H
+#define SL_TEMPLATE_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+#define SL_KEY_MAX 512
+#define SL_TEMPLATE_MAX_KEYS 1000000
+
+/* 0 if key is valid, else SL_EINVAL with a message naming the problem. */
+int sl_key_validate(const char *key, sl_err *err);
+
+/* Checks a template's syntax (not the keys it makes). */
+int sl_template_check(const char *tmpl, sl_err *err);
+
+/* Expands tmpl for input key `in` (may be NULL when the template does not use
+ * it) and calls fn for each resulting key, in order. Stops and returns fn's
+ * value if it is non-zero. Each key is validated; an invalid one is an error. */
+typedef int (*sl_template_fn)(void *ctx, const char *key);
+int sl_template_expand(const char *tmpl, const char *in, sl_template_fn fn, void *ctx,
+                       sl_err *err);
+
+#endif
