@@ -1,0 +1,150 @@
+/* store.h - durable state of the controller in SQLite (WAL).
+ *
+ * The store owns every SQL statement of sluice: pipelines, tasks, attempts,
+ * gather joins, hosts and events, a schema version and migrations. It knows
+ * nothing of YAML or placement policy; framework/sched decides, the store
+ * records. One connection, used by one thread at a time (the scheduler's
+ * lock guards it). Writes happen inside explicit transactions so that an
+ * RPC's effects are committed together before it is answered: a controller
+ * killed at any moment restarts from a consistent state.
+ *
+ * synchronous=NORMAL in WAL mode survives a process crash (SIGKILL) without
+ * fsync per commit; `durable_fsync` selects synchronous=FULL for power loss. */
+#ifndef SL_STORE_H
+#define SL_STORE_H
+
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+#define SL_STORE_SCHEMA_VERSION 1
+
+typedef enum sl_task_state {
+    SL_TASK_QUEUED = 0,
+    SL_TASK_RUNNING = 1,
+    SL_TASK_DONE = 2,
+    SL_TASK_FAILED = 3,
+    SL_TASK_CANCELLED = 4,
+} sl_task_state;
+#define SL_TASK_NSTATES 5
+
+const char *sl_task_state_name(int state);
+int sl_task_state_parse(const char *name); /* -1 if unknown */
+
+typedef struct sl_store sl_store;
+
+int sl_store_open(const char *path, int durable_fsync, sl_store **out, sl_err *err);
+void sl_store_close(sl_store *s);
+int sl_store_begin(sl_store *s, sl_err *err);
+int sl_store_commit(sl_store *s, sl_err *err);
+void sl_store_rollback(sl_store *s);
+int sl_store_schema_version(sl_store *s);
+
+/* ---- pipelines ---- */
+typedef struct sl_pipeline_row {
+    int64_t id;
+    char *name, *file, *yaml, *vars_json, *state;
+    double created, finished;
+} sl_pipeline_row;
+
+int64_t sl_store_pipeline_insert(sl_store *s, const char *name, const char *file,
+                                 const char *yaml, const char *vars_json, double now,
+                                 sl_err *err);
+int sl_store_pipeline_set_state(sl_store *s, int64_t id, const char *state, double finished,
+                                sl_err *err);
+/* Calls fn for every pipeline (all, or only running ones). */
+typedef int (*sl_pipeline_row_fn)(void *ctx, const sl_pipeline_row *row);
+int sl_store_pipelines_each(sl_store *s, int only_running, sl_pipeline_row_fn fn, void *ctx,
+                            sl_err *err);
+
+/* ---- tasks ---- */
+typedef struct sl_task_row {
+    int64_t id, pipeline_id;
+    int stage;
+    const char *key, *headers, *want_host, *host, *lease_agent;
+    int state, attempts, exit_code;
+    double created, ready, started, finished, lease_deadline;
+} sl_task_row;
+
+/* Inserts a queued task. Returns 1 if created, 0 if (pipeline, stage, key)
+ * already existed (a duplicate is ignored), negative on error. */
+int sl_store_task_insert(sl_store *s, int64_t pipeline_id, int stage, const char *key,
+                         const char *headers, const char *want_host, double now, int64_t *id,
+                         sl_err *err);
+/* Leases up to n queued tasks of (pipeline, stage) for host: those bound to
+ * this host first, then unbound ones, oldest first. Marks them running with
+ * the agent, deadline and attempt+1; calls fn for each leased task. Returns
+ * the number leased. */
+typedef int (*sl_task_row_fn)(void *ctx, const sl_task_row *row);
+int sl_store_lease(sl_store *s, int64_t pipeline_id, int stage, const char *host,
+                   const char *agent, int n, double deadline, sl_task_row_fn fn, void *ctx,
+                   sl_err *err);
+int sl_store_task_get(sl_store *s, int64_t id, sl_task_row_fn fn, void *ctx, sl_err *err);
+int sl_store_task_find(sl_store *s, int64_t pipeline_id, int stage, const char *key,
+                       sl_task_row_fn fn, void *ctx, sl_err *err);
+int sl_store_task_finish(sl_store *s, int64_t id, int state, const char *host, int exit_code,
+                         double started, double finished, sl_err *err);
+/* Back to the queue (retry, lease expiry, manual retry). */
+int sl_store_task_requeue(sl_store *s, int64_t id, double now, int reset_attempts, sl_err *err);
+/* Extends the lease of a running task held by agent; 1 if extended, 0 if the
+ * task is no longer running under that agent. */
+int sl_store_task_extend(sl_store *s, int64_t id, const char *agent, double deadline,
+                         sl_err *err);
+/* Running tasks whose lease deadline is before `now`. */
+int sl_store_tasks_expired(sl_store *s, double now, sl_task_row_fn fn, void *ctx, sl_err *err);
+/* Gives every running lease at least `deadline` (grace after a restart). */
+int sl_store_leases_extend_all(sl_store *s, double deadline, sl_err *err);
+/* Counts per (pipeline, stage, state): fn(ctx, pipeline, stage, state, n). */
+typedef int (*sl_count_fn)(void *ctx, int64_t pipeline_id, int stage, int state, int64_t n);
+int sl_store_task_counts(sl_store *s, sl_count_fn fn, void *ctx, sl_err *err);
+/* Lists tasks with filters (-1 / NULL for any), ordered by id after after_id. */
+int sl_store_tasks_list(sl_store *s, int64_t pipeline_id, int stage, int state,
+                        int64_t after_id, int limit, sl_task_row_fn fn, void *ctx,
+                        sl_err *err);
+/* Sets every queued/running task of a pipeline to cancelled; returns count. */
+int sl_store_pipeline_cancel_tasks(sl_store *s, int64_t pipeline_id, double now, sl_err *err);
+/* Duration statistics of finished tasks of one stage in a time window. */
+int sl_store_stage_finished_since(sl_store *s, int64_t pipeline_id, int stage, double since,
+                                  int64_t *n, sl_err *err);
+
+/* ---- attempts ---- */
+typedef struct sl_attempt_row {
+    int n, exit_code;
+    const char *host, *error, *stdout_tail, *stderr_tail;
+    double started, finished;
+} sl_attempt_row;
+int sl_store_attempt_insert(sl_store *s, int64_t task_id, const sl_attempt_row *a, sl_err *err);
+typedef int (*sl_attempt_row_fn)(void *ctx, const sl_attempt_row *row);
+int sl_store_attempts_each(sl_store *s, int64_t task_id, sl_attempt_row_fn fn, void *ctx,
+                           sl_err *err);
+
+/* ---- gather joins ---- */
+/* Records member of group gkey; returns the number of members the group has
+ * now if the member is new, 0 if it was already there. */
+int sl_store_gather_add(sl_store *s, int64_t pipeline_id, int stage, const char *gkey,
+                        const char *member, const char *host, sl_err *err);
+/* Members of a group in arrival order: fn(ctx, member, host). Returns count. */
+typedef int (*sl_member_fn)(void *ctx, const char *member, const char *host);
+int sl_store_gather_members(sl_store *s, int64_t pipeline_id, int stage, const char *gkey,
+                            sl_member_fn fn, void *ctx, sl_err *err);
+/* Number of groups of a stage with fewer than `need` members. */
+int64_t sl_store_gather_pending(sl_store *s, int64_t pipeline_id, int stage, int need,
+                                sl_err *err);
+
+/* ---- hosts ---- */
+typedef struct sl_host_row {
+    const char *name, *agent_id, *groups, *mem_root, *ssd_root, *addr, *state;
+    double last_seen;
+} sl_host_row;
+int sl_store_host_upsert(sl_store *s, const sl_host_row *h, sl_err *err);
+int sl_store_host_seen(sl_store *s, const char *name, double now, sl_err *err);
+int sl_store_host_set_state(sl_store *s, const char *name, const char *state, sl_err *err);
+typedef int (*sl_host_row_fn)(void *ctx, const sl_host_row *row);
+int sl_store_hosts_each(sl_store *s, sl_host_row_fn fn, void *ctx, sl_err *err);
+
+/* ---- events ---- */
+int sl_store_event(sl_store *s, double t, int64_t pipeline_id, int64_t task_id,
+                   const char *kind, const char *msg, sl_err *err);
+
+#endif
