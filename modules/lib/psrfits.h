@@ -24,20 +24,20 @@ typedef struct psrfits_hdr {
     char backend[32];
     char project[32];
     char observer[32];
-    int stt_imjd;       /* start MJD, integer day */
-    int stt_smjd;       /* seconds past UTC midnight */
-    double stt_offs;    /* fractional seconds */
-    double obsfreq;     /* centre frequency, MHz */
-    double obsbw;       /* bandwidth, MHz */
+    int stt_imjd;    /* start MJD, integer day */
+    int stt_smjd;    /* seconds past UTC midnight */
+    double stt_offs; /* fractional seconds */
+    double obsfreq;  /* centre frequency, MHz */
+    double obsbw;    /* bandwidth, MHz */
     int obsnchan;
-    int nchan;          /* channels per row (== obsnchan for search mode) */
-    int nsblk;          /* samples per row */
-    double tbin;        /* sample time, s */
-    double chan_bw;     /* MHz */
-    int nbits;          /* 8 */
-    int npol;           /* 1 (total intensity) */
+    int nchan;      /* channels per row (== obsnchan for search mode) */
+    int nsblk;      /* samples per row */
+    double tbin;    /* sample time, s */
+    double chan_bw; /* MHz */
+    int nbits;      /* 8 */
+    int npol;       /* 1 (total intensity) */
     double ra_deg, dec_deg;
-    int64_t nrows;      /* rows in SUBINT (filled by the reader) */
+    int64_t nrows; /* rows in SUBINT (filled by the reader) */
 } psrfits_hdr;
 
 typedef struct psrfits psrfits;
@@ -49,6 +49,13 @@ int psrfits_create(psrfits **out, const char *path, const psrfits_hdr *h, char *
  * of the file to the centre of the row. */
 int psrfits_write_row(psrfits *f, const double *freq, const float *wts, const float *offs,
                       const float *scl, const uint8_t *data, double offs_sub, char *err);
+/* Copies the header keywords of src that psrfits_hdr does not describe
+ * (FRONTEND, BECONFIG, CHAN_DM, HISTORY, ... in the primary HDU; DM, RM, ...
+ * in SUBINT) into dst, a file being written that has no rows yet. Tools that
+ * transform a file (down-sampler, fits-merger) use it to carry keywords over. */
+int psrfits_copy_keys(psrfits *dst, psrfits *src, char *err);
+/* Appends a HISTORY card to the primary HDU (a file being written). */
+int psrfits_add_history(psrfits *f, const char *text, char *err);
 /* Opens for reading; fills h (including nrows). */
 int psrfits_open(psrfits **out, const char *path, psrfits_hdr *h, char *err);
 /* Reads row (0-based). Any output pointer may be NULL. */
@@ -60,7 +67,6 @@ int psrfits_close(psrfits *f, char *err);
 /* Quantises nsamp x nchan floats (channel fastest) to 8 bits per channel:
  * scl/offs chosen from each channel's mean and standard deviation so that
  * the mean maps to ~128 and +-6 sigma stays in range; rounding to nearest. */
-void psrfits_quantise(const float *in, int nsamp, int nchan, uint8_t *out, float *offs,
-                      float *scl);
+void psrfits_quantise(const float *in, int nsamp, int nchan, uint8_t *out, float *offs, float *scl);
 
 #endif
