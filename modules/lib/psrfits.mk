@@ -1,6 +1,11 @@
-# PSRFITS search-mode writer/reader (cfitsio). Link a program with
-#   $(MODLIB_PSRFITS_SRCS) in its sources and $(MODLIB_PSRFITS_LIBS) in its libs.
+# PSRFITS search-mode writer/reader (cfitsio). A module's build.mk is read
+# before modules/lib/build.mk (alphabetical), so it includes this file itself:
+#   include modules/lib/psrfits.mk
+# and then links $(MODLIB_PSRFITS_SRCS) with $(MODLIB_PSRFITS_LIBS).
+# The guard makes repeated includes harmless.
+ifndef MODLIB_PSRFITS_SRCS
 MODLIB_PSRFITS_SRCS := modules/lib/psrfits.c
 MODLIB_PSRFITS_LIBS = $(call pc,cfitsio)
 
 $(eval $(call sl_unit_test,test_psrfits,tests/unit/test_psrfits.c $(MODLIB_PSRFITS_SRCS),$(MODLIB_PSRFITS_LIBS)))
+endif
