@@ -39,26 +39,29 @@ typedef struct sl_retry_rule {
 } sl_retry_rule;
 
 typedef struct sl_emit {
-    char *to;        /* downstream stage name */
-    int to_index;    /* index into sl_pipeline.stages, resolved by validation */
-    char *key;       /* key template, default "{key}" (see template.h) */
-    int stream;      /* `stream: true`: push outputs to the consumer's host */
-    sl_loc loc;
+    char *to;     /* downstream stage name */
+    int to_index; /* index into sl_pipeline.stages, resolved by validation */
+    char *key;    /* key template, default "{key}" (see template.h) */
+    int stream;   /* `stream: true`: push outputs to the consumer's host */
+    sl_loc loc;   /* position of the `to` value */
 } sl_emit;
 
 typedef struct sl_stage {
-    char *name;          /* [a-z0-9][a-z0-9_-]*, unique */
-    char **command;      /* argv prefix; the task key and headers JSON follow */
+    char *name;     /* [a-z0-9][a-z0-9_-]*, unique */
+    char **command; /* argv prefix; the task key and headers JSON follow */
     size_t ncommand;
-    char *runtime;       /* "process" (default), "noop", later containers */
-    char *image;         /* container image, NULL for process */
-    sl_kv *env;          /* the stage's own environment */
+    char *runtime; /* "process" (default), "noop", later containers */
+    char *image;   /* container image, NULL for process */
+    sl_kv *env;    /* the stage's own environment */
     size_t nenv;
-    int slots;           /* concurrent tasks of this stage per host, default 1 */
+    int slots; /* concurrent tasks of this stage per host, default 1 */
     sl_placement placement;
-    char *group;         /* group-bound: a group name from `groups:` or an agent label */
-    int64_t timeout_ms;  /* 0 = no timeout */
-    int retry_default;   /* retries for exit codes without their own rule */
+    char *group;        /* group-bound: a group name from `groups:` or an agent label
+                           (written "label:NAME" in YAML; stored without the prefix) */
+    int group_index;    /* index into sl_pipeline.groups, or -1 when group is an agent
+                           label (a cluster.agents group or "label:NAME"); set by validation */
+    int64_t timeout_ms; /* 0 = no timeout */
+    int retry_default;  /* retries for exit codes without their own rule */
     sl_retry_rule *retry;
     size_t nretry;
     int64_t output_size; /* bytes a task writes (admission), 0 = unknown */
@@ -67,7 +70,7 @@ typedef struct sl_stage {
     int64_t memory;      /* containers: bytes, 0 = unlimited */
     sl_emit *emits;
     size_t nemits;
-    int gather;          /* >0: a join; a task is made when this many members arrived */
+    int gather; /* >0: a join; a task is made when this many members arrived */
     sl_loc loc;
 } sl_stage;
 
@@ -95,7 +98,7 @@ typedef struct sl_local_agent {
 } sl_local_agent;
 
 typedef struct sl_pipeline {
-    char *file;          /* path shown in errors */
+    char *file; /* path shown in errors */
     char *name;
     char *description;
     sl_stage *stages;
@@ -106,10 +109,10 @@ typedef struct sl_pipeline {
     size_t nmessages;
     sl_local_agent *agents; /* cluster.agents: list or a count (names local-1..N) */
     size_t nagents;
-    int64_t lease_ttl_ms;   /* default 30000 */
-    sl_kv *vars;            /* variables that were substituted, with their values */
+    int64_t lease_ttl_ms; /* default 30000 */
+    sl_kv *vars;          /* variables that were substituted, with their values */
     size_t nvars;
-    void *arena;            /* owns every pointer above */
+    void *arena; /* owns every pointer above */
 } sl_pipeline;
 
 /* Where ${NAME} values come from when parsing. */
@@ -118,14 +121,15 @@ typedef struct sl_varsrc {
     const char *env_file; /* KEY=VALUE file, NULL for none; overrides `env_file:` in YAML */
     const sl_kv *vars;    /* explicit values, looked up first */
     size_t nvars;
+    int no_env_file; /* ignore `env_file:` in the YAML (re-parsing from p->vars) */
 } sl_varsrc;
 
 /* Reads and validates FILE. On error returns NULL and fills err with
  * "file:line:col: message". */
 sl_pipeline *sl_pipeline_load(const char *file, const sl_varsrc *src, sl_err *err);
 /* Same from text in memory; `file` is the name used in messages. */
-sl_pipeline *sl_pipeline_parse(const char *file, const char *text, size_t len,
-                               const sl_varsrc *src, sl_err *err);
+sl_pipeline *sl_pipeline_parse(const char *file, const char *text, size_t len, const sl_varsrc *src,
+                               sl_err *err);
 void sl_pipeline_free(sl_pipeline *p);
 
 int sl_pipeline_stage_index(const sl_pipeline *p, const char *name); /* -1 if none */

@@ -33,7 +33,6 @@ int sl_template_check(const char *tmpl, sl_err *err);
  * it) and calls fn for each resulting key, in order. Stops and returns fn's
  * value if it is non-zero. Each key is validated; an invalid one is an error. */
 typedef int (*sl_template_fn)(void *ctx, const char *key);
-int sl_template_expand(const char *tmpl, const char *in, sl_template_fn fn, void *ctx,
-                       sl_err *err);
+int sl_template_expand(const char *tmpl, const char *in, sl_template_fn fn, void *ctx, sl_err *err);
 
 #endif

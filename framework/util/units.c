@@ -39,11 +39,9 @@ static int parse_number(const char **p, int64_t *ip, int64_t *frac, int *fdigits
             any_frac = 1;
             s++;
         }
-        if (!any_frac)
-            return -1;
+        if (!any_frac) return -1;
     }
-    if (nint == 0 && !any_frac)
-        return -1;
+    if (nint == 0 && !any_frac) return -1;
     *ip = v;
     *frac = f;
     *fdigits = nf;
@@ -55,8 +53,7 @@ static int parse_number(const char **p, int64_t *ip, int64_t *frac, int *fdigits
 static int scale(int64_t ip, int64_t frac, int fd, int64_t unit, int64_t *out)
 {
     int64_t whole;
-    if (__builtin_mul_overflow(ip, unit, &whole))
-        return -1;
+    if (__builtin_mul_overflow(ip, unit, &whole)) return -1;
     int64_t pow10 = 1;
     for (int i = 0; i < fd; i++)
         pow10 *= 10;
@@ -65,8 +62,7 @@ static int scale(int64_t ip, int64_t frac, int fd, int64_t unit, int64_t *out)
     __int128 t = (__int128)frac * unit;
     t = (t + pow10 / 2) / pow10;
     part = (int64_t)t;
-    if (__builtin_add_overflow(whole, part, out))
-        return -1;
+    if (__builtin_add_overflow(whole, part, out)) return -1;
     return 0;
 }
 
@@ -77,10 +73,8 @@ static int bad(sl_err *err, const char *what, const char *s, const char *why)
 
 int sl_parse_duration_ms(const char *s, int64_t *ms, sl_err *err)
 {
-    if (!s || !*s)
-        return bad(err, "duration", s ? s : "", "empty");
-    if (*s == '-')
-        return bad(err, "duration", s, "negative durations are not allowed");
+    if (!s || !*s) return bad(err, "duration", s ? s : "", "empty");
+    if (*s == '-') return bad(err, "duration", s, "negative durations are not allowed");
     const char *p = s;
     int64_t total = 0;
     int parts = 0;
@@ -89,8 +83,7 @@ int sl_parse_duration_ms(const char *s, int64_t *ms, sl_err *err)
         int fd, ovf;
         if (parse_number(&p, &ip, &frac, &fd, &ovf) < 0)
             return bad(err, "duration", s, "expected a number such as 10s, 5m, 1h30m or 250ms");
-        if (ovf)
-            return bad(err, "duration", s, "too large");
+        if (ovf) return bad(err, "duration", s, "too large");
         const char *u = p;
         while (isalpha((unsigned char)*p))
             p++;
@@ -113,8 +106,9 @@ int sl_parse_duration_ms(const char *s, int64_t *ms, sl_err *err)
         } else if (ul == 1 && *u == 'd') {
             unit = 86400000;
         } else {
-            return sl_errf(err, SL_EINVAL, "bad duration '%s': unknown unit '%.*s' (use ms, s, m, h or d)",
-                           s, (int)ul, u);
+            return sl_errf(err, SL_EINVAL,
+                           "bad duration '%s': unknown unit '%.*s' (use ms, s, m, h or d)", s,
+                           (int)ul, u);
         }
         int64_t v;
         if (scale(ip, frac, fd, unit, &v) < 0 || __builtin_add_overflow(total, v, &total))
@@ -152,20 +146,16 @@ static const struct {
 
 int sl_parse_size(const char *s, int64_t *bytes, sl_err *err)
 {
-    if (!s || !*s)
-        return bad(err, "size", s ? s : "", "empty");
-    if (*s == '-')
-        return bad(err, "size", s, "negative sizes are not allowed");
+    if (!s || !*s) return bad(err, "size", s ? s : "", "empty");
+    if (*s == '-') return bad(err, "size", s, "negative sizes are not allowed");
     const char *p = s;
     int64_t ip, frac;
     int fd, ovf;
     if (parse_number(&p, &ip, &frac, &fd, &ovf) < 0)
         return bad(err, "size", s, "expected a number such as 512, 64m, 300MiB or 1.5GB");
-    if (ovf)
-        return bad(err, "size", s, "too large");
+    if (ovf) return bad(err, "size", s, "too large");
     for (size_t i = 0; i < sizeof size_units / sizeof size_units[0]; i++) {
-        if (strcasecmp(p, size_units[i].suffix))
-            continue;
+        if (strcasecmp(p, size_units[i].suffix)) continue;
         int64_t v;
         if (scale(ip, frac, fd, size_units[i].mult, &v) < 0)
             return bad(err, "size", s, "too large");
@@ -210,8 +200,7 @@ char *sl_format_duration(int64_t ms, char *buf, size_t n)
         const char *name;
         int64_t ms;
     } parts[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
-    if (n == 0)
-        return buf;
+    if (n == 0) return buf;
     buf[0] = 0;
     if (ms <= 0) {
         snprintf(buf, n, ms == 0 ? "0s" : "-");
@@ -220,12 +209,10 @@ char *sl_format_duration(int64_t ms, char *buf, size_t n)
     size_t used = 0;
     for (size_t i = 0; i < 5 && ms > 0; i++) {
         int64_t q = ms / parts[i].ms;
-        if (!q)
-            continue;
+        if (!q) continue;
         ms -= q * parts[i].ms;
         int w = snprintf(buf + used, n - used, "%" PRId64 "%s", q, parts[i].name);
-        if (w < 0 || (size_t)w >= n - used)
-            break;
+        if (w < 0 || (size_t)w >= n - used) break;
         used += (size_t)w;
     }
     return buf;

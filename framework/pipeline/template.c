@@ -1,0 +1,261 @@
+/* template.c - task key validation and key template expansion (see template.h).
+ *
+ * A template is compiled into a short list of parts (literal text, the whole
+ * input key, one input segment, an integer range). Expansion walks the ranges
+ * like an odometer, the first range varying slowest, as shell brace expansion
+ * does, so "ch{1..2}/t{1..2}" gives ch1/t1 ch1/t2 ch2/t1 ch2/t2. The number of
+ * keys is computed before anything is produced, so a typo such as
+ * {1..1000000000} fails fast instead of filling memory. */
+#include "pipeline/template.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+
+enum { P_LIT, P_KEY, P_SEG, P_RANGE };
+
+typedef struct part {
+    int kind;
+    const char *lit; /* P_LIT: points into the template; {{ and }} are unescaped at output */
+    size_t litlen;
+    int seg;            /* P_SEG: 1-based, negative counts from the end */
+    int64_t a, b, step; /* P_RANGE */
+    int width;          /* P_RANGE: zero padding width */
+    int64_t count;      /* P_RANGE: number of values */
+} part;
+
+typedef struct tmpl {
+    part *parts;
+    size_t n, cap;
+    int64_t total; /* keys produced */
+} tmpl;
+
+static void add(tmpl *t, part p)
+{
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 8;
+        t->parts = sl_xrealloc(t->parts, t->cap * sizeof *t->parts);
+    }
+    t->parts[t->n++] = p;
+}
+
+int sl_key_validate(const char *key, sl_err *err)
+{
+    if (!key || !*key) return sl_errf(err, SL_EINVAL, "empty key");
+    size_t len = strlen(key);
+    if (len > SL_KEY_MAX)
+        return sl_errf(err, SL_EINVAL, "key '%.40s...' is %zu bytes long (the limit is %d)", key,
+                       len, SL_KEY_MAX);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if (c < 0x20 || c > 0x7e)
+            return sl_errf(err, SL_EINVAL,
+                           "key '%s' contains a control or non-ASCII byte 0x%02x at offset %zu",
+                           key, c, i);
+        if (c == '\\') return sl_errf(err, SL_EINVAL, "key '%s' contains a backslash", key);
+    }
+    if (key[0] == '/')
+        return sl_errf(err, SL_EINVAL, "key '%s' starts with '/' (keys are relative paths)", key);
+    const char *s = key;
+    for (;;) {
+        const char *e = strchr(s, '/');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n == 0) return sl_errf(err, SL_EINVAL, "key '%s' has an empty path segment", key);
+        if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return sl_errf(err, SL_EINVAL, "key '%s' has a '%.*s' path segment", key, (int)n, s);
+        if (!e) break;
+        s = e + 1;
+    }
+    return 0;
+}
+
+/* Parses a non-negative decimal integer of at most 18 digits. */
+static int parse_uint(const char *s, size_t n, int64_t *v)
+{
+    if (n == 0 || n > 18) return -1;
+    int64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i])) return -1;
+        x = x * 10 + (s[i] - '0');
+    }
+    *v = x;
+    return 0;
+}
+
+static int compile_brace(tmpl *t, const char *tmpl_s, const char *s, size_t n, sl_err *err)
+{
+    part p = {0};
+    if (n == 3 && !memcmp(s, "key", 3)) {
+        p.kind = P_KEY;
+        add(t, p);
+        return 0;
+    }
+    int64_t v;
+    if (n > 0 && (isdigit((unsigned char)s[0]) || s[0] == '-') && !memchr(s, '.', n)) {
+        int neg = s[0] == '-';
+        if (parse_uint(s + neg, n - neg, &v) < 0 || v == 0 || v > 1000)
+            return sl_errf(err, SL_EINVAL,
+                           "template '%s': bad segment reference {%.*s} (use {1}, {2}, ... or "
+                           "{-1} for the last)",
+                           tmpl_s, (int)n, s);
+        p.kind = P_SEG;
+        p.seg = neg ? -(int)v : (int)v;
+        add(t, p);
+        return 0;
+    }
+    const char *d1 = n >= 2 ? memmem(s, n, "..", 2) : NULL;
+    if (d1) {
+        const char *aend = d1, *bs = d1 + 2;
+        const char *d2 = memmem(bs, n - (size_t)(bs - s), "..", 2);
+        const char *bend = d2 ? d2 : s + n;
+        int64_t a, b, st = 1;
+        if (parse_uint(s, (size_t)(aend - s), &a) < 0 ||
+            parse_uint(bs, (size_t)(bend - bs), &b) < 0 ||
+            (d2 && (parse_uint(d2 + 2, (size_t)(s + n - d2 - 2), &st) < 0 || st < 1)))
+            return sl_errf(err, SL_EINVAL,
+                           "template '%s': bad range {%.*s} (use {A..B} or {A..B..STEP} with "
+                           "non-negative integers and STEP >= 1)",
+                           tmpl_s, (int)n, s);
+        p.kind = P_RANGE;
+        p.a = a;
+        p.b = b;
+        p.step = st;
+        p.width = (int)(aend - s);
+        p.count = (a <= b ? b - a : a - b) / st + 1;
+        if (p.count > SL_TEMPLATE_MAX_KEYS || t->total > SL_TEMPLATE_MAX_KEYS / p.count)
+            return sl_errf(err, SL_EINVAL, "template '%s' makes more than %d keys", tmpl_s,
+                           SL_TEMPLATE_MAX_KEYS);
+        t->total *= p.count;
+        add(t, p);
+        return 0;
+    }
+    return sl_errf(err, SL_EINVAL,
+                   "template '%s': unknown placeholder {%.*s} (use {key}, {1}, {-1}, {A..B}, "
+                   "{A..B..STEP}, or {{ and }} for literal braces)",
+                   tmpl_s, (int)n, s);
+}
+
+static int compile(tmpl *t, const char *s, sl_err *err)
+{
+    memset(t, 0, sizeof *t);
+    t->total = 1;
+    if (!s) return sl_errf(err, SL_EINVAL, "missing template");
+    const char *p = s;
+    while (*p) {
+        if (*p == '{' && p[1] == '{') {
+            add(t, (part){.kind = P_LIT, .lit = p, .litlen = 1});
+            p += 2;
+        } else if (*p == '}' && p[1] == '}') {
+            add(t, (part){.kind = P_LIT, .lit = p, .litlen = 1});
+            p += 2;
+        } else if (*p == '}') {
+            return sl_errf(
+                err, SL_EINVAL,
+                "template '%s': unmatched '}' at offset %zu (write }} for a literal brace)", s,
+                (size_t)(p - s));
+        } else if (*p == '{') {
+            const char *e = strchr(p + 1, '}');
+            const char *o = strchr(p + 1, '{');
+            if (!e || (o && o < e))
+                return sl_errf(err, SL_EINVAL,
+                               "template '%s': unclosed '{' at offset %zu (write {{ for a literal "
+                               "brace)",
+                               s, (size_t)(p - s));
+            if (compile_brace(t, s, p + 1, (size_t)(e - p - 1), err) < 0) return SL_EINVAL;
+            p = e + 1;
+        } else {
+            size_t n = strcspn(p, "{}");
+            add(t, (part){.kind = P_LIT, .lit = p, .litlen = n});
+            p += n;
+        }
+    }
+    return 0;
+}
+
+int sl_template_check(const char *tmpl_s, sl_err *err)
+{
+    tmpl t;
+    int rc = compile(&t, tmpl_s, err);
+    free(t.parts);
+    return rc;
+}
+
+/* Finds segment `seg` of key; returns 0 and sets *s, *n, or -1. */
+static int segment(const char *key, int seg, const char **s, size_t *n)
+{
+    int nseg = 1;
+    for (const char *c = key; *c; c++)
+        nseg += *c == '/';
+    int idx = seg > 0 ? seg : nseg + seg + 1;
+    if (idx < 1 || idx > nseg) return -1;
+    const char *c = key;
+    for (int i = 1; i < idx; i++)
+        c = strchr(c, '/') + 1;
+    const char *e = strchr(c, '/');
+    *s = c;
+    *n = e ? (size_t)(e - c) : strlen(c);
+    return 0;
+}
+
+int sl_template_expand(const char *tmpl_s, const char *in, sl_template_fn fn, void *ctx,
+                       sl_err *err)
+{
+    tmpl t;
+    int rc = compile(&t, tmpl_s, err);
+    if (rc < 0) goto out;
+    /* Resolve the input-dependent parts once; only ranges vary per key. */
+    for (size_t i = 0; i < t.n; i++) {
+        part *p = &t.parts[i];
+        if (p->kind == P_KEY || p->kind == P_SEG) {
+            if (!in) {
+                rc = sl_errf(err, SL_EINVAL,
+                             "template '%s' uses the input key, but there is no input key here",
+                             tmpl_s);
+                goto out;
+            }
+            if (p->kind == P_KEY) {
+                p->lit = in;
+                p->litlen = strlen(in);
+            } else if (segment(in, p->seg, &p->lit, &p->litlen) < 0) {
+                rc = sl_errf(err, SL_EINVAL, "template '%s': key '%s' has no segment {%d}", tmpl_s,
+                             in, p->seg);
+                goto out;
+            }
+            p->kind = P_LIT;
+        }
+    }
+    int64_t *val = sl_xcalloc(t.n, sizeof *val); /* per-range index */
+    sl_buf b = SL_BUF_INIT;
+    for (int64_t k = 0; k < t.total; k++) {
+        sl_buf_reset(&b);
+        for (size_t i = 0; i < t.n; i++) {
+            part *p = &t.parts[i];
+            if (p->kind == P_LIT) {
+                sl_buf_append(&b, p->lit, p->litlen);
+            } else {
+                int64_t x = p->a <= p->b ? p->a + val[i] * p->step : p->a - val[i] * p->step;
+                sl_buf_printf(&b, "%0*" PRId64, p->width, x);
+            }
+        }
+        if (sl_key_validate(b.data ? b.data : "", err) < 0) {
+            rc = sl_err_prefix(err, "template '%s'", tmpl_s);
+            break;
+        }
+        if ((rc = fn(ctx, b.data)) != 0) break;
+        /* Odometer: the last range varies fastest. */
+        for (size_t i = t.n; i-- > 0;) {
+            if (t.parts[i].kind != P_RANGE) continue;
+            if (++val[i] < t.parts[i].count) break;
+            val[i] = 0;
+        }
+    }
+    sl_buf_free(&b);
+    free(val);
+out:
+    free(t.parts);
+    return rc;
+}

@@ -1,0 +1,193 @@
+/* vars.c - ${NAME} and ${NAME:-default} substitution in scalar values.
+ *
+ * Values come from, in order: the caller's explicit list (sl_varsrc.vars),
+ * the process environment (if use_environ), then the env file. Every
+ * variable that was found is recorded with its value so the controller can
+ * rebuild the exact same model from p->vars alone. Substitution works on
+ * parsed scalars, never on the raw text, so a value cannot inject YAML
+ * structure and error positions stay exact. "$$" is a literal '$'; a '$' not
+ * followed by '{' or '$' is kept as it is. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/pipeline_int.h"
+
+static void record(sl_pctx *c, const char *name, const char *value)
+{
+    for (size_t i = 0; i < c->nused; i++)
+        if (!strcmp(c->used[i].key, name)) return;
+    if (c->nused == c->capused) {
+        c->capused = c->capused ? c->capused * 2 : 8;
+        c->used = sl_xrealloc(c->used, c->capused * sizeof *c->used);
+    }
+    c->used[c->nused++] = (sl_kv){sl_xstrdup(name), sl_xstrdup(value)};
+}
+
+static const char *lookup(sl_pctx *c, const char *name)
+{
+    const sl_varsrc *s = c->src;
+    if (s && s->vars)
+        for (size_t i = 0; i < s->nvars; i++)
+            if (s->vars[i].key && !strcmp(s->vars[i].key, name))
+                return s->vars[i].value ? s->vars[i].value : "";
+    if (s && s->use_environ) {
+        const char *v = getenv(name);
+        if (v) return v;
+    }
+    for (size_t i = 0; i < c->nenvf; i++)
+        if (!strcmp(c->envf[i].key, name)) return c->envf[i].value;
+    return NULL;
+}
+
+static int valid_name(const char *s, size_t n)
+{
+    if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_')) return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_')) return 0;
+    return 1;
+}
+
+int sl_pipeline_subst(sl_pctx *c, const sl_ynode *n, char **out)
+{
+    const char *s = n->str;
+    if (!strchr(s, '$')) {
+        *out = sl_arena_strndup(c->a, s, n->len);
+        return 0;
+    }
+    sl_buf b = SL_BUF_INIT;
+    int rc = 0;
+    for (const char *p = s; *p;) {
+        if (p[0] != '$' || (p[1] != '$' && p[1] != '{')) {
+            sl_buf_putc(&b, *p++);
+            continue;
+        }
+        if (p[1] == '$') {
+            sl_buf_putc(&b, '$');
+            p += 2;
+            continue;
+        }
+        const char *e = strchr(p + 2, '}');
+        if (!e) {
+            rc = sl_pipeline_errf(c, n->loc, "unterminated '${' in '%s' (write $$ for a literal $)",
+                                  s);
+            break;
+        }
+        const char *body = p + 2;
+        size_t blen = (size_t)(e - body);
+        const char *def = NULL;
+        size_t nlen = blen;
+        const char *sep = NULL;
+        for (const char *q = body; q + 1 < e; q++)
+            if (q[0] == ':' && q[1] == '-') {
+                sep = q;
+                break;
+            }
+        if (sep) {
+            nlen = (size_t)(sep - body);
+            def = sep + 2;
+        }
+        if (!valid_name(body, nlen)) {
+            rc = sl_pipeline_errf(c, n->loc,
+                                  "bad variable reference '${%.*s}' (use ${NAME} or "
+                                  "${NAME:-default}; NAME is letters, digits and _)",
+                                  (int)blen, body);
+            break;
+        }
+        char *name = sl_xstrndup(body, nlen);
+        const char *v = lookup(c, name);
+        if (v) record(c, name, v);
+        if (v && (*v || !def)) {
+            sl_buf_puts(&b, v);
+        } else if (def) {
+            sl_buf_append(&b, def, (size_t)(e - def));
+        } else {
+            rc = sl_pipeline_errf(c, n->loc,
+                                  "variable %s is not set (use ${%s:-default} or define it in the "
+                                  "environment or env_file)",
+                                  name, name);
+            free(name);
+            break;
+        }
+        free(name);
+        p = e + 1;
+    }
+    if (rc == 0) *out = sl_arena_strndup(c->a, b.data ? b.data : "", b.len);
+    sl_buf_free(&b);
+    return rc;
+}
+
+/* KEY=VALUE lines; '#' comments, blank lines, an optional "export ", and
+ * values optionally wrapped in matching single or double quotes. */
+int sl_pipeline_load_env_file(sl_pctx *c, const char *path, sl_loc loc)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return sl_pipeline_errf(c, loc, "cannot read env_file '%s': %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0, cnt = 0, lineno = 0;
+    ssize_t len;
+    int rc = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        char *s = line;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s || *s == '#') continue;
+        if (!strncmp(s, "export ", 7)) s += 7;
+        char *eq = strchr(s, '=');
+        if (!eq || !valid_name(s, (size_t)(eq - s))) {
+            rc = sl_errf(c->err, SL_EINVAL,
+                         "%s:%zu:1: expected NAME=VALUE (NAME is letters, digits and _)", path,
+                         lineno);
+            break;
+        }
+        char *v = eq + 1;
+        size_t vl = strlen(v);
+        if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+            v++;
+            vl -= 2;
+        }
+        if (c->nenvf == cnt) {
+            cnt = cnt ? cnt * 2 : 16;
+            sl_kv *nk = sl_arena_array(c->ta, cnt, sizeof *nk);
+            if (c->nenvf) memcpy(nk, c->envf, c->nenvf * sizeof *nk);
+            c->envf = nk;
+        }
+        /* A later line overrides an earlier one, as in a shell. */
+        size_t i;
+        char *name = sl_arena_strndup(c->ta, s, (size_t)(eq - s));
+        for (i = 0; i < c->nenvf; i++)
+            if (!strcmp(c->envf[i].key, name)) break;
+        c->envf[i] = (sl_kv){name, sl_arena_strndup(c->ta, v, vl)};
+        if (i == c->nenvf) c->nenvf++;
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+void sl_pipeline_vars_finish(sl_pctx *c)
+{
+    sl_pipeline *p = c->p;
+    p->nvars = c->nused;
+    p->vars = sl_arena_array(c->a, c->nused, sizeof *p->vars);
+    for (size_t i = 0; i < c->nused; i++) {
+        p->vars[i].key = sl_arena_strdup(c->a, c->used[i].key);
+        p->vars[i].value = sl_arena_strdup(c->a, c->used[i].value);
+    }
+}
+
+void sl_pipeline_vars_release(sl_pctx *c)
+{
+    for (size_t i = 0; i < c->nused; i++) {
+        free(c->used[i].key);
+        free(c->used[i].value);
+    }
+    free(c->used);
+    c->used = NULL;
+    c->nused = c->capused = 0;
+}
