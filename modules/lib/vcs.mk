@@ -1,0 +1,4 @@
+# modules/lib science pieces for voltages (variables only: included by
+# modules/lib/build.mk and by the modules that use them).
+MODLIB_VCS_SRCS := modules/lib/vcs.c
+MODLIB_VCS_LIBS :=
