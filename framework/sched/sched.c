@@ -1,0 +1,494 @@
+/* sched.c - scheduler lifecycle, the pipeline table, submission and the
+ * creation of tasks from messages (placement and gather joins).
+ *
+ * Pipelines are kept in memory with their parsed model; their YAML text and
+ * the variables used are in the store, so a restarted controller rebuilds the
+ * exact same model. Task counters per stage are loaded from the store on open
+ * and maintained incrementally afterwards. */
+#include "sched/sched_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/template.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/json.h"
+
+sl_pipe *sl_sched_pipe(sl_sched *s, int64_t id)
+{
+    for (size_t i = 0; i < s->npipes; i++)
+        if (s->pipes[i]->id == id)
+            return s->pipes[i];
+    return NULL;
+}
+
+/* vars_json is a flat object {"NAME":"value",...} written by vars_to_json. */
+static void vars_to_json(sl_buf *b, const sl_kvpair *v, size_t n)
+{
+    sl_buf_putc(b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sl_buf_putc(b, ',');
+        sl_buf_json_str(b, v[i].name);
+        sl_buf_putc(b, ':');
+        sl_buf_json_str(b, v[i].value);
+    }
+    sl_buf_putc(b, '}');
+}
+
+/* Parses {"A":"x","B":"y"} (as written above) into kv pairs. */
+static size_t vars_from_json(const char *json, sl_kv **out)
+{
+    size_t n = 0, cap = 0;
+    sl_kv *kv = NULL;
+    const char *p = json ? strchr(json, '{') : NULL;
+    if (!p) {
+        *out = NULL;
+        return 0;
+    }
+    p++;
+    for (;;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p != '"')
+            break;
+        /* reuse the JSON scanner: find the key text, then get its value */
+        const char *q = p + 1;
+        sl_buf name = SL_BUF_INIT;
+        while (*q && *q != '"') {
+            if (*q == '\\' && q[1])
+                q++;
+            sl_buf_putc(&name, *q++);
+        }
+        if (*q != '"') {
+            sl_buf_free(&name);
+            break;
+        }
+        sl_buf val = SL_BUF_INIT;
+        if (!sl_json_get_str(json, name.data ? name.data : "", &val)) {
+            sl_buf_free(&name);
+            sl_buf_free(&val);
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            kv = sl_xrealloc(kv, cap * sizeof *kv);
+        }
+        kv[n].key = sl_buf_steal(&name);
+        kv[n].value = sl_buf_steal(&val);
+        n++;
+        /* skip past the value string */
+        q++;
+        while (*q == ' ' || *q == ':')
+            q++;
+        if (*q != '"')
+            break;
+        q++;
+        while (*q && *q != '"') {
+            if (*q == '\\' && q[1])
+                q++;
+            q++;
+        }
+        if (!*q)
+            break;
+        p = q + 1;
+    }
+    *out = kv;
+    return n;
+}
+
+static void free_kv(sl_kv *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(kv[i].key);
+        free(kv[i].value);
+    }
+    free(kv);
+}
+
+static void pipe_free(sl_pipe *p)
+{
+    if (!p)
+        return;
+    sl_pipeline_free(p->model);
+    free(p->state);
+    free(p->rt);
+    free(p);
+}
+
+sl_pipe *sl_sched_load_pipe(sl_sched *s, int64_t id, const char *file, const char *yaml,
+                            const char *vars_json, const char *state, double created,
+                            double finished, sl_err *err)
+{
+    sl_kv *kv = NULL;
+    size_t nkv = vars_from_json(vars_json, &kv);
+    sl_varsrc src = {.vars = kv, .nvars = nkv, .no_env_file = 1};
+    sl_pipeline *m = sl_pipeline_parse(file, yaml, strlen(yaml), &src, err);
+    free_kv(kv, nkv);
+    if (!m)
+        return NULL;
+    sl_pipe *p = sl_xcalloc(1, sizeof *p);
+    p->id = id;
+    p->model = m;
+    p->state = sl_xstrdup(state);
+    p->created = created;
+    p->finished = finished;
+    p->rt = sl_xcalloc(m->nstages ? m->nstages : 1, sizeof *p->rt);
+    p->lease_ttl_ms = m->lease_ttl_ms > 0 ? m->lease_ttl_ms : s->lease_ttl_ms;
+    s->pipes = sl_xrealloc(s->pipes, (s->npipes + 1) * sizeof *s->pipes);
+    s->pipes[s->npipes++] = p;
+    return p;
+}
+
+typedef struct {
+    sl_sched *s;
+    sl_err *err;
+    int failed;
+} load_ctx;
+
+static int load_row(void *ctx, const sl_pipeline_row *r)
+{
+    load_ctx *c = ctx;
+    sl_err e = {0};
+    if (!sl_sched_load_pipe(c->s, r->id, r->file, r->yaml, r->vars_json, r->state, r->created,
+                            r->finished, &e)) {
+        /* A pipeline that no longer parses (sluice changed) must not stop
+         * the controller from serving the others. */
+        sl_store_event(c->s->store, sl_wall(), r->id, 0, "load-error", e.msg, NULL);
+        fprintf(stderr, "sluice controller: pipeline %lld cannot be loaded: %s\n",
+                (long long)r->id, e.msg);
+    }
+    return 0;
+}
+
+static int count_row(void *ctx, int64_t pid, int stage, int state, int64_t n)
+{
+    sl_sched *s = ctx;
+    sl_pipe *p = sl_sched_pipe(s, pid);
+    if (p && stage >= 0 && (size_t)stage < p->model->nstages && state >= 0 &&
+        state < SL_TASK_NSTATES)
+        p->rt[stage].count[state] = n;
+    return 0;
+}
+
+int sl_sched_reload_counts(sl_sched *s, sl_err *err)
+{
+    for (size_t i = 0; i < s->npipes; i++)
+        for (size_t k = 0; k < s->pipes[i]->model->nstages; k++)
+            memset(s->pipes[i]->rt[k].count, 0, sizeof s->pipes[i]->rt[k].count);
+    return sl_store_task_counts(s->store, count_row, s, err);
+}
+
+int sl_sched_open(const sl_sched_config *cfg, sl_sched **out, sl_err *err)
+{
+    sl_sched *s = sl_xcalloc(1, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->work_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    s->lease_ttl_ms = cfg->lease_ttl_ms > 0 ? cfg->lease_ttl_ms : 30000;
+    if (sl_store_open(cfg->db_path, cfg->durable_fsync, &s->store, err) < 0)
+        goto fail;
+    load_ctx lc = {s, err, 0};
+    if (sl_store_pipelines_each(s->store, 0, load_row, &lc, err) < 0 ||
+        sl_sched_reload_counts(s, err) < 0)
+        goto fail;
+    /* Agents keep running their tasks while the controller is away: give
+     * them one lease period to reconnect and report before expiring them. */
+    if (sl_store_begin(s->store, err) < 0)
+        goto fail;
+    if (sl_store_leases_extend_all(s->store, sl_wall() + s->lease_ttl_ms / 1000.0, err) < 0 ||
+        sl_store_event(s->store, sl_wall(), 0, 0, "controller-start", "controller started",
+                       err) < 0 ||
+        sl_store_commit(s->store, err) < 0) {
+        sl_store_rollback(s->store);
+        goto fail;
+    }
+    *out = s;
+    return 0;
+fail:
+    sl_sched_close(s);
+    return err && err->code ? err->code : SL_ESTORE;
+}
+
+void sl_sched_shutdown(sl_sched *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void sl_sched_close(sl_sched *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->npipes; i++)
+        pipe_free(s->pipes[i]);
+    free(s->pipes);
+    for (size_t i = 0; i < s->nagents; i++) {
+        free(s->agents[i].agent_id);
+        free(s->agents[i].host);
+        for (size_t g = 0; g < s->agents[i].ngroups; g++)
+            free(s->agents[i].groups[g]);
+        free(s->agents[i].groups);
+    }
+    free(s->agents);
+    sl_store_close(s->store);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+void sl_sched_count(sl_pipe *p, int stage, int from_state, int to_state)
+{
+    if (stage < 0 || (size_t)stage >= p->model->nstages)
+        return;
+    if (from_state >= 0)
+        p->rt[stage].count[from_state]--;
+    if (to_state >= 0)
+        p->rt[stage].count[to_state]++;
+}
+
+void sl_sched_note_done(sl_pipe *p, int stage, double now)
+{
+    sl_stage_rt *rt = &p->rt[stage];
+    int64_t sec = (int64_t)now;
+    int i = (int)(sec % SL_RATE_WINDOW);
+    if (rt->bucket_sec[i] != sec) {
+        rt->bucket_sec[i] = sec;
+        rt->buckets[i] = 0;
+    }
+    rt->buckets[i]++;
+    if (rt->first_done == 0)
+        rt->first_done = now;
+}
+
+/* ---- task creation -------------------------------------------------------- */
+
+typedef struct {
+    sl_buf *out;
+    int n;
+    const char *host_best;
+    int best;
+    /* host tally for host-bound gathers (small: members of one group) */
+    char **hosts;
+    int *counts;
+    size_t nhosts;
+} members_ctx;
+
+static int member_cb(void *ctx, const char *member, const char *host)
+{
+    members_ctx *m = ctx;
+    if (m->n++)
+        sl_buf_putc(m->out, ',');
+    sl_buf_json_str(m->out, member);
+    if (host) {
+        size_t i;
+        for (i = 0; i < m->nhosts; i++)
+            if (strcmp(m->hosts[i], host) == 0)
+                break;
+        if (i == m->nhosts) {
+            m->hosts = sl_xrealloc(m->hosts, (m->nhosts + 1) * sizeof *m->hosts);
+            m->counts = sl_xrealloc(m->counts, (m->nhosts + 1) * sizeof *m->counts);
+            m->hosts[i] = sl_xstrdup(host);
+            m->counts[i] = 0;
+            m->nhosts++;
+        }
+        m->counts[i]++;
+    }
+    return 0;
+}
+
+int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const char *key, const char *member,
+                       const char *headers, const char *from_host, double now, sl_err *err)
+{
+    const sl_stage *st = &p->model->stages[to];
+    sl_buf h = SL_BUF_INIT, tmp = SL_BUF_INIT, want = SL_BUF_INIT;
+    int rc;
+    if (headers && *headers && sl_json_check_object(headers, err) < 0) {
+        sl_err_prefix(err, "headers of message '%s' to stage '%s'", key, st->name);
+        return SL_EINVAL;
+    }
+    if (st->gather > 0) {
+        int n = sl_store_gather_add(s->store, p->id, to, key, member ? member : key,
+                                    from_host, err);
+        if (n <= 0 || n < st->gather)
+            return n < 0 ? n : 0;
+        /* The group is complete: one task whose headers list the members. */
+        members_ctx m = {&tmp, 0, NULL, 0, NULL, NULL, 0};
+        sl_buf_puts(&tmp, "{\"members\":[");
+        if ((rc = sl_store_gather_members(s->store, p->id, to, key, member_cb, &m, err)) < 0)
+            goto out_m;
+        sl_buf_puts(&tmp, "],\"member_hosts\":[");
+        for (size_t i = 0; i < m.nhosts; i++) {
+            if (i)
+                sl_buf_putc(&tmp, ',');
+            sl_buf_json_str(&tmp, m.hosts[i]);
+            if (m.counts[i] > m.best) {
+                m.best = m.counts[i];
+                m.host_best = m.hosts[i];
+            }
+        }
+        sl_buf_puts(&tmp, "]}");
+        if (st->placement == SL_PLACE_HOST_BOUND && m.host_best)
+            sl_buf_puts(&want, m.host_best);
+        rc = sl_store_task_insert(s->store, p->id, to, key, tmp.data,
+                                  want.len ? want.data : NULL, now, NULL, err);
+    out_m:
+        for (size_t i = 0; i < m.nhosts; i++)
+            free(m.hosts[i]);
+        free(m.hosts);
+        free(m.counts);
+        goto out;
+    }
+    if (from_host) {
+        sl_json_set_str(&h, headers, "from_host", from_host);
+    } else if (headers && *headers) {
+        sl_buf_puts(&h, headers);
+    }
+    if (st->placement == SL_PLACE_HOST_BOUND) {
+        if (!sl_json_get_str(h.data, "to_host", &want) && from_host)
+            sl_buf_puts(&want, from_host);
+    }
+    rc = sl_store_task_insert(s->store, p->id, to, key, h.len ? h.data : NULL,
+                              want.len ? want.data : NULL, now, NULL, err);
+out:
+    if (rc > 0)
+        sl_sched_count(p, to, -1, SL_TASK_QUEUED);
+    sl_buf_free(&h);
+    sl_buf_free(&tmp);
+    sl_buf_free(&want);
+    return rc;
+}
+
+/* ---- submission ------------------------------------------------------------- */
+
+typedef struct {
+    sl_sched *s;
+    sl_pipe *p;
+    int to;
+    const char *headers;
+    double now;
+    int64_t created;
+    sl_err *err;
+} initial_ctx;
+
+static int initial_key(void *ctx, const char *key)
+{
+    initial_ctx *c = ctx;
+    int rc = sl_sched_make_task(c->s, c->p, c->to, key, key, c->headers, NULL, c->now, c->err);
+    if (rc < 0)
+        return rc;
+    c->created += rc;
+    return 0;
+}
+
+int sl_sched_submit(sl_sched *s, const char *file, const char *yaml, const sl_kvpair *vars,
+                    size_t nvars, int64_t *pipeline_id, int64_t *ntasks, sl_err *err)
+{
+    sl_buf vj = SL_BUF_INIT;
+    vars_to_json(&vj, vars, nvars);
+    double now = sl_wall();
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    /* Parse outside the transaction first: a bad pipeline touches nothing. */
+    sl_kv *kv = sl_xcalloc(nvars ? nvars : 1, sizeof *kv);
+    for (size_t i = 0; i < nvars; i++) {
+        kv[i].key = (char *)vars[i].name;
+        kv[i].value = (char *)vars[i].value;
+    }
+    sl_varsrc src = {.vars = kv, .nvars = nvars, .no_env_file = 1};
+    sl_pipeline *m = sl_pipeline_parse(file, yaml, strlen(yaml), &src, err);
+    free(kv);
+    if (!m) {
+        rc = SL_EINVAL;
+        goto out;
+    }
+    if ((rc = sl_store_begin(s->store, err)) < 0) {
+        sl_pipeline_free(m);
+        goto out;
+    }
+    int64_t id = sl_store_pipeline_insert(s->store, m->name, file, yaml, vj.data, now, err);
+    sl_pipeline_free(m);
+    if (id < 0) {
+        rc = (int)id;
+        goto rollback;
+    }
+    sl_pipe *p = sl_sched_load_pipe(s, id, file, yaml, vj.data, "running", now, 0, err);
+    if (!p) {
+        rc = SL_EINVAL;
+        goto rollback;
+    }
+    initial_ctx ic = {s, p, 0, NULL, now, 0, err};
+    for (size_t i = 0; i < p->model->nmessages; i++) {
+        const sl_message *msg = &p->model->messages[i];
+        ic.to = msg->to_index;
+        ic.headers = msg->headers;
+        rc = sl_template_expand(msg->key, NULL, initial_key, &ic, err);
+        if (rc < 0) {
+            sl_err_prefix(err, "%s:%d:%d: message to '%s'", file, msg->loc.line, msg->loc.col,
+                          msg->to);
+            goto drop;
+        }
+    }
+    char note[256];
+    snprintf(note, sizeof note, "pipeline '%s' submitted with %lld initial tasks",
+             p->model->name, (long long)ic.created);
+    if ((rc = sl_store_event(s->store, now, id, 0, "submit", note, err)) < 0 ||
+        (rc = sl_sched_check_done(s, p, now, err)) < 0 ||
+        (rc = sl_store_commit(s->store, err)) < 0)
+        goto drop;
+    *pipeline_id = id;
+    if (ntasks)
+        *ntasks = ic.created;
+    pthread_cond_broadcast(&s->work_cv);
+    goto out;
+drop:
+    /* forget the in-memory pipeline added above */
+    s->npipes--;
+    pipe_free(s->pipes[s->npipes]);
+rollback:
+    sl_store_rollback(s->store);
+out:
+    pthread_mutex_unlock(&s->mu);
+    sl_buf_free(&vj);
+    return rc < 0 ? rc : 0;
+}
+
+typedef struct {
+    int64_t id;
+    sl_buf *file, *yaml, *vars, *state;
+    int found;
+} get_ctx;
+
+static int get_row(void *ctx, const sl_pipeline_row *r)
+{
+    get_ctx *c = ctx;
+    if (r->id != c->id)
+        return 0;
+    sl_buf_puts(c->file, r->file);
+    sl_buf_puts(c->yaml, r->yaml);
+    sl_buf_puts(c->vars, r->vars_json);
+    sl_buf_puts(c->state, r->state);
+    c->found = 1;
+    return 1;
+}
+
+int sl_sched_get_pipeline(sl_sched *s, int64_t id, sl_buf *file, sl_buf *yaml,
+                          sl_buf *vars_json, sl_buf *state, sl_err *err)
+{
+    get_ctx c = {id, file, yaml, vars_json, state, 0};
+    pthread_mutex_lock(&s->mu);
+    int rc = sl_store_pipelines_each(s->store, 0, get_row, &c, err);
+    pthread_mutex_unlock(&s->mu);
+    if (rc < 0)
+        return rc;
+    if (!c.found)
+        return sl_errf(err, SL_ENOTFOUND, "no pipeline with id %lld", (long long)id);
+    return 0;
+}

@@ -1,0 +1,145 @@
+/* sched.h - the scheduler: what the controller decides.
+ *
+ * Turns submitted pipelines and emitted messages into tasks, places them
+ * (any / host-bound / group-bound, slots per host per stage), hands them to
+ * agents in leased batches with a long-poll, records completions, applies
+ * retry rules, joins gathers, expires leases of silent agents, and keeps the
+ * per-stage counters that status views read. All state is in the store; the
+ * in-memory part (parsed models, counters, known agents) is rebuilt from it
+ * when the controller restarts.
+ *
+ * Thread safety: every function takes the scheduler's mutex; they may be
+ * called from any RPC worker thread. sl_sched_lease may block up to wait_ms. */
+#ifndef SL_SCHED_H
+#define SL_SCHED_H
+
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+typedef struct sl_sched sl_sched;
+
+typedef struct sl_sched_config {
+    const char *db_path;
+    int64_t lease_ttl_ms;   /* default lease length; a pipeline may set its own */
+    int durable_fsync;      /* synchronous=FULL */
+} sl_sched_config;
+
+int sl_sched_open(const sl_sched_config *cfg, sl_sched **out, sl_err *err);
+/* Wakes every long-poll (they return empty) and stops accepting leases. */
+void sl_sched_shutdown(sl_sched *s);
+void sl_sched_close(sl_sched *s);
+
+typedef struct sl_kvpair {
+    const char *name, *value;
+} sl_kvpair;
+
+/* Validates and records a pipeline, creates its initial tasks. */
+int sl_sched_submit(sl_sched *s, const char *file, const char *yaml, const sl_kvpair *vars,
+                    size_t nvars, int64_t *pipeline_id, int64_t *ntasks, sl_err *err);
+
+/* The YAML text and variables of a pipeline (agents rebuild the model). */
+int sl_sched_get_pipeline(sl_sched *s, int64_t id, sl_buf *file, sl_buf *yaml,
+                          sl_buf *vars_json, sl_buf *state, sl_err *err);
+
+/* ---- agents ---- */
+typedef struct sl_agent_info {
+    const char *name, *agent_id, *mem_root, *ssd_root, *addr;
+    const char *const *groups;
+    size_t ngroups;
+} sl_agent_info;
+int sl_sched_register(sl_sched *s, const sl_agent_info *a, int64_t *lease_ttl_ms, sl_err *err);
+
+typedef struct sl_stage_load {
+    int64_t pipeline_id;
+    int stage;
+    int running;
+} sl_stage_load;
+
+typedef struct sl_leased {
+    int64_t id, pipeline_id;
+    int stage, attempt;
+    char *key, *headers;
+    double ready_at;
+} sl_leased;
+
+typedef struct sl_lease_result {
+    sl_leased *tasks;
+    size_t n, cap;
+    int saturated; /* nothing leased because every stage with work is at its slot limit */
+    int64_t lease_ttl_ms;
+} sl_lease_result;
+void sl_lease_result_free(sl_lease_result *r);
+
+int sl_sched_lease(sl_sched *s, const char *agent_id, const char *host, const sl_stage_load *load,
+                   size_t nload, int max_tasks, int wait_ms, sl_lease_result *out, sl_err *err);
+
+typedef struct sl_msg {
+    const char *stage; /* NULL/empty: every emits: target of the producing stage */
+    const char *key;
+    const char *headers;
+} sl_msg;
+
+typedef struct sl_completion {
+    int64_t task_id;
+    int attempt, exit_code;
+    double started, finished;
+    const char *stdout_tail, *stderr_tail, *error;
+    const sl_msg *emitted;
+    size_t nemitted;
+} sl_completion;
+
+/* Records a batch of completions in one transaction. Stale reports (the task
+ * was re-leased or already finished) are ignored. Returns accepted count. */
+int sl_sched_complete(sl_sched *s, const char *agent_id, const char *host,
+                      const sl_completion *c, size_t n, sl_err *err);
+
+/* Extends the leases of running tasks; fills `cancel` with the ids the agent
+ * should stop (no longer its lease: cancelled, expired, or re-leased). */
+int sl_sched_heartbeat(sl_sched *s, const char *agent_id, const char *host,
+                       const int64_t *running, size_t n, int64_t **cancel, size_t *ncancel,
+                       sl_err *err);
+
+/* Expires leases and marks silent hosts lost; called periodically. */
+int sl_sched_reap(sl_sched *s, sl_err *err);
+
+/* ---- queries and operator actions (JSON-free; the API layer formats) ---- */
+typedef struct sl_stage_stat {
+    const char *name;
+    int64_t count[5]; /* by sl_task_state */
+    int64_t waiting;  /* incomplete gather groups */
+    double rate;      /* done per second over the last minute */
+    double eta_s;     /* -1 unknown */
+} sl_stage_stat;
+typedef struct sl_pipe_stat {
+    int64_t id;
+    const char *name, *state;
+    double created, finished;
+    sl_stage_stat *stages;
+    size_t nstages;
+} sl_pipe_stat;
+/* Calls fn for each pipeline matching `which` (name, id, or NULL/"" for all). */
+typedef int (*sl_pipe_stat_fn)(void *ctx, const sl_pipe_stat *st);
+int sl_sched_status(sl_sched *s, const char *which, sl_pipe_stat_fn fn, void *ctx, sl_err *err);
+
+/* Resolves a pipeline by name (latest) or id; 0 or SL_ENOTFOUND. */
+int sl_sched_find_pipeline(sl_sched *s, const char *which, int64_t *id, sl_err *err);
+/* Stage index by name within a pipeline (-1 and err if unknown). */
+int sl_sched_stage_index(sl_sched *s, int64_t pipeline_id, const char *stage, sl_err *err);
+const char *sl_sched_stage_name(sl_sched *s, int64_t pipeline_id, int stage);
+
+int sl_sched_retry(sl_sched *s, int64_t pipeline_id, int stage, const int64_t *ids, size_t n,
+                   int64_t *requeued, sl_err *err);
+int sl_sched_cancel(sl_sched *s, int64_t pipeline_id, int64_t *cancelled, sl_err *err);
+/* Injects messages into a pipeline; returns tasks created. */
+int sl_sched_emit(sl_sched *s, int64_t pipeline_id, const sl_msg *m, size_t n, int64_t *created,
+                  sl_err *err);
+
+/* Direct store access under the scheduler lock, for read-only queries
+ * (task lists, logs, hosts): fn runs with the lock held. */
+struct sl_store;
+typedef int (*sl_store_fn)(void *ctx, struct sl_store *st, sl_err *err);
+int sl_sched_with_store(sl_sched *s, sl_store_fn fn, void *ctx, sl_err *err);
+
+#endif

@@ -1,0 +1,237 @@
+/* sched_complete.c - completions: attempts, retries by exit code, emission
+ * of downstream messages through `emits:` templates and gather joins, and
+ * the pipeline's final state.
+ *
+ * A module that wrote no message emits its own key (so plain programs chain
+ * without knowing sluice). A stale completion (the lease expired and the task
+ * was re-leased, or it is already finished) is ignored: the first success
+ * wins, which is what makes at-least-once delivery safe. */
+#include "sched/sched_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/template.h"
+#include "util/clock.h"
+#include "util/json.h"
+
+typedef struct {
+    int found;
+    sl_task_row row;
+    char *key, *headers, *lease_agent;
+} task_copy;
+
+static int copy_cb(void *ctx, const sl_task_row *r)
+{
+    task_copy *c = ctx;
+    c->found = 1;
+    c->row = *r;
+    c->key = sl_xstrdup(r->key);
+    c->headers = r->headers ? sl_xstrdup(r->headers) : NULL;
+    c->lease_agent = r->lease_agent ? sl_xstrdup(r->lease_agent) : NULL;
+    c->row.key = c->key;
+    c->row.headers = c->headers;
+    c->row.lease_agent = c->lease_agent;
+    c->row.host = c->row.want_host = NULL;
+    return 1;
+}
+
+static void copy_free(task_copy *c)
+{
+    free(c->key);
+    free(c->headers);
+    free(c->lease_agent);
+}
+
+typedef struct {
+    sl_sched *s;
+    sl_pipe *p;
+    int to;
+    const char *member, *headers, *host;
+    double now;
+    sl_err *err;
+} emit_ctx;
+
+static int emit_key(void *ctx, const char *key)
+{
+    emit_ctx *c = ctx;
+    int rc = sl_sched_make_task(c->s, c->p, c->to, key, c->member, c->headers, c->host, c->now,
+                                c->err);
+    return rc < 0 ? rc : 0;
+}
+
+/* Routes one message of a finished task of stage `from`. */
+static int route(sl_sched *s, sl_pipe *p, int from, const sl_msg *m, const char *host, double now,
+                 sl_err *err)
+{
+    const sl_stage *st = &p->model->stages[from];
+    if (sl_key_validate(m->key, err) < 0)
+        return sl_err_prefix(err, "emitted key '%s' is invalid", m->key);
+    if (m->headers && *m->headers && sl_json_check_object(m->headers, err) < 0)
+        return sl_err_prefix(err, "headers of emitted key '%s'", m->key);
+    emit_ctx c = {s, p, 0, m->key, m->headers, host, now, err};
+    if (m->stage && *m->stage) {
+        /* Explicit target: through its emits: template when declared,
+         * else verbatim (Scalebox-style routing by the module). */
+        int to = sl_pipeline_stage_index(p->model, m->stage);
+        if (to < 0)
+            return sl_errf(err, SL_EINVAL, "emitted to unknown stage '%s'", m->stage);
+        c.to = to;
+        for (size_t e = 0; e < st->nemits; e++)
+            if (st->emits[e].to_index == to)
+                return sl_template_expand(st->emits[e].key, m->key, emit_key, &c, err);
+        return emit_key(&c, m->key);
+    }
+    for (size_t e = 0; e < st->nemits; e++) {
+        c.to = st->emits[e].to_index;
+        int rc = sl_template_expand(st->emits[e].key, m->key, emit_key, &c, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int finish_one(sl_sched *s, const char *agent_id, const char *host,
+                      const sl_completion *c, double now, sl_err *err)
+{
+    task_copy t = {0};
+    int rc = sl_store_task_get(s->store, c->task_id, copy_cb, &t, err);
+    if (rc < 0)
+        return rc;
+    if (!t.found || t.row.state != SL_TASK_RUNNING || t.row.attempts != c->attempt) {
+        copy_free(&t);
+        return 0; /* stale: already finished, cancelled or re-leased */
+    }
+    (void)agent_id;
+    sl_pipe *p = sl_sched_pipe(s, t.row.pipeline_id);
+    if (!p || (size_t)t.row.stage >= p->model->nstages) {
+        copy_free(&t);
+        return 0;
+    }
+    const sl_stage *st = &p->model->stages[t.row.stage];
+    sl_attempt_row a = {c->attempt, c->exit_code,  host,       c->error,
+                        c->stdout_tail, c->stderr_tail, c->started, c->finished};
+    if ((rc = sl_store_attempt_insert(s->store, c->task_id, &a, err)) < 0)
+        goto out;
+    int code = c->exit_code;
+    if (code == 0) {
+        /* Emission errors fail the task: a module that emits a bad key is
+         * broken and retrying it would emit the same. */
+        sl_err e2 = {0};
+        int erc = 0;
+        if (c->nemitted == 0) {
+            sl_msg self = {NULL, t.row.key, NULL};
+            erc = route(s, p, t.row.stage, &self, host, now, &e2);
+        }
+        for (size_t i = 0; i < c->nemitted && erc >= 0; i++)
+            erc = route(s, p, t.row.stage, &c->emitted[i], host, now, &e2);
+        if (erc < 0) {
+            if (e2.code == SL_ESTORE) { /* the database, not the module */
+                *err = e2;
+                rc = SL_ESTORE;
+                goto out;
+            }
+            sl_store_event(s->store, now, p->id, c->task_id, "emit-error", e2.msg, NULL);
+            sl_attempt_row a2 = a;
+            a2.exit_code = -2;
+            a2.error = e2.msg;
+            sl_store_attempt_insert(s->store, c->task_id, &a2, NULL);
+            rc = sl_store_task_finish(s->store, c->task_id, SL_TASK_FAILED, host, -2, c->started,
+                                      c->finished, err);
+            sl_sched_count(p, t.row.stage, SL_TASK_RUNNING, SL_TASK_FAILED);
+            goto out;
+        }
+        rc = sl_store_task_finish(s->store, c->task_id, SL_TASK_DONE, host, 0, c->started,
+                                  c->finished, err);
+        sl_sched_count(p, t.row.stage, SL_TASK_RUNNING, SL_TASK_DONE);
+        sl_sched_note_done(p, t.row.stage, now);
+        goto out;
+    }
+    int retries = sl_stage_retries_for(st, code);
+    if (t.row.attempts <= retries) {
+        rc = sl_store_task_requeue(s->store, c->task_id, now, 0, err);
+        sl_sched_count(p, t.row.stage, SL_TASK_RUNNING, SL_TASK_QUEUED);
+        pthread_cond_broadcast(&s->work_cv);
+    } else {
+        rc = sl_store_task_finish(s->store, c->task_id, SL_TASK_FAILED, host, code, c->started,
+                                  c->finished, err);
+        sl_sched_count(p, t.row.stage, SL_TASK_RUNNING, SL_TASK_FAILED);
+        char msg[300];
+        snprintf(msg, sizeof msg, "task %s/%s failed with exit code %d after %d attempt(s)",
+                 st->name, t.row.key, code, t.row.attempts);
+        sl_store_event(s->store, now, p->id, c->task_id, "task-failed", msg, NULL);
+    }
+out:
+    copy_free(&t);
+    return rc < 0 ? rc : 1;
+}
+
+int sl_sched_complete(sl_sched *s, const char *agent_id, const char *host,
+                      const sl_completion *c, size_t n, sl_err *err)
+{
+    double now = sl_wall();
+    int accepted = 0, rc;
+    pthread_mutex_lock(&s->mu);
+    if ((rc = sl_store_begin(s->store, err)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        rc = finish_one(s, agent_id, host, &c[i], now, err);
+        if (rc < 0)
+            goto fail;
+        accepted += rc;
+    }
+    for (size_t i = 0; i < s->npipes; i++)
+        if (strcmp(s->pipes[i]->state, "running") == 0 &&
+            (rc = sl_sched_check_done(s, s->pipes[i], now, err)) < 0)
+            goto fail;
+    sl_store_host_seen(s->store, host, now, NULL);
+    if ((rc = sl_store_commit(s->store, err)) < 0)
+        goto fail;
+    pthread_cond_broadcast(&s->work_cv);
+    goto out;
+fail:
+    sl_store_rollback(s->store);
+    sl_sched_reload_counts(s, NULL);
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : accepted;
+}
+
+int sl_sched_check_done(sl_sched *s, sl_pipe *p, double now, sl_err *err)
+{
+    if (strcmp(p->state, "running") != 0)
+        return 0;
+    int64_t failed = 0;
+    for (size_t k = 0; k < p->model->nstages; k++) {
+        const int64_t *n = p->rt[k].count;
+        if (n[SL_TASK_QUEUED] > 0 || n[SL_TASK_RUNNING] > 0)
+            return 0;
+        failed += n[SL_TASK_FAILED];
+    }
+    const char *state = failed ? "failed" : "done";
+    char msg[512];
+    snprintf(msg, sizeof msg, "pipeline %s", state);
+    for (size_t k = 0; k < p->model->nstages && !failed; k++) {
+        const sl_stage *st = &p->model->stages[k];
+        if (st->gather <= 0)
+            continue;
+        int64_t pending = sl_store_gather_pending(s->store, p->id, (int)k, st->gather, err);
+        if (pending < 0)
+            return (int)pending;
+        if (pending > 0) {
+            state = "failed";
+            snprintf(msg, sizeof msg,
+                     "pipeline failed: %lld group(s) of gather stage '%s' never received all %d "
+                     "members",
+                     (long long)pending, st->name, st->gather);
+        }
+    }
+    int rc = sl_store_pipeline_set_state(s->store, p->id, state, now, err);
+    if (rc < 0)
+        return rc;
+    free(p->state);
+    p->state = sl_xstrdup(state);
+    p->finished = now;
+    return sl_store_event(s->store, now, p->id, 0, "pipeline-end", msg, err);
+}

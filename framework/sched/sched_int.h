@@ -1,0 +1,67 @@
+/* sched_int.h - scheduler internals shared by sched_*.c (not for callers). */
+#ifndef SL_SCHED_INT_H
+#define SL_SCHED_INT_H
+
+#include <pthread.h>
+
+#include "pipeline/pipeline.h"
+#include "sched/sched.h"
+#include "store/store.h"
+
+#define SL_RATE_WINDOW 60 /* seconds of per-stage completion history */
+
+typedef struct sl_stage_rt {
+    int64_t count[SL_TASK_NSTATES];
+    int64_t buckets[SL_RATE_WINDOW]; /* done per wall second, ring indexed by sec % window */
+    int64_t bucket_sec[SL_RATE_WINDOW];
+    double first_done;
+} sl_stage_rt;
+
+/* A pipeline the controller knows, with its parsed model. */
+typedef struct sl_pipe {
+    int64_t id;
+    sl_pipeline *model;
+    char *state; /* running | done | failed | cancelled */
+    double created, finished;
+    sl_stage_rt *rt; /* model->nstages entries */
+    int64_t lease_ttl_ms;
+} sl_pipe;
+
+typedef struct sl_agent_rt {
+    char *agent_id, *host;
+    char **groups;
+    size_t ngroups;
+} sl_agent_rt;
+
+struct sl_sched {
+    pthread_mutex_t mu;     /* guards everything below, including the store */
+    pthread_cond_t work_cv; /* broadcast when tasks become queued or on shutdown */
+    sl_store *store;
+    int64_t lease_ttl_ms;
+    sl_pipe **pipes; /* every pipeline, by ascending id */
+    size_t npipes;
+    sl_agent_rt *agents;
+    size_t nagents;
+    int stopping;
+    double last_host_check;
+};
+
+sl_pipe *sl_sched_pipe(sl_sched *s, int64_t id);
+/* Loads a pipeline row into memory (parsing its YAML with its recorded vars). */
+sl_pipe *sl_sched_load_pipe(sl_sched *s, int64_t id, const char *file, const char *yaml,
+                            const char *vars_json, const char *state, double created,
+                            double finished, sl_err *err);
+/* Creates one task of stage `to` in pipeline p from a message (key,
+ * headers) produced on host `from_host` (NULL for initial and injected
+ * messages). For a gather stage, key is the group key and `member` the
+ * message's own identity (the emitted key); the task is made when the group
+ * is complete. Returns tasks created (0/1) or negative. */
+int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const char *key, const char *member,
+                       const char *headers, const char *from_host, double now, sl_err *err);
+/* Re-derives the pipeline state after changes; records a state change. */
+int sl_sched_check_done(sl_sched *s, sl_pipe *p, double now, sl_err *err);
+void sl_sched_count(sl_pipe *p, int stage, int from_state, int to_state);
+void sl_sched_note_done(sl_pipe *p, int stage, double now);
+int sl_sched_reload_counts(sl_sched *s, sl_err *err);
+
+#endif

@@ -1,0 +1,384 @@
+/* sched_lease.c - agents: registration, leased batches with a long-poll,
+ * heartbeats that extend leases, and the reaper that expires leases of
+ * agents that went silent (at-least-once delivery).
+ *
+ * Leasing walks running pipelines oldest first and, within one, stages from
+ * the last to the first: finishing work downstream before starting more
+ * upstream keeps intermediate data on the hosts small. */
+#include "sched/sched_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/clock.h"
+
+/* Expired leases are retried even when the stage allows no retries (losing
+ * an agent is not the task's fault), up to this many extra attempts. */
+#define SL_LOST_LEASE_EXTRA 3
+
+void sl_lease_result_free(sl_lease_result *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->tasks[i].key);
+        free(r->tasks[i].headers);
+    }
+    free(r->tasks);
+    memset(r, 0, sizeof *r);
+}
+
+static sl_agent_rt *agent_by_host(sl_sched *s, const char *host)
+{
+    for (size_t i = 0; i < s->nagents; i++)
+        if (strcmp(s->agents[i].host, host) == 0)
+            return &s->agents[i];
+    return NULL;
+}
+
+static void split_groups(sl_agent_rt *a, const char *csv)
+{
+    const char *p = csv;
+    while (p && *p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n) {
+            a->groups = sl_xrealloc(a->groups, (a->ngroups + 1) * sizeof *a->groups);
+            a->groups[a->ngroups++] = sl_xstrndup(p, n);
+        }
+        p = e ? e + 1 : NULL;
+    }
+}
+
+static sl_agent_rt *agent_add(sl_sched *s, const char *host, const char *agent_id)
+{
+    s->agents = sl_xrealloc(s->agents, (s->nagents + 1) * sizeof *s->agents);
+    sl_agent_rt *a = &s->agents[s->nagents++];
+    memset(a, 0, sizeof *a);
+    a->host = sl_xstrdup(host);
+    a->agent_id = sl_xstrdup(agent_id ? agent_id : "");
+    return a;
+}
+
+static int host_groups_cb(void *ctx, const sl_host_row *h)
+{
+    void **c = ctx;
+    if (strcmp(h->name, (const char *)c[0]) == 0) {
+        split_groups((sl_agent_rt *)c[1], h->groups);
+        return 1;
+    }
+    return 0;
+}
+
+/* The agent record for host, rebuilt from the store after a restart. */
+static sl_agent_rt *agent_get(sl_sched *s, const char *host, const char *agent_id)
+{
+    sl_agent_rt *a = agent_by_host(s, host);
+    if (a)
+        return a;
+    a = agent_add(s, host, agent_id);
+    void *c[2] = {(void *)host, a};
+    sl_store_hosts_each(s->store, host_groups_cb, c, NULL);
+    return a;
+}
+
+int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_ms, sl_err *err)
+{
+    sl_buf groups = SL_BUF_INIT;
+    for (size_t i = 0; i < ai->ngroups; i++) {
+        if (strchr(ai->groups[i], ','))
+            return sl_errf(err, SL_EINVAL, "group name '%s' contains a comma", ai->groups[i]);
+        if (i)
+            sl_buf_putc(&groups, ',');
+        sl_buf_puts(&groups, ai->groups[i]);
+    }
+    double now = sl_wall();
+    sl_host_row h = {ai->name,     ai->agent_id, groups.data ? groups.data : "",
+                     ai->mem_root, ai->ssd_root, ai->addr,
+                     "up",         now};
+    pthread_mutex_lock(&s->mu);
+    int rc = sl_store_begin(s->store, err);
+    if (rc == 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "agent %s registered (groups: %s)", ai->name,
+                 groups.data ? groups.data : "");
+        if ((rc = sl_store_host_upsert(s->store, &h, err)) < 0 ||
+            (rc = sl_store_event(s->store, now, 0, 0, "host-up", msg, err)) < 0 ||
+            (rc = sl_store_commit(s->store, err)) < 0)
+            sl_store_rollback(s->store);
+    }
+    if (rc == 0) {
+        sl_agent_rt *a = agent_by_host(s, ai->name);
+        if (!a)
+            a = agent_add(s, ai->name, ai->agent_id);
+        free(a->agent_id);
+        a->agent_id = sl_xstrdup(ai->agent_id);
+        for (size_t g = 0; g < a->ngroups; g++)
+            free(a->groups[g]);
+        a->ngroups = 0;
+        split_groups(a, groups.data);
+        *lease_ttl_ms = s->lease_ttl_ms;
+    }
+    pthread_mutex_unlock(&s->mu);
+    sl_buf_free(&groups);
+    return rc;
+}
+
+static int in_group(const sl_pipe *p, const sl_agent_rt *a, const char *group)
+{
+    for (size_t i = 0; i < a->ngroups; i++)
+        if (strcmp(a->groups[i], group) == 0)
+            return 1;
+    for (size_t g = 0; g < p->model->ngroups; g++) {
+        const sl_group *gr = &p->model->groups[g];
+        if (strcmp(gr->name, group) != 0)
+            continue;
+        for (size_t h = 0; h < gr->nhosts; h++)
+            if (strcmp(gr->hosts[h], a->host) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    sl_lease_result *out;
+    sl_pipe *p;
+} lease_ctx;
+
+static int leased_cb(void *ctx, const sl_task_row *r)
+{
+    lease_ctx *c = ctx;
+    sl_lease_result *o = c->out;
+    if (o->n == o->cap) {
+        o->cap = o->cap ? o->cap * 2 : 64;
+        o->tasks = sl_xrealloc(o->tasks, o->cap * sizeof *o->tasks);
+    }
+    sl_leased *t = &o->tasks[o->n++];
+    t->id = r->id;
+    t->pipeline_id = r->pipeline_id;
+    t->stage = r->stage;
+    t->attempt = r->attempts;
+    t->key = sl_xstrdup(r->key);
+    t->headers = sl_xstrdup(r->headers ? r->headers : "");
+    t->ready_at = r->ready;
+    sl_sched_count(c->p, r->stage, SL_TASK_QUEUED, SL_TASK_RUNNING);
+    return 0;
+}
+
+static int load_of(const sl_stage_load *load, size_t nload, int64_t pid, int stage)
+{
+    for (size_t i = 0; i < nload; i++)
+        if (load[i].pipeline_id == pid && load[i].stage == stage)
+            return load[i].running;
+    return 0;
+}
+
+/* One leasing pass in one transaction. */
+static int try_lease(sl_sched *s, sl_agent_rt *a, const char *agent_id, const sl_stage_load *load,
+                     size_t nload, int max_tasks, sl_lease_result *out, sl_err *err)
+{
+    int full = 0, rc;
+    double now = sl_wall();
+    if ((rc = sl_store_begin(s->store, err)) < 0)
+        return rc;
+    for (size_t i = 0; i < s->npipes && (int)out->n < max_tasks; i++) {
+        sl_pipe *p = s->pipes[i];
+        if (strcmp(p->state, "running") != 0)
+            continue;
+        for (size_t k = p->model->nstages; k-- > 0 && (int)out->n < max_tasks;) {
+            const sl_stage *st = &p->model->stages[k];
+            if (p->rt[k].count[SL_TASK_QUEUED] <= 0)
+                continue;
+            if (st->placement == SL_PLACE_GROUP_BOUND && st->group && !in_group(p, a, st->group))
+                continue;
+            int running = load_of(load, nload, p->id, (int)k);
+            /* tasks leased to this agent in this very pass count as well */
+            for (size_t t = 0; t < out->n; t++)
+                if (out->tasks[t].pipeline_id == p->id && out->tasks[t].stage == (int)k)
+                    running++;
+            int free_slots = st->slots - running;
+            if (free_slots <= 0) {
+                full = 1;
+                continue;
+            }
+            int want = free_slots < max_tasks - (int)out->n ? free_slots : max_tasks - (int)out->n;
+            lease_ctx lc = {out, p};
+            rc = sl_store_lease(s->store, p->id, (int)k, a->host, agent_id, want,
+                                now + p->lease_ttl_ms / 1000.0, leased_cb, &lc, err);
+            if (rc < 0) {
+                sl_store_rollback(s->store);
+                sl_sched_reload_counts(s, NULL);
+                return rc;
+            }
+            if (out->lease_ttl_ms == 0 || p->lease_ttl_ms < out->lease_ttl_ms)
+                out->lease_ttl_ms = p->lease_ttl_ms;
+        }
+    }
+    if (out->n)
+        sl_store_host_seen(s->store, a->host, now, NULL);
+    if ((rc = sl_store_commit(s->store, err)) < 0) {
+        sl_store_rollback(s->store);
+        sl_sched_reload_counts(s, NULL);
+        return rc;
+    }
+    out->saturated = out->n == 0 && full;
+    return (int)out->n;
+}
+
+int sl_sched_lease(sl_sched *s, const char *agent_id, const char *host, const sl_stage_load *load,
+                   size_t nload, int max_tasks, int wait_ms, sl_lease_result *out, sl_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (max_tasks <= 0)
+        max_tasks = 1;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    sl_agent_rt *a = agent_get(s, host, agent_id);
+    while (!s->stopping) {
+        rc = try_lease(s, a, agent_id, load, nload, max_tasks, out, err);
+        if (rc != 0 || out->saturated || wait_ms <= 0)
+            break;
+        if (pthread_cond_timedwait(&s->work_cv, &s->mu, &until) == ETIMEDOUT)
+            break;
+    }
+    if (out->lease_ttl_ms == 0)
+        out->lease_ttl_ms = s->lease_ttl_ms;
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
+int sl_sched_heartbeat(sl_sched *s, const char *agent_id, const char *host,
+                       const int64_t *running, size_t n, int64_t **cancel, size_t *ncancel,
+                       sl_err *err)
+{
+    *cancel = NULL;
+    *ncancel = 0;
+    double now = sl_wall();
+    pthread_mutex_lock(&s->mu);
+    int rc = sl_store_begin(s->store, err);
+    if (rc == 0) {
+        for (size_t i = 0; i < n && rc >= 0; i++) {
+            /* the longest lease of any pipeline bounds the extension */
+            double ttl = s->lease_ttl_ms / 1000.0;
+            for (size_t k = 0; k < s->npipes; k++)
+                if (s->pipes[k]->lease_ttl_ms / 1000.0 > ttl)
+                    ttl = s->pipes[k]->lease_ttl_ms / 1000.0;
+            rc = sl_store_task_extend(s->store, running[i], agent_id, now + ttl, err);
+            if (rc == 0) {
+                *cancel = sl_xrealloc(*cancel, (*ncancel + 1) * sizeof **cancel);
+                (*cancel)[(*ncancel)++] = running[i];
+            }
+        }
+        if (rc >= 0 && sl_store_host_seen(s->store, host, now, err) == 0) {
+            /* unknown host (state lost with the database?): keep a record */
+            sl_host_row h = {host, agent_id, "", NULL, NULL, NULL, "up", now};
+            rc = sl_store_host_upsert(s->store, &h, err);
+        }
+        if (rc >= 0)
+            rc = sl_store_commit(s->store, err);
+        if (rc < 0)
+            sl_store_rollback(s->store);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : 0;
+}
+
+typedef struct {
+    sl_sched *s;
+    double now;
+    int requeued;
+    sl_err *err;
+} reap_ctx;
+
+static int expired_cb(void *ctx, const sl_task_row *r)
+{
+    reap_ctx *c = ctx;
+    sl_sched *s = c->s;
+    sl_pipe *p = sl_sched_pipe(s, r->pipeline_id);
+    char msg[512];
+    snprintf(msg, sizeof msg, "lease expired: agent %s on host %s stopped reporting",
+             r->lease_agent ? r->lease_agent : "?", r->host ? r->host : "?");
+    sl_attempt_row a = {r->attempts, -1, r->host, msg, NULL, NULL, r->ready, c->now};
+    if (sl_store_attempt_insert(s->store, r->id, &a, c->err) < 0)
+        return -1;
+    const sl_stage *st = p && (size_t)r->stage < p->model->nstages ? &p->model->stages[r->stage]
+                                                                   : NULL;
+    int allowed = (st ? st->retry_default : 0) + SL_LOST_LEASE_EXTRA;
+    if (r->attempts <= allowed) {
+        if (sl_store_task_requeue(s->store, r->id, c->now, 0, c->err) < 0)
+            return -1;
+        if (p)
+            sl_sched_count(p, r->stage, SL_TASK_RUNNING, SL_TASK_QUEUED);
+        c->requeued++;
+    } else {
+        if (sl_store_task_finish(s->store, r->id, SL_TASK_FAILED, NULL, -1, r->ready, c->now,
+                                 c->err) < 0)
+            return -1;
+        if (p) {
+            sl_sched_count(p, r->stage, SL_TASK_RUNNING, SL_TASK_FAILED);
+            sl_sched_check_done(s, p, c->now, NULL);
+        }
+    }
+    return sl_store_event(s->store, c->now, r->pipeline_id, r->id, "lease-expired", msg, c->err) <
+                   0
+               ? -1
+               : 0;
+}
+
+typedef struct {
+    sl_sched *s;
+    double now;
+    sl_err *err;
+} hosts_ctx;
+
+static int host_check_cb(void *ctx, const sl_host_row *h)
+{
+    hosts_ctx *c = ctx;
+    if (strcmp(h->state, "up") == 0 && h->last_seen < c->now - c->s->lease_ttl_ms / 1000.0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "host %s lost: no contact for %.1f s", h->name,
+                 c->now - h->last_seen);
+        /* updating hosts while iterating them: SQLite allows it for rows
+         * already visited, which this one is */
+        sl_store_event(c->s->store, c->now, 0, 0, "host-lost", msg, NULL);
+        sl_store_host_set_state(c->s->store, h->name, "lost", NULL);
+    }
+    return 0;
+}
+
+int sl_sched_reap(sl_sched *s, sl_err *err)
+{
+    double now = sl_wall();
+    pthread_mutex_lock(&s->mu);
+    int rc = sl_store_begin(s->store, err);
+    if (rc < 0) {
+        pthread_mutex_unlock(&s->mu);
+        return rc;
+    }
+    reap_ctx c = {s, now, 0, err};
+    rc = sl_store_tasks_expired(s->store, now, expired_cb, &c, err);
+    if (rc >= 0 && now - s->last_host_check > 1.0) {
+        s->last_host_check = now;
+        hosts_ctx hc = {s, now, err};
+        rc = sl_store_hosts_each(s->store, host_check_cb, &hc, err);
+    }
+    if (rc >= 0)
+        rc = sl_store_commit(s->store, err);
+    if (rc < 0) {
+        sl_store_rollback(s->store);
+        sl_sched_reload_counts(s, NULL);
+    }
+    if (c.requeued)
+        pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    return rc < 0 ? rc : c.requeued;
+}
