@@ -1,0 +1,202 @@
+/* test_template.c - task key validation and key template expansion:
+ * {key}, {N}, {-N}, ranges with padding and steps, cartesian products,
+ * literal braces, the expansion bound, and every way a template or a
+ * produced key can be wrong. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pipeline/template.h"
+#include "util/buf.h"
+
+typedef struct collect {
+    sl_buf all; /* keys joined with ' ' */
+    size_t n;
+    size_t stop_after; /* 0 = never */
+} collect;
+
+static int on_key(void *ctx, const char *key)
+{
+    collect *c = ctx;
+    if (c->n)
+        sl_buf_putc(&c->all, ' ');
+    sl_buf_puts(&c->all, key);
+    c->n++;
+    return c->stop_after && c->n == c->stop_after ? 7 : 0;
+}
+
+/* Expands and returns the keys joined by spaces (caller frees). */
+static char *expand(const char *tmpl, const char *in)
+{
+    collect c = {SL_BUF_INIT, 0, 0};
+    sl_err e = {0};
+    int rc = sl_template_expand(tmpl, in, on_key, &c, &e);
+    if (rc != 0)
+        fail_msg("template '%s' on '%s' failed: %s", tmpl, in ? in : "(null)", e.msg);
+    return sl_buf_steal(&c.all);
+}
+
+static void expect(const char *tmpl, const char *in, const char *want)
+{
+    char *got = expand(tmpl, in);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void expect_fail(const char *tmpl, const char *in, const char *msg_part)
+{
+    collect c = {SL_BUF_INIT, 0, 0};
+    sl_err e = {0};
+    int rc = sl_template_expand(tmpl, in, on_key, &c, &e);
+    sl_buf_free(&c.all);
+    if (rc != SL_EINVAL)
+        fail_msg("template '%s' on '%s' should fail", tmpl, in ? in : "(null)");
+    if (!strstr(e.msg, msg_part))
+        fail_msg("template '%s': message '%s' lacks '%s'", tmpl, e.msg, msg_part);
+}
+
+static void test_key_validate(void **state)
+{
+    (void)state;
+    const char *good[] = {"a", "1257010784/p00001_00024/t1257010986_1257011185/ch109",
+                          "x.y/..z/a..", "with space", "{braces}", ".hidden/x", "a-b_c+d=e"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_int_equal(sl_key_validate(good[i], NULL), 0);
+    struct {
+        const char *key, *msg;
+    } bad[] = {{"", "empty"},          {"/abs", "starts with '/'"},
+               {"a//b", "empty path"}, {"a/", "empty path"},
+               {"a/../b", "'..'"},     {"..", "'..'"},
+               {"./a", "'.'"},         {"a/.", "'.'"},
+               {"a\\b", "backslash"},  {"a\nb", "control"},
+               {"tab\there", "control"}, {"caf\xc3\xa9", "non-ASCII"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sl_err e = {0};
+        assert_int_equal(sl_key_validate(bad[i].key, &e), SL_EINVAL);
+        if (!strstr(e.msg, bad[i].msg))
+            fail_msg("key #%zu: '%s' lacks '%s'", i, e.msg, bad[i].msg);
+    }
+    char big[SL_KEY_MAX + 2];
+    memset(big, 'k', sizeof big);
+    big[SL_KEY_MAX] = 0;
+    assert_int_equal(sl_key_validate(big, NULL), 0);
+    big[SL_KEY_MAX] = 'k';
+    big[SL_KEY_MAX + 1] = 0;
+    assert_int_equal(sl_key_validate(big, NULL), SL_EINVAL);
+}
+
+static void test_key_and_segments(void **state)
+{
+    (void)state;
+    const char *in = "1257010784/p00001_00024/t1257010986/ch109";
+    expect("{key}", in, in);
+    expect("{key}/out", in, "1257010784/p00001_00024/t1257010986/ch109/out");
+    expect("{1}", in, "1257010784");
+    expect("{2}/{3}", in, "p00001_00024/t1257010986");
+    expect("{-1}", in, "ch109");
+    expect("{-4}", in, "1257010784");
+    expect("{1}/{-2}", in, "1257010784/t1257010986");
+    expect("plain/literal", NULL, "plain/literal");
+    expect("{1}", "single", "single");
+}
+
+static void test_ranges(void **state)
+{
+    (void)state;
+    expect("ch{109..112}", NULL, "ch109 ch110 ch111 ch112");
+    expect("p{001..003}", NULL, "p001 p002 p003");
+    expect("p{1..3}", NULL, "p1 p2 p3");
+    expect("p{8..11}", NULL, "p8 p9 p10 p11");
+    expect("p{08..11}", NULL, "p08 p09 p10 p11");
+    expect("t{0..10..5}", NULL, "t0 t5 t10");
+    expect("t{0..9..4}", NULL, "t0 t4 t8");
+    expect("d{3..1}", NULL, "d3 d2 d1");
+    expect("{5..5}", NULL, "5");
+    expect("a{1..2}/b{1..3}", NULL, "a1/b1 a1/b2 a1/b3 a2/b1 a2/b2 a2/b3");
+    expect("{-1}/ch{1..2}", "obs/x/y", "y/ch1 y/ch2");
+    expect("{key}/p{00..01}", "k", "k/p00 k/p01");
+}
+
+static void test_braces(void **state)
+{
+    (void)state;
+    expect("{{x}}", NULL, "{x}");
+    expect("a{{{1}}}b", "seg", "a{seg}b");
+    expect("{{1..2}}", NULL, "{1..2}");
+    assert_int_equal(sl_template_check("{{literal}} {key}", NULL), 0);
+}
+
+static void test_bad_templates(void **state)
+{
+    (void)state;
+    expect_fail("{foo}", "k", "unknown placeholder {foo}");
+    expect_fail("{ key }", "k", "unknown placeholder");
+    expect_fail("{0}", "k", "bad segment reference {0}");
+    expect_fail("{-0}", "k", "bad segment reference");
+    expect_fail("{1", "k", "unclosed '{'");
+    expect_fail("a}b", "k", "unmatched '}'");
+    expect_fail("{a{1}}", "k", "unclosed '{'");
+    expect_fail("{1..}", NULL, "bad range");
+    expect_fail("{..3}", NULL, "bad range");
+    expect_fail("{1..3..0}", NULL, "bad range");
+    expect_fail("{1..3..}", NULL, "bad range");
+    expect_fail("{a..c}", NULL, "bad range");
+    expect_fail("{-3..3}", NULL, "bad");
+    expect_fail("{}", NULL, "unknown placeholder {}");
+    /* input-dependent templates */
+    expect_fail("{key}", NULL, "no input key");
+    expect_fail("{3}", "a/b", "has no segment {3}");
+    expect_fail("{-3}", "a/b", "has no segment {-3}");
+    /* produced keys are validated */
+    expect_fail("/{key}", "a", "starts with '/'");
+    expect_fail("{key}/../x", "a", "'..'");
+    expect_fail("a//{1..2}", NULL, "empty path");
+    /* the bound */
+    expect_fail("{1..1000000000}", NULL, "more than 1000000 keys");
+    expect_fail("{1..1001}/{1..1000}", NULL, "more than 1000000 keys");
+    assert_int_equal(sl_template_check("{1..1000}/{1..1000}", NULL), 0);
+    sl_err e = {0};
+    assert_int_equal(sl_template_check("{nope}", &e), SL_EINVAL);
+    assert_non_null(strstr(e.msg, "template '{nope}'"));
+}
+
+static void test_callback_stops(void **state)
+{
+    (void)state;
+    collect c = {SL_BUF_INIT, 0, 2};
+    assert_int_equal(sl_template_expand("x{1..10}", NULL, on_key, &c, NULL), 7);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.all.data, "x1 x2");
+    sl_buf_free(&c.all);
+}
+
+static int count(void *ctx, const char *key)
+{
+    (void)key;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+static void test_max_expansion(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    assert_int_equal(sl_template_expand("{0..999}/{0..999}", NULL, count, &n, NULL), 0);
+    assert_int_equal(n, SL_TEMPLATE_MAX_KEYS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_validate),  cmocka_unit_test(test_key_and_segments),
+        cmocka_unit_test(test_ranges),        cmocka_unit_test(test_braces),
+        cmocka_unit_test(test_bad_templates), cmocka_unit_test(test_callback_stops),
+        cmocka_unit_test(test_max_expansion),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
