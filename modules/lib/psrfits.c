@@ -519,6 +519,16 @@ int psrfits_open(psrfits **out, const char *path, psrfits_hdr *h, char *err)
         return -1;
     }
     snprintf(f->path, sizeof f->path, "%s", path);
+    /* FITS files are whole 2880-byte blocks; anything else was cut short. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size % 2880 != 0) {
+        set_err(err,
+                "%s: truncated or not a FITS file (%lld bytes is not a whole number of 2880-byte "
+                "FITS blocks); re-create or re-copy it",
+                path, (long long)sb.st_size);
+        free(f);
+        return -1;
+    }
     int st = 0;
     fits_open_diskfile(&f->fp, path, READONLY, &st);
     if (st) {
@@ -559,7 +569,7 @@ int psrfits_open(psrfits **out, const char *path, psrfits_hdr *h, char *err)
 
     fits_movnam_hdu(f->fp, BINARY_TBL, "SUBINT", 0, &st);
     if (st) {
-        fits_fail(err, path, "no SUBINT table", st);
+        fits_fail(err, path, "no SUBINT table (truncated file?)", st);
         goto fail;
     }
     if (read_num(f->fp, TINT, "NBITS", &H->nbits, 1, path, err) ||
@@ -620,7 +630,6 @@ int psrfits_open(psrfits **out, const char *path, psrfits_hdr *h, char *err)
         fits_fail(err, path, "cannot read the SUBINT table", st);
         goto fail;
     }
-    struct stat sb;
     long long naxis1 = 0;
     fits_read_key(f->fp, TLONGLONG, "NAXIS1", &naxis1, NULL, &st);
     long long need = dstart + naxis1 * nrows;

@@ -170,6 +170,12 @@ static void test_truncated(void **state)
     assert_null(f);
     assert_non_null(strstr(err, "truncated"));
     assert_non_null(strstr(err, path));
+    /* Whole blocks missing: the headers promise more rows than the file holds. */
+    write_sample(path);
+    assert_int_equal(truncate(path, size - 2880), 0);
+    assert_int_equal(psrfits_open(&f, path, &h, err), -1);
+    assert_non_null(strstr(err, "truncated"));
+    assert_non_null(strstr(err, "rows"));
     /* Not FITS at all. */
     fp = fopen(path, "wb");
     fputs("hello", fp);
