@@ -40,6 +40,7 @@ typedef struct seg {
     int fails;          /* consecutive failed attempts without progress */
     double not_before;  /* backoff: do not start before this time */
     char abort_msg[256];
+    int paused;     /* held back by --limit-rate */
     int abort_kind; /* ABORT_RETRY, ABORT_BAD_SOURCE (drop .part), ABORT_LOCAL */
     char errbuf[CURL_ERROR_SIZE];
 } seg;
@@ -48,6 +49,7 @@ enum { F_WAIT, F_RUN, F_DONE };
 enum { ABORT_RETRY, ABORT_BAD_SOURCE, ABORT_LOCAL };
 
 struct ffile {
+    struct engine *g;
     const manifest_entry *e;
     fetch_result *res;
     int state;
@@ -67,15 +69,18 @@ struct ffile {
     double t_start, last_save;
 };
 
-typedef struct engine {
+typedef struct engine engine;
+struct engine {
     const fetch_opts *o;
     CURLM *multi;
     ffile *files;
     size_t n;
     int active;      /* transfers in flight, all files */
-    int rate_active; /* `active` when per-handle limits were last set */
-    int64_t total_bytes, run_bytes;
-} engine;
+    int paused;      /* transfers paused by the rate limit */
+    double tokens;   /* rate limit bucket, bytes */
+    double tokens_t; /* time of the last refill */
+    int64_t total_bytes;
+};
 
 static double now_s(void)
 {
@@ -112,6 +117,20 @@ static const char *human(double b, char *buf, size_t len)
     while (b >= 1024 && i < 4) b /= 1024, i++;
     snprintf(buf, len, i ? "%.2f %s" : "%.0f %s", b, u[i]);
     return buf;
+}
+
+/* Global token bucket for --limit-rate: the write callback pauses a transfer
+ * (CURL_WRITEFUNC_PAUSE, curl keeps the bytes) when the bucket is empty and
+ * the main loop resumes it once tokens have accrued. Per-handle curl limits
+ * were too coarse on fast links (they act per read loop, not per byte). */
+static void bucket_refill(engine *g)
+{
+    double t = now_s();
+    g->tokens += (t - g->tokens_t) * (double)g->o->limit_rate;
+    double cap = (double)g->o->limit_rate / 8;
+    if (cap < 65536) cap = 65536;
+    if (g->tokens > cap) g->tokens = cap;
+    g->tokens_t = t;
 }
 
 /* ---- curl callbacks ---------------------------------------------------- */
@@ -180,6 +199,16 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
         }
     }
     if (s->code >= 300) return len;
+    engine *g = f->g;
+    if (g->o->limit_rate) {
+        bucket_refill(g);
+        if (g->tokens <= 0) {
+            s->paused = 1;
+            g->paused++;
+            return CURL_WRITEFUNC_PAUSE;
+        }
+        g->tokens -= (double)len;
+    }
     if ((int64_t)len > s->end - s->pos)
         return seg_abort(s, ABORT_BAD_SOURCE, "source holds more than the %" PRId64 " bytes the manifest says",
                          f->e->size);
@@ -198,6 +227,10 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 static void seg_release(engine *g, seg *s)
 {
     if (!s->h) return;
+    if (s->paused) {
+        s->paused = 0;
+        g->paused--;
+    }
     curl_multi_remove_handle(g->multi, s->h);
     curl_easy_cleanup(s->h);
     s->h = NULL;
@@ -235,7 +268,7 @@ static int seg_start(engine *g, seg *s)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, g->o->connect_timeout);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, g->o->stall_timeout);
-    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 1L << 20);
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, g->o->limit_rate ? 64L << 10 : 1L << 20);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     if (s->ranged) {
         char r[64];
@@ -317,7 +350,7 @@ static void file_close(ffile *f)
 static void file_fail(engine *g, ffile *f, const char *msg)
 {
     for (int i = 0; i < f->nseg; i++) seg_release(g, &f->segs[i]);
-    if (f->drop_part) {
+    if (f->drop_part || file_have(f) == 0) {
         unlink(f->part);
         unlink(f->side);
     } else if (f->fd >= 0) {
@@ -537,22 +570,28 @@ static void seg_done(engine *g, seg *s, CURLcode rc)
             return;
         }
     }
+    /* a permanent answer means the source is wrong or gone: its bytes are
+     * not worth keeping; local write errors keep them for the next run */
+    if (!retry && s->abort_kind != ABORT_LOCAL) f->drop_part = 1;
     if (!f->fail_now) {
         f->fail_now = 1;
         snprintf(f->fail_msg, sizeof f->fail_msg, "%s", msg);
     }
 }
 
-static void set_rate_limits(engine *g)
+static void resume_paused(engine *g)
 {
-    if (!g->o->limit_rate || g->active == g->rate_active) return;
-    g->rate_active = g->active;
-    curl_off_t per = g->active ? g->o->limit_rate / g->active : g->o->limit_rate;
-    if (per < 1) per = 1;
-    for (size_t i = 0; i < g->n; i++)
-        for (int k = 0; g->files[i].state == F_RUN && k < g->files[i].nseg; k++)
-            if (g->files[i].segs[k].h)
-                curl_easy_setopt(g->files[i].segs[k].h, CURLOPT_MAX_RECV_SPEED_LARGE, per);
+    if (!g->o->limit_rate || !g->paused) return;
+    bucket_refill(g);
+    for (size_t i = 0; i < g->n && g->tokens > 0; i++)
+        for (int k = 0; g->files[i].state == F_RUN && k < g->files[i].nseg; k++) {
+            seg *s = &g->files[i].segs[k];
+            if (s->h && s->paused && g->tokens > 0) {
+                s->paused = 0;
+                g->paused--;
+                curl_easy_pause(s->h, CURLPAUSE_CONT);
+            }
+        }
 }
 
 static void progress_line(engine *g, double t0, double *last_t, int64_t *last_b, int final)
@@ -580,7 +619,7 @@ static void progress_line(engine *g, double t0, double *last_t, int64_t *last_b,
 
 int fetch_run(const manifest *m, const fetch_opts *o, fetch_result *res)
 {
-    engine g = {.o = o, .n = m->n};
+    engine g = {.o = o, .n = m->n, .tokens_t = now_s()};
     if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
         fprintf(stderr, "mwa-down: curl_global_init failed\n");
         return -1;
@@ -588,6 +627,7 @@ int fetch_run(const manifest *m, const fetch_opts *o, fetch_result *res)
     g.multi = curl_multi_init();
     g.files = calloc(m->n ? m->n : 1, sizeof *g.files);
     for (size_t i = 0; i < m->n; i++) {
+        g.files[i].g = &g;
         g.files[i].e = &m->v[i];
         g.files[i].res = &res[i];
         g.files[i].fd = -1;
@@ -638,7 +678,7 @@ int fetch_run(const manifest *m, const fetch_opts *o, fetch_result *res)
             }
         }
         if (running == 0 && next >= m->n) break;
-        set_rate_limits(&g);
+        resume_paused(&g);
         int still = 0;
         curl_multi_perform(g.multi, &still);
         CURLMsg *msg;
@@ -665,7 +705,7 @@ int fetch_run(const manifest *m, const fetch_opts *o, fetch_result *res)
             progress_line(&g, t0, &last_t, &last_b, 0);
             last_prog = now_s();
         }
-        if (g.active) curl_multi_poll(g.multi, NULL, 0, 100, NULL);
+        if (g.active) curl_multi_poll(g.multi, NULL, 0, g.paused ? 5 : 100, NULL);
         else {
             /* only backoff timers pending: sleep until the nearest one */
             double wake = now_s() + 0.1;
