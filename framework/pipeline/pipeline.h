@@ -131,6 +131,10 @@ sl_pipeline *sl_pipeline_load(const char *file, const sl_varsrc *src, sl_err *er
 sl_pipeline *sl_pipeline_parse(const char *file, const char *text, size_t len, const sl_varsrc *src,
                                sl_err *err);
 void sl_pipeline_free(sl_pipeline *p);
+/* Rebuilds a submitted pipeline from its text and the JSON object of the
+ * variables recorded with it (pipeline_vars_json.c). */
+sl_pipeline *sl_pipeline_parse_with_vars_json(const char *file, const char *yaml,
+                                              const char *vars_json, sl_err *err);
 
 int sl_pipeline_stage_index(const sl_pipeline *p, const char *name); /* -1 if none */
 /* Retries allowed after a failure with this exit code (rule or default). */

@@ -24,90 +24,6 @@ sl_pipe *sl_sched_pipe(sl_sched *s, int64_t id)
     return NULL;
 }
 
-/* vars_json is a flat object {"NAME":"value",...} written by vars_to_json. */
-static void vars_to_json(sl_buf *b, const sl_kvpair *v, size_t n)
-{
-    sl_buf_putc(b, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            sl_buf_putc(b, ',');
-        sl_buf_json_str(b, v[i].name);
-        sl_buf_putc(b, ':');
-        sl_buf_json_str(b, v[i].value);
-    }
-    sl_buf_putc(b, '}');
-}
-
-/* Parses {"A":"x","B":"y"} (as written above) into kv pairs. */
-static size_t vars_from_json(const char *json, sl_kv **out)
-{
-    size_t n = 0, cap = 0;
-    sl_kv *kv = NULL;
-    const char *p = json ? strchr(json, '{') : NULL;
-    if (!p) {
-        *out = NULL;
-        return 0;
-    }
-    p++;
-    for (;;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p != '"')
-            break;
-        /* reuse the JSON scanner: find the key text, then get its value */
-        const char *q = p + 1;
-        sl_buf name = SL_BUF_INIT;
-        while (*q && *q != '"') {
-            if (*q == '\\' && q[1])
-                q++;
-            sl_buf_putc(&name, *q++);
-        }
-        if (*q != '"') {
-            sl_buf_free(&name);
-            break;
-        }
-        sl_buf val = SL_BUF_INIT;
-        if (!sl_json_get_str(json, name.data ? name.data : "", &val)) {
-            sl_buf_free(&name);
-            sl_buf_free(&val);
-            break;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 8;
-            kv = sl_xrealloc(kv, cap * sizeof *kv);
-        }
-        kv[n].key = sl_buf_steal(&name);
-        kv[n].value = sl_buf_steal(&val);
-        n++;
-        /* skip past the value string */
-        q++;
-        while (*q == ' ' || *q == ':')
-            q++;
-        if (*q != '"')
-            break;
-        q++;
-        while (*q && *q != '"') {
-            if (*q == '\\' && q[1])
-                q++;
-            q++;
-        }
-        if (!*q)
-            break;
-        p = q + 1;
-    }
-    *out = kv;
-    return n;
-}
-
-static void free_kv(sl_kv *kv, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(kv[i].key);
-        free(kv[i].value);
-    }
-    free(kv);
-}
-
 static void pipe_free(sl_pipe *p)
 {
     if (!p)
@@ -122,11 +38,7 @@ sl_pipe *sl_sched_load_pipe(sl_sched *s, int64_t id, const char *file, const cha
                             const char *vars_json, const char *state, double created,
                             double finished, sl_err *err)
 {
-    sl_kv *kv = NULL;
-    size_t nkv = vars_from_json(vars_json, &kv);
-    sl_varsrc src = {.vars = kv, .nvars = nkv, .no_env_file = 1};
-    sl_pipeline *m = sl_pipeline_parse(file, yaml, strlen(yaml), &src, err);
-    free_kv(kv, nkv);
+    sl_pipeline *m = sl_pipeline_parse_with_vars_json(file, yaml, vars_json, err);
     if (!m)
         return NULL;
     sl_pipe *p = sl_xcalloc(1, sizeof *p);
@@ -392,7 +304,15 @@ int sl_sched_submit(sl_sched *s, const char *file, const char *yaml, const sl_kv
                     size_t nvars, int64_t *pipeline_id, int64_t *ntasks, sl_err *err)
 {
     sl_buf vj = SL_BUF_INIT;
-    vars_to_json(&vj, vars, nvars);
+    sl_buf_putc(&vj, '{');
+    for (size_t i = 0; i < nvars; i++) {
+        if (i)
+            sl_buf_putc(&vj, ',');
+        sl_buf_json_str(&vj, vars[i].name);
+        sl_buf_putc(&vj, ':');
+        sl_buf_json_str(&vj, vars[i].value);
+    }
+    sl_buf_putc(&vj, '}');
     double now = sl_wall();
     int rc = 0;
     pthread_mutex_lock(&s->mu);

@@ -128,6 +128,8 @@ int sl_sched_find_pipeline(sl_sched *s, const char *which, int64_t *id, sl_err *
 /* Stage index by name within a pipeline (-1 and err if unknown). */
 int sl_sched_stage_index(sl_sched *s, int64_t pipeline_id, const char *stage, sl_err *err);
 const char *sl_sched_stage_name(sl_sched *s, int64_t pipeline_id, int stage);
+/* The same for callers that already hold the lock (inside sl_sched_with_store). */
+const char *sl_sched_stage_name_locked(sl_sched *s, int64_t pipeline_id, int stage);
 
 int sl_sched_retry(sl_sched *s, int64_t pipeline_id, int stage, const int64_t *ids, size_t n,
                    int64_t *requeued, sl_err *err);

@@ -49,15 +49,19 @@ int sl_sched_stage_index(sl_sched *s, int64_t pipeline_id, const char *stage, sl
     return k;
 }
 
+const char *sl_sched_stage_name_locked(sl_sched *s, int64_t pipeline_id, int stage)
+{
+    sl_pipe *p = sl_sched_pipe(s, pipeline_id);
+    return p && stage >= 0 && (size_t)stage < p->model->nstages ? p->model->stages[stage].name
+                                                                 : "?";
+}
+
 const char *sl_sched_stage_name(sl_sched *s, int64_t pipeline_id, int stage)
 {
     /* Models are never freed while the scheduler lives, so the name
      * stays valid after the lock is released. */
     pthread_mutex_lock(&s->mu);
-    sl_pipe *p = sl_sched_pipe(s, pipeline_id);
-    const char *n = p && stage >= 0 && (size_t)stage < p->model->nstages
-                        ? p->model->stages[stage].name
-                        : "?";
+    const char *n = sl_sched_stage_name_locked(s, pipeline_id, stage);
     pthread_mutex_unlock(&s->mu);
     return n;
 }

@@ -285,3 +285,43 @@ void sl_json_set_str(sl_buf *out, const char *obj, const char *name, const char 
         sl_buf_putc(out, ',');
     sl_buf_puts(out, obj + d.i + 1);
 }
+
+int sl_json_each_str(const char *obj, sl_json_str_fn fn, void *ctx)
+{
+    scan c = {obj ? obj : "", 0, 0};
+    ws(&c);
+    if (c.s[c.i] != '{')
+        return -1;
+    c.i++;
+    ws(&c);
+    if (c.s[c.i] == '}')
+        return 0;
+    sl_buf k = SL_BUF_INIT, v = SL_BUF_INIT;
+    int n = 0;
+    for (;;) {
+        ws(&c);
+        sl_buf_reset(&k);
+        if (string(&c, &k) < 0)
+            break;
+        ws(&c);
+        if (c.s[c.i++] != ':')
+            break;
+        ws(&c);
+        if (c.s[c.i] == '"') {
+            sl_buf_reset(&v);
+            if (string(&c, &v) < 0)
+                break;
+            n++;
+            if (fn(ctx, k.data ? k.data : "", v.data ? v.data : ""))
+                break;
+        } else if (value(&c) < 0) {
+            break;
+        }
+        ws(&c);
+        if (c.s[c.i++] != ',')
+            break;
+    }
+    sl_buf_free(&k);
+    sl_buf_free(&v);
+    return n;
+}

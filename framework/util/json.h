@@ -22,4 +22,10 @@ int sl_json_get_str(const char *obj, const char *name, sl_buf *out);
  * existing field of that name). obj may be NULL or empty ("{}" assumed). */
 void sl_json_set_str(sl_buf *out, const char *obj, const char *name, const char *value);
 
+/* Calls fn(ctx, name, value) for each top-level member whose value is a
+ * string, in order; stops early when fn returns non-zero. Returns the number
+ * of members visited, or -1 if obj is not an object. */
+typedef int (*sl_json_str_fn)(void *ctx, const char *name, const char *value);
+int sl_json_each_str(const char *obj, sl_json_str_fn fn, void *ctx);
+
 #endif

@@ -1,0 +1,104 @@
+/* controller.c - the controller daemon's lifecycle: open the state
+ * database, serve the API, expire leases every 250 ms, stop on a signal.
+ * The signal is taken synchronously with sigwait in the main thread, so no
+ * handler runs concurrently with the scheduler. */
+#include "controller/controller.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "controller/api.h"
+#include "sched/sched.h"
+#include "util/buf.h"
+#include "util/clock.h"
+
+typedef struct {
+    sl_sched *sched;
+    volatile int stop;
+} reaper_ctx;
+
+static void *reaper(void *arg)
+{
+    reaper_ctx *r = arg;
+    while (!r->stop) {
+        sl_err e = {0};
+        if (sl_sched_reap(r->sched, &e) < 0)
+            fprintf(stderr, "sluice controller: reaper: %s\n", e.msg);
+        for (int i = 0; i < 5 && !r->stop; i++)
+            sl_sleep_ms(50);
+    }
+    return NULL;
+}
+
+static int write_addr(const char *path, const char *listen, int port, sl_err *err)
+{
+    char host[256];
+    snprintf(host, sizeof host, "%s", listen);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = 0;
+    if (!*host || strcmp(host, "0.0.0.0") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return sl_errf(err, SL_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    fprintf(f, "%s:%d\n", host, port);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return sl_errf(err, SL_EIO, "cannot write %s: %s", path, strerror(errno));
+    return 0;
+}
+
+int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
+{
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
+        return sl_errf(err, SL_EIO, "cannot create state directory %s: %s", cfg->state_dir,
+                       strerror(errno));
+    char *db = sl_xasprintf("%s/sluice.db", cfg->state_dir);
+    sl_sched_config sc = {db, cfg->lease_ttl_ms, cfg->durable_fsync};
+    sl_sched *sched = NULL;
+    int rc = sl_sched_open(&sc, &sched, err);
+    free(db);
+    if (rc < 0)
+        return rc;
+    int port = 0;
+    sl_rpc_server *srv = sl_rpc_server_start(cfg->listen, sl_api_methods, sl_api_nmethods, sched,
+                                             cfg->rpc_threads > 0 ? cfg->rpc_threads : 16, &port,
+                                             err);
+    if (!srv) {
+        sl_sched_close(sched);
+        return err->code ? err->code : SL_ERPC;
+    }
+    fprintf(stderr, "sluice controller: listening on %s (port %d), state in %s\n", cfg->listen,
+            port, cfg->state_dir);
+    if (cfg->addr_file && write_addr(cfg->addr_file, cfg->listen, port, err) < 0) {
+        sl_rpc_server_stop(srv);
+        sl_sched_close(sched);
+        return SL_EIO;
+    }
+    reaper_ctx rc_ctx = {sched, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, reaper, &rc_ctx);
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    fprintf(stderr, "sluice controller: signal %d, shutting down\n", sig);
+    rc_ctx.stop = 1;
+    pthread_join(th, NULL);
+    sl_sched_shutdown(sched); /* wakes long-polls so the RPC workers can finish */
+    sl_rpc_server_stop(srv);
+    sl_sched_close(sched);
+    return 0;
+}
