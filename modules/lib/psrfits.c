@@ -334,7 +334,7 @@ int psrfits_create(psrfits **out, const char *path, const psrfits_hdr *hin, char
         snprintf(forms[i], sizeof forms[i], "%s", t);
         tform[i] = forms[i];
     }
-    snprintf(forms[C_DAT_FREQ], 32, "%dD", h.nchan);
+    snprintf(forms[C_DAT_FREQ], 32, "%dE", h.nchan); /* E as in HDRVER 3.4 (and MWA files) */
     snprintf(forms[C_DAT_WTS], 32, "%dE", h.nchan);
     snprintf(forms[C_DAT_OFFS], 32, "%dE", h.nchan * h.npol);
     snprintf(forms[C_DAT_SCL], 32, "%dE", h.nchan * h.npol);

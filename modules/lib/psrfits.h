@@ -5,7 +5,9 @@
  * with the observation keywords and a SUBINT binary table whose rows each hold
  * NSBLK samples x NCHAN channels of uint8 DATA (channel fastest), with
  * DAT_FREQ, DAT_WTS, DAT_OFFS, DAT_SCL per channel. A sample's value is
- * DATA * DAT_SCL + DAT_OFFS.
+ * DATA * DAT_SCL + DAT_OFFS. DAT_FREQ is stored as float32 ('E', as in
+ * HDRVER 3.4 and the MWA files: a 128-channel x 10000-sample x 30-row file is
+ * exactly 38,479,680 bytes), so frequencies round-trip to float precision.
  *
  * Errors: functions return 0 on success, -1 on failure with a sentence in
  * err (at least PSRFITS_ERR_LEN bytes) naming the file and the problem. */

@@ -57,7 +57,7 @@ static psrfits_hdr sample_hdr(void)
 static void fill_row(int r, double *freq, float *wts, float *offs, float *scl, uint8_t *data)
 {
     for (int c = 0; c < NCHAN; c++) {
-        freq[c] = 140.8 - 0.08 + 0.005 + 0.01 * c;
+        freq[c] = (float)(140.8 - 0.08 + 0.005 + 0.01 * c); /* DAT_FREQ is float32 */
         wts[c] = (c == 3) ? 0.0f : 1.0f;
         offs[c] = 100.0f + r + c * 0.5f;
         scl[c] = 0.25f + 0.01f * c;
