@@ -14,6 +14,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* mkdir -p: creates dir and its missing parents. */
+static int make_dirs(const char *dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -166,7 +180,7 @@ int main(int argc, char **argv)
     }
     if (layout) c.reduced = strcmp(layout, "reduced") == 0;
     else c.reduced = !(c.ntile == 128 && c.nfine == 128);
-    if (mkdir(c.out_dir, 0755) != 0 && errno != EEXIST) {
+    if (make_dirs(c.out_dir) != 0) {
         fprintf(stderr, "mwa-sim: cannot create %s: %s\n", c.out_dir, strerror(errno));
         return 1;
     }
