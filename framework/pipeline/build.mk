@@ -9,7 +9,8 @@ SL_UNITS_SRCS := framework/util/units.c framework/util/err.c
 
 # This file is read before framework/util/build.mk (alphabetical), so the
 # util sources the tests need are named here rather than via SL_UTIL_SRCS.
-SL_PIPELINE_TEST_UTIL := framework/util/err.c framework/util/buf.c framework/util/units.c
+SL_PIPELINE_TEST_UTIL := framework/util/err.c framework/util/buf.c framework/util/units.c \
+    framework/util/json.c
 
 $(eval $(call sl_unit_test,test_units,tests/unit/test_units.c $(SL_UNITS_SRCS),))
 $(eval $(call sl_unit_test,test_template,tests/unit/test_template.c framework/pipeline/template.c framework/util/err.c framework/util/buf.c,))

@@ -57,8 +57,11 @@ static sl_ynode *key_node(const sl_ynode *map, const char *key)
 static int check_keys(sl_pctx *c, const sl_ynode *map, const char *const *allowed, size_t n,
                       const char *where)
 {
+    int top = allowed == top_keys;
     for (size_t i = 0; i < map->n; i++) {
         const char *k = map->keys[i]->str;
+        if (top && !strncmp(k, "x-", 2))
+            continue; /* extension keys: a place for YAML anchors, as in compose files */
         size_t j;
         for (j = 0; j < n; j++)
             if (!strcmp(k, allowed[j])) break;

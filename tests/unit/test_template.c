@@ -23,8 +23,7 @@ typedef struct collect {
 static int on_key(void *ctx, const char *key)
 {
     collect *c = ctx;
-    if (c->n)
-        sl_buf_putc(&c->all, ' ');
+    if (c->n) sl_buf_putc(&c->all, ' ');
     sl_buf_puts(&c->all, key);
     c->n++;
     return c->stop_after && c->n == c->stop_after ? 7 : 0;
@@ -36,8 +35,7 @@ static char *expand(const char *tmpl, const char *in)
     collect c = {SL_BUF_INIT, 0, 0};
     sl_err e = {0};
     int rc = sl_template_expand(tmpl, in, on_key, &c, &e);
-    if (rc != 0)
-        fail_msg("template '%s' on '%s' failed: %s", tmpl, in ? in : "(null)", e.msg);
+    if (rc != 0) fail_msg("template '%s' on '%s' failed: %s", tmpl, in ? in : "(null)", e.msg);
     return sl_buf_steal(&c.all);
 }
 
@@ -54,8 +52,7 @@ static void expect_fail(const char *tmpl, const char *in, const char *msg_part)
     sl_err e = {0};
     int rc = sl_template_expand(tmpl, in, on_key, &c, &e);
     sl_buf_free(&c.all);
-    if (rc != SL_EINVAL)
-        fail_msg("template '%s' on '%s' should fail", tmpl, in ? in : "(null)");
+    if (rc != SL_EINVAL) fail_msg("template '%s' on '%s' should fail", tmpl, in ? in : "(null)");
     if (!strstr(e.msg, msg_part))
         fail_msg("template '%s': message '%s' lacks '%s'", tmpl, e.msg, msg_part);
 }
@@ -63,23 +60,30 @@ static void expect_fail(const char *tmpl, const char *in, const char *msg_part)
 static void test_key_validate(void **state)
 {
     (void)state;
-    const char *good[] = {"a", "1257010784/p00001_00024/t1257010986_1257011185/ch109",
-                          "x.y/..z/a..", "with space", "{braces}", ".hidden/x", "a-b_c+d=e"};
+    const char *good[] = {"a",           "1257010784/p00001_00024/t1257010986_1257011185/ch109",
+                          "x.y/..z/a..", "with space",
+                          "{braces}",    ".hidden/x",
+                          "a-b_c+d=e"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         assert_int_equal(sl_key_validate(good[i], NULL), 0);
     struct {
         const char *key, *msg;
-    } bad[] = {{"", "empty"},          {"/abs", "starts with '/'"},
-               {"a//b", "empty path"}, {"a/", "empty path"},
-               {"a/../b", "'..'"},     {"..", "'..'"},
-               {"./a", "'.'"},         {"a/.", "'.'"},
-               {"a\\b", "backslash"},  {"a\nb", "control"},
-               {"tab\there", "control"}, {"caf\xc3\xa9", "non-ASCII"}};
+    } bad[] = {{"", "empty"},
+               {"/abs", "starts with '/'"},
+               {"a//b", "empty path"},
+               {"a/", "empty path"},
+               {"a/../b", "'..'"},
+               {"..", "'..'"},
+               {"./a", "'.'"},
+               {"a/.", "'.'"},
+               {"a\\b", "backslash"},
+               {"a\nb", "control"},
+               {"tab\there", "control"},
+               {"caf\xc3\xa9", "non-ASCII"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sl_err e = {0};
         assert_int_equal(sl_key_validate(bad[i].key, &e), SL_EINVAL);
-        if (!strstr(e.msg, bad[i].msg))
-            fail_msg("key #%zu: '%s' lacks '%s'", i, e.msg, bad[i].msg);
+        if (!strstr(e.msg, bad[i].msg)) fail_msg("key #%zu: '%s' lacks '%s'", i, e.msg, bad[i].msg);
     }
     char big[SL_KEY_MAX + 2];
     memset(big, 'k', sizeof big);

@@ -48,15 +48,28 @@ static void test_durations(void **state)
 static void test_bad_durations(void **state)
 {
     (void)state;
-    const char *bad[] = {"",    "-5s", "10 minutes", "10x",  "s",     "1h30", "1.s",
-                         "abc", "+3s", "1e3s",       "5m ",  " 5m",   "1..2s",
-                         "9999999999999999999s", "106751991168d", "106751991167d1d", "100000000000000000d"};
+    const char *bad[] = {"",
+                         "-5s",
+                         "10 minutes",
+                         "10x",
+                         "s",
+                         "1h30",
+                         "1.s",
+                         "abc",
+                         "+3s",
+                         "1e3s",
+                         "5m ",
+                         " 5m",
+                         "1..2s",
+                         "9999999999999999999s",
+                         "106751991168d",
+                         "106751991167d1d",
+                         "100000000000000000d"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t v = 42;
         sl_err e = {0};
         int rc = sl_parse_duration_ms(bad[i], &v, &e);
-        if (rc != SL_EINVAL)
-            fail_msg("duration '%s' was accepted as %lld", bad[i], (long long)v);
+        if (rc != SL_EINVAL) fail_msg("duration '%s' was accepted as %lld", bad[i], (long long)v);
         assert_int_equal(v, 42);
         assert_non_null(strstr(e.msg, "bad duration"));
     }
@@ -96,8 +109,18 @@ static void test_sizes(void **state)
 static void test_bad_sizes(void **state)
 {
     (void)state;
-    const char *bad[] = {"",      "-1",     "1.5.5G", "12 MiB", "MiB",     "10x",  "1e9",
-                         "0x10",  "10Mibs", "8EiB",   "9000PiB", "99999999999999999999",
+    const char *bad[] = {"",
+                         "-1",
+                         "1.5.5G",
+                         "12 MiB",
+                         "MiB",
+                         "10x",
+                         "1e9",
+                         "0x10",
+                         "10Mibs",
+                         "8EiB",
+                         "9000PiB",
+                         "99999999999999999999",
                          "9223372036854775807k"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t v = 42;
