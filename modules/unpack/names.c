@@ -1,0 +1,124 @@
+/* names.c - MWA file-name parsing and the emit-key helpers of the unpack tools.
+ * (mwa-down has its own small copy of the emit helper: modules do not share
+ * code through framework/, and the two differ in their placeholders.) */
+#include "names.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int digits(const char **p, int min, int max, int64_t *v)
+{
+    int n = 0;
+    int64_t x = 0;
+    while (**p >= '0' && **p <= '9' && n < max) {
+        x = x * 10 + (**p - '0');
+        (*p)++;
+        n++;
+    }
+    if (n < min || (**p >= '0' && **p <= '9')) return -1;
+    *v = x;
+    return 0;
+}
+
+int chan_file_parse(const char *name, chan_file *out)
+{
+    const char *p = name;
+    int64_t ch;
+    if (digits(&p, 1, 12, &out->obsid) || *p++ != '_') return -1;
+    if (digits(&p, 1, 12, &out->gps) || strncmp(p, "_ch", 3)) return -1;
+    p += 3;
+    if (digits(&p, 3, 3, &ch) || strcmp(p, ".dat")) return -1;
+    out->ch = (int)ch;
+    return 0;
+}
+
+int repack_name_parse(const char *name, repack_name *out)
+{
+    const char *p = name;
+    int64_t ch;
+    if (digits(&p, 1, 12, &out->t0) || *p++ != '_') return -1;
+    if (digits(&p, 1, 12, &out->t1) || strncmp(p, "_ch", 3)) return -1;
+    p += 3;
+    if (digits(&p, 3, 3, &ch) || strcmp(p, ".dat.tar.zst")) return -1;
+    if (out->t1 < out->t0) return -1;
+    out->ch = (int)ch;
+    return 0;
+}
+
+const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+static const char *lookup(const char *ph, size_t n, const char *const *kv)
+{
+    for (; kv[0]; kv += 2)
+        if (strlen(kv[0]) == n && !memcmp(kv[0], ph, n)) return kv[1];
+    return NULL;
+}
+
+int key_check(const char *tmpl, const char *const *kv, char *err, size_t errlen)
+{
+    for (const char *p = tmpl; (p = strchr(p, '{')); p++) {
+        const char *e = strchr(p, '}');
+        if (!e || !lookup(p + 1, (size_t)(e - p - 1), kv)) {
+            size_t o = (size_t)snprintf(err, errlen, "key template '%s': unknown placeholder at '%s' (known:", tmpl, p);
+            for (const char *const *k = kv; k[0] && o < errlen; k += 2)
+                o += (size_t)snprintf(err + o, errlen - o, " {%s}", k[0]);
+            if (o < errlen) snprintf(err + o, errlen - o, ")");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int key_expand(const char *tmpl, const char *const *kv, char *out, size_t len)
+{
+    size_t o = 0;
+    for (const char *p = tmpl; *p;) {
+        const char *v = NULL;
+        size_t vl = 1;
+        if (*p == '{') {
+            const char *e = strchr(p, '}');
+            if (e) v = lookup(p + 1, (size_t)(e - p - 1), kv);
+            if (v) {
+                vl = strlen(v);
+                p = e + 1;
+            }
+        }
+        if (!v) v = p++;
+        if (o + vl >= len) return -1;
+        memcpy(out + o, v, vl);
+        o += vl;
+    }
+    out[o] = 0;
+    return 0;
+}
+
+int key_emit(const char *key, char *err, size_t errlen)
+{
+    printf("%s\n", key);
+    fflush(stdout);
+    const char *work = getenv("SLUICE_WORK");
+    if (!work || !*work) return 0;
+    char path[4096], line[4200];
+    snprintf(path, sizeof path, "%s/emit", work);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int n = snprintf(line, sizeof line, "%s\n", key);
+    ssize_t w = write(fd, line, (size_t)n);
+    close(fd);
+    if (w != n) {
+        snprintf(err, errlen, "cannot append to %s", path);
+        return -1;
+    }
+    return 0;
+}
