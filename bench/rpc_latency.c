@@ -70,13 +70,11 @@ int main(int argc, char **argv)
     sl_err err;
     int port;
     sl_rpc_server *s = sl_rpc_server_start("127.0.0.1:0", methods, 2, NULL, 2, &port, &err);
-    if (!s)
-        sl_die(1, "%s", err.msg);
+    if (!s) sl_die(1, "%s", err.msg);
     char target[64];
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
     sl_rpc_client *c = sl_rpc_client_new(target, &err);
-    if (!c)
-        sl_die(1, "%s", err.msg);
+    if (!c) sl_die(1, "%s", err.msg);
 
     uint8_t msg[64];
     memset(msg, 'm', sizeof msg);
@@ -91,15 +89,15 @@ int main(int argc, char **argv)
     int64_t t0 = sl_mono_us(), end = t0 + (int64_t)(secs * 1e6);
     while (n < cap) {
         int64_t a = sl_mono_us();
-        if (a >= end)
-            break;
+        if (a >= end) break;
         if (sl_rpc_call(c, "/bench.B/Echo", msg, sizeof msg, &r, 5000, &err) != 0)
             sl_die(1, "call failed: %s", err.msg);
         lat[n++] = sl_mono_us() - a;
     }
     double el = (sl_mono_us() - t0) / 1e6;
     qsort(lat, n, sizeof *lat, cmp_i64);
-    printf("rpc unary 64 B, 1 caller:   p50 %lld us  p99 %lld us  %.0f calls/s  (%zu calls; limit ~70 us gRPC core round trip)\n",
+    printf("rpc unary 64 B, 1 caller:   p50 %lld us  p99 %lld us  %.0f calls/s  (%zu calls; limit "
+           "~70 us gRPC core round trip)\n",
            (long long)lat[n / 2], (long long)lat[n * 99 / 100], n / el, n);
     free(lat);
 
@@ -119,7 +117,8 @@ int main(int argc, char **argv)
             total += l[i].calls;
         }
         el = (sl_mono_us() - t0) / 1e6;
-        printf("rpc unary 64 B, %d callers:  %.0f calls/s  (2 server workers, 2 vCPUs shared by both sides)\n",
+        printf("rpc unary 64 B, %d callers:  %.0f calls/s  (2 server workers, 2 vCPUs shared by "
+               "both sides)\n",
                nt, total / el);
     }
 
@@ -135,7 +134,8 @@ int main(int argc, char **argv)
         calls++;
     }
     el = (sl_mono_us() - t0) / 1e6;
-    printf("rpc 1 MiB replies:          %.0f MB/s  %.1f ms per call  (bulk data never goes here; loopback TCP ~3500 MB/s)\n",
+    printf("rpc 1 MiB replies:          %.0f MB/s  %.1f ms per call  (bulk data never goes here; "
+           "loopback TCP ~3500 MB/s)\n",
            calls * 1048576.0 / el / 1e6, el * 1e3 / calls);
 
     sl_buf_free(&r);

@@ -21,8 +21,7 @@
  * SL_E* code with err filled: the client then gets that code and message
  * (SL_EINVAL -> INVALID_ARGUMENT, SL_ENOTFOUND -> NOT_FOUND, others
  * INTERNAL). */
-typedef int (*sl_rpc_handler)(void *ctx, const uint8_t *req, size_t len, sl_buf *resp,
-                              sl_err *err);
+typedef int (*sl_rpc_handler)(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err);
 
 typedef struct sl_rpc_method {
     const char *name;
@@ -59,8 +58,9 @@ void sl_rpc_client_set_peer(sl_rpc_client *c, const char *what);
  * passed, SL_ERPC when the server is unreachable, or the server's code.
  * resp is reset first. timeout_ms <= 0 means no deadline. Messages up to
  * 64 MiB both ways. */
-int sl_rpc_call(sl_rpc_client *c, const char *method, const uint8_t *req, size_t len,
-                sl_buf *resp, int timeout_ms, sl_err *err);
+int sl_rpc_call(sl_rpc_client *c, const char *method, const uint8_t *req, size_t len, sl_buf *resp,
+                int timeout_ms, sl_err *err);
+/* Call only after every call on c has returned. */
 void sl_rpc_client_free(sl_rpc_client *c);
 
 #endif

@@ -23,7 +23,7 @@
 struct sl_rpc_client {
     grpc_channel *ch;
     char *target;
-    char *peer; /* what the target is, for messages ("controller") */
+    char *peer;         /* what the target is, for messages ("controller") */
     pthread_mutex_t mu; /* guards the idle queue pool below */
     grpc_completion_queue **idle;
     size_t nidle, cap;
@@ -81,10 +81,8 @@ void sl_rpc_client_set_peer(sl_rpc_client *c, const char *what)
 
 void sl_rpc_client_free(sl_rpc_client *c)
 {
-    if (!c)
-        return;
-    if (c->ch)
-        grpc_channel_destroy(c->ch);
+    if (!c) return;
+    if (c->ch) grpc_channel_destroy(c->ch);
     for (size_t i = 0; i < c->nidle; i++)
         sl_rpc_cq_destroy(c->idle[i]);
     free(c->idle);
@@ -99,8 +97,7 @@ static grpc_completion_queue *take_cq(sl_rpc_client *c)
 {
     grpc_completion_queue *cq = NULL;
     pthread_mutex_lock(&c->mu);
-    if (c->nidle)
-        cq = c->idle[--c->nidle];
+    if (c->nidle) cq = c->idle[--c->nidle];
     pthread_mutex_unlock(&c->mu);
     return cq ? cq : grpc_completion_queue_create_for_next(NULL);
 }
@@ -137,10 +134,22 @@ static int trailer_code(const grpc_metadata_array *md)
 static const char *status_name(grpc_status_code st)
 {
     static const char *names[] = {
-        "OK",        "CANCELLED",         "UNKNOWN",          "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",   "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-        "UNIMPLEMENTED", "INTERNAL",      "UNAVAILABLE",      "DATA_LOSS",
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
         "UNAUTHENTICATED",
     };
     return st >= 0 && (size_t)st < sizeof names / sizeof names[0] ? names[st] : "status?";
@@ -169,25 +178,25 @@ static int map_status(sl_rpc_client *c, const char *method, grpc_status_code st,
                        c->target, method, *details ? ": " : "", details);
     default:
         /* A sluice server put the handler's own message and code there. */
-        if (code)
-            return sl_errf(err, code, "%s", details);
+        if (code) return sl_errf(err, code, "%s", details);
         return sl_errf(err, SL_ERPC, "%s at %s: %s failed: %s: %s", c->peer, c->target, method,
                        status_name(st), details);
     }
 }
 
-int sl_rpc_call(sl_rpc_client *c, const char *method, const uint8_t *req, size_t len,
-                sl_buf *resp, int timeout_ms, sl_err *err)
+int sl_rpc_call(sl_rpc_client *c, const char *method, const uint8_t *req, size_t len, sl_buf *resp,
+                int timeout_ms, sl_err *err)
 {
     sl_buf_reset(resp);
     if (!method || method[0] != '/')
-        return sl_errf(err, SL_EINVAL, "rpc call: method '%s' is not a full path (\"/pkg.Service/Method\")",
+        return sl_errf(err, SL_EINVAL,
+                       "rpc call: method '%s' is not a full path (\"/pkg.Service/Method\")",
                        method ? method : "(null)");
     grpc_completion_queue *cq = take_cq(c);
-    gpr_timespec deadline =
-        timeout_ms > 0 ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                      gpr_time_from_millis(timeout_ms, GPR_TIMESPAN))
-                       : gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    gpr_timespec deadline = timeout_ms > 0
+                                ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                               gpr_time_from_millis(timeout_ms, GPR_TIMESPAN))
+                                : gpr_inf_future(GPR_CLOCK_MONOTONIC);
     grpc_slice mslice = grpc_slice_from_copied_string(method);
     grpc_call *call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, mslice,
                                                NULL, deadline, NULL);
@@ -251,8 +260,7 @@ int sl_rpc_call(sl_rpc_client *c, const char *method, const uint8_t *req, size_t
     }
     grpc_call_unref(call);
     give_cq(c, cq);
-    if (in)
-        grpc_byte_buffer_destroy(in);
+    if (in) grpc_byte_buffer_destroy(in);
     grpc_byte_buffer_destroy(out);
     grpc_slice_unref(details);
     grpc_metadata_array_destroy(&initial);

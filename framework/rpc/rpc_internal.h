@@ -40,8 +40,7 @@ static inline void sl_rpc_cq_destroy(grpc_completion_queue *cq)
     grpc_completion_queue_shutdown(cq);
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-        if (ev.type == GRPC_QUEUE_SHUTDOWN)
-            break;
+        if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
     }
     grpc_completion_queue_destroy(cq);
 }

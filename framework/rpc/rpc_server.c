@@ -36,8 +36,8 @@ struct sl_rpc_server {
     size_t nmethods;
     void *ctx;
     sl_rpc_worker *workers;
-    int nworkers;  /* queues created and registered */
-    int nthreads;  /* threads started (<= nworkers) */
+    int nworkers; /* queues created and registered */
+    int nthreads; /* threads started (<= nworkers) */
     atomic_int stopping;
     pthread_mutex_t mu; /* guards shutdown_sent: shutdown and stop may race */
     int shutdown_sent;
@@ -81,8 +81,7 @@ static int run_handler(sl_rpc_server *s, const sl_rpc_method *m, grpc_byte_buffe
     grpc_slice_unref(req);
     if (rc < 0) {
         sl_buf_free(&resp);
-        if (!err->msg[0])
-            sl_errf(err, rc, "%s failed (error %d)", m->name, rc);
+        if (!err->msg[0]) sl_errf(err, rc, "%s failed (error %d)", m->name, rc);
         err->code = rc;
         return rc;
     }
@@ -118,19 +117,16 @@ static void serve_call(sl_rpc_worker *w, grpc_call *call, const grpc_call_detail
         memset(&op, 0, sizeof op);
         op.op = GRPC_OP_RECV_MESSAGE;
         op.data.recv_message.recv_message = &req;
-        if (grpc_call_start_batch(call, &op, 1, SL_RPC_TAG_RECV, NULL) != GRPC_CALL_OK)
-            return;
+        if (grpc_call_start_batch(call, &op, 1, SL_RPC_TAG_RECV, NULL) != GRPC_CALL_OK) return;
         if (!sl_rpc_wait(w->cq, SL_RPC_TAG_RECV) || !req) {
             /* Cancelled or the client half-closed without a message:
              * nobody to answer. */
-            if (req)
-                grpc_byte_buffer_destroy(req);
+            if (req) grpc_byte_buffer_destroy(req);
             return;
         }
         rc = run_handler(s, m, req, &reply, &err);
         grpc_byte_buffer_destroy(req);
-        if (rc < 0)
-            status = status_of(rc);
+        if (rc < 0) status = status_of(rc);
     }
 
     char codebuf[16];
@@ -163,10 +159,8 @@ static void serve_call(sl_rpc_worker *w, grpc_call *call, const grpc_call_detail
     if (grpc_call_start_batch(call, ops, n, SL_RPC_TAG_SEND, NULL) == GRPC_CALL_OK)
         sl_rpc_wait(w->cq, SL_RPC_TAG_SEND); /* failure = client gone; nothing to do */
     grpc_slice_unref(details);
-    if (ntrailer)
-        grpc_slice_unref(trailer.value);
-    if (reply)
-        grpc_byte_buffer_destroy(reply);
+    if (ntrailer) grpc_slice_unref(trailer.value);
+    if (reply) grpc_byte_buffer_destroy(reply);
 }
 
 static void *worker_main(void *arg)
@@ -184,14 +178,11 @@ static void *worker_main(void *arg)
         int ok = grpc_server_request_call(s->server, &call, &d, &md, w->cq, w->cq,
                                           SL_RPC_TAG_REQUEST) == GRPC_CALL_OK &&
                  sl_rpc_wait(w->cq, SL_RPC_TAG_REQUEST);
-        if (ok)
-            serve_call(w, call, &d);
-        if (call)
-            grpc_call_unref(call);
+        if (ok) serve_call(w, call, &d);
+        if (call) grpc_call_unref(call);
         grpc_call_details_destroy(&d);
         grpc_metadata_array_destroy(&md);
-        if (!ok)
-            break;
+        if (!ok) break;
     }
     return NULL;
 }
@@ -244,8 +235,10 @@ sl_rpc_server *sl_rpc_server_start(const char *addr, const sl_rpc_method *method
     }
     for (size_t i = 0; i < n; i++) {
         if (!methods[i].name || methods[i].name[0] != '/' || !methods[i].fn) {
-            sl_errf(err, SL_EINVAL, "rpc server: method %zu needs a full path (\"/pkg.Service/Method\") and a handler",
-                    i);
+            sl_errf(
+                err, SL_EINVAL,
+                "rpc server: method %zu needs a full path (\"/pkg.Service/Method\") and a handler",
+                i);
             return NULL;
         }
     }
@@ -288,7 +281,8 @@ sl_rpc_server *sl_rpc_server_start(const char *addr, const sl_rpc_method *method
     int port = grpc_server_add_http2_port(s->server, addr, creds);
     grpc_server_credentials_release(creds);
     if (port <= 0) {
-        sl_errf(err, SL_EIO, "rpc server: cannot listen on %s (address in use, or not host:port)", addr);
+        sl_errf(err, SL_EIO, "rpc server: cannot listen on %s (address in use, or not host:port)",
+                addr);
         destroy_server(s);
         return NULL;
     }
@@ -303,15 +297,13 @@ sl_rpc_server *sl_rpc_server_start(const char *addr, const sl_rpc_method *method
         }
         s->nthreads++;
     }
-    if (bound_port)
-        *bound_port = port;
+    if (bound_port) *bound_port = port;
     return s;
 }
 
 void sl_rpc_server_shutdown(sl_rpc_server *s)
 {
-    if (s)
-        begin_shutdown(s);
+    if (s) begin_shutdown(s);
 }
 
 int sl_rpc_server_stopping(const sl_rpc_server *s)
@@ -321,6 +313,5 @@ int sl_rpc_server_stopping(const sl_rpc_server *s)
 
 void sl_rpc_server_stop(sl_rpc_server *s)
 {
-    if (s)
-        destroy_server(s);
+    if (s) destroy_server(s);
 }

@@ -19,8 +19,7 @@ static int lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err
 {
     (void)ctx;
     Sluice__V1__LeaseRequest *lr = sluice__v1__lease_request__unpack(NULL, len, req);
-    if (!lr)
-        return sl_errf(err, SL_EINVAL, "LeaseRequest does not parse");
+    if (!lr) return sl_errf(err, SL_EINVAL, "LeaseRequest does not parse");
     size_t n = lr->max_tasks > 0 && lr->max_tasks <= 1000 ? (size_t)lr->max_tasks : 0;
     Sluice__V1__LeasedTask *t = calloc(n + 1, sizeof *t);
     Sluice__V1__LeasedTask **tp = calloc(n + 1, sizeof *tp);
@@ -57,8 +56,7 @@ static int heartbeat(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl
 {
     (void)ctx;
     Sluice__V1__HeartbeatRequest *hb = sluice__v1__heartbeat_request__unpack(NULL, len, req);
-    if (!hb)
-        return sl_errf(err, SL_EINVAL, "HeartbeatRequest does not parse");
+    if (!hb) return sl_errf(err, SL_EINVAL, "HeartbeatRequest does not parse");
     int rc = 0;
     if (strcmp(hb->agent_id, "agent-1") != 0) {
         rc = sl_errf(err, SL_ENOTFOUND, "unknown agent '%s'; register first", hb->agent_id);
@@ -67,8 +65,7 @@ static int heartbeat(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl
         int64_t *cancel = calloc(hb->n_running + 1, sizeof *cancel);
         Sluice__V1__HeartbeatReply rep = SLUICE__V1__HEARTBEAT_REPLY__INIT;
         for (size_t i = 0; i < hb->n_running; i++)
-            if (hb->running[i] % 2)
-                cancel[rep.n_cancel++] = hb->running[i];
+            if (hb->running[i] % 2) cancel[rep.n_cancel++] = hb->running[i];
         rep.cancel = cancel;
         sl_buf_reserve(resp, sluice__v1__heartbeat_reply__get_packed_size(&rep));
         resp->len = sluice__v1__heartbeat_reply__pack(&rep, (uint8_t *)resp->data);
@@ -96,8 +93,7 @@ int main(int argc, char **argv)
     sl_err err;
     int port = 0;
     sl_rpc_server *s = sl_rpc_server_start(addr, methods, 2, NULL, 2, &port, &err);
-    if (!s)
-        sl_die(1, "%s", err.msg);
+    if (!s) sl_die(1, "%s", err.msg);
     printf("%d\n", port);
     fflush(stdout);
     int sig = 0;

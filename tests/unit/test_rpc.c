@@ -92,13 +92,12 @@ static int h_lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_e
 {
     (void)ctx;
     Sluice__V1__LeaseRequest *lr = sluice__v1__lease_request__unpack(NULL, len, req);
-    if (!lr)
-        return sl_errf(err, SL_EINVAL, "bad LeaseRequest");
+    if (!lr) return sl_errf(err, SL_EINVAL, "bad LeaseRequest");
     Sluice__V1__LeaseReply rep = SLUICE__V1__LEASE_REPLY__INIT;
     size_t n = lr->max_tasks > 0 ? (size_t)lr->max_tasks : 0;
     Sluice__V1__LeasedTask *tasks = calloc(n ? n : 1, sizeof *tasks);
     Sluice__V1__LeasedTask **ptrs = calloc(n ? n : 1, sizeof *ptrs);
-    char (*keys)[64] = calloc(n ? n : 1, sizeof *keys);
+    char(*keys)[64] = calloc(n ? n : 1, sizeof *keys);
     for (size_t i = 0; i < n; i++) {
         sluice__v1__leased_task__init(&tasks[i]);
         tasks[i].id = (int64_t)i + 100;
@@ -141,8 +140,7 @@ static int setup_n(void **state, int nthreads)
     pthread_cond_init(&f->t.cv, NULL);
     sl_err err;
     f->srv = sl_rpc_server_start("127.0.0.1:0", methods, 4, &f->t, nthreads, &f->port, &err);
-    if (!f->srv)
-        fail_msg("server start: %s", err.msg);
+    if (!f->srv) fail_msg("server start: %s", err.msg);
     f->t.srv = f->srv;
     snprintf(f->target, sizeof f->target, "127.0.0.1:%d", f->port);
     f->cli = sl_rpc_client_new(f->target, &err);
@@ -151,7 +149,10 @@ static int setup_n(void **state, int nthreads)
     return 0;
 }
 
-static int setup(void **state) { return setup_n(state, 4); }
+static int setup(void **state)
+{
+    return setup_n(state, 4);
+}
 
 static int teardown(void **state)
 {
@@ -208,8 +209,7 @@ static void test_error_codes(void **state)
     sl_err err;
     assert_int_equal(call_str(f, FAIL, "-6 no task 42", &r, 5000, &err), SL_ENOTFOUND);
     assert_string_equal(err.msg, "no task 42");
-    assert_int_equal(call_str(f, FAIL, "-1 pipeline.yaml:3: bad stage", &r, 5000, &err),
-                     SL_EINVAL);
+    assert_int_equal(call_str(f, FAIL, "-1 pipeline.yaml:3: bad stage", &r, 5000, &err), SL_EINVAL);
     assert_string_equal(err.msg, "pipeline.yaml:3: bad stage");
     /* INTERNAL on the wire; the exact code rides in the trailer */
     assert_int_equal(call_str(f, FAIL, "-4 database is locked", &r, 5000, &err), SL_ESTORE);
@@ -265,7 +265,7 @@ static void test_concurrent(void **state)
     }
     int failures = 0;
     for (int i = 0; i < NT; i++) { /* join all before asserting: a failed
-                                     * assert would tear down under them */
+                                    * assert would tear down under them */
         pthread_join(th[i], NULL);
         failures += a[i].failures;
     }
@@ -428,8 +428,7 @@ static void test_lease_protobuf(void **state)
     assert_int_equal(rep->tasks[1]->id, 101);
     sluice__v1__lease_reply__free_unpacked(rep, NULL);
     /* garbage is INVALID_ARGUMENT from the handler */
-    assert_int_equal(sl_rpc_call(f->cli, LEASE, (const uint8_t *)"\xff\xff\xff", 3, &r, 5000,
-                                 &err),
+    assert_int_equal(sl_rpc_call(f->cli, LEASE, (const uint8_t *)"\xff\xff\xff", 3, &r, 5000, &err),
                      SL_EINVAL);
     sl_buf_free(&r);
 }
@@ -442,6 +441,31 @@ static void test_port_in_use(void **state)
     assert_null(s2);
     assert_int_equal(err.code, SL_EIO);
     assert_non_null(strstr(err.msg, f->target));
+}
+
+/* An agent's client outlives a controller restart on the same port: calls
+ * fail while it is down and work again within about a second after. */
+static void test_reconnect(void **state)
+{
+    fixture *f = *state;
+    sl_buf r = SL_BUF_INIT;
+    sl_err err;
+    assert_int_equal(call_str(f, ECHO, "before", &r, 5000, &err), 0);
+    sl_rpc_server_stop(f->srv);
+    f->srv = NULL;
+    assert_int_equal(call_str(f, ECHO, "down", &r, 5000, &err), SL_ERPC);
+    f->srv = sl_rpc_server_start(f->target, methods, 4, &f->t, 2, NULL, &err);
+    if (!f->srv)
+        fail_msg("restart on %s: %s", f->target, err.msg);
+    f->t.srv = f->srv;
+    int64_t t0 = sl_mono_ms();
+    int rc;
+    while ((rc = call_str(f, ECHO, "after", &r, 5000, &err)) != 0 && sl_mono_ms() - t0 < 3000)
+        sl_sleep_ms(20);
+    assert_int_equal(rc, 0);
+    assert_string_equal(r.data, "after");
+    print_message("# reconnected %lld ms after the restart\n", (long long)(sl_mono_ms() - t0));
+    sl_buf_free(&r);
 }
 
 static void test_restart_cycles(void **state)
@@ -472,6 +496,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shutdown_releases_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease_protobuf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test(test_restart_cycles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
