@@ -89,6 +89,8 @@ int sl_parse_duration_ms(const char *s, int64_t *ms, sl_err *err)
             p++;
         size_t ul = (size_t)(p - u);
         int64_t unit;
+        if (*p == ' ' || *p == '\t')
+            return bad(err, "duration", s, "spaces are not allowed (write e.g. 10m, 1h30m)");
         if (ul == 0) {
             if (parts > 0 || *p)
                 return bad(err, "duration", s,
@@ -154,6 +156,8 @@ int sl_parse_size(const char *s, int64_t *bytes, sl_err *err)
     if (parse_number(&p, &ip, &frac, &fd, &ovf) < 0)
         return bad(err, "size", s, "expected a number such as 512, 64m, 300MiB or 1.5GB");
     if (ovf) return bad(err, "size", s, "too large");
+    if (*p == ' ' || *p == '\t')
+        return bad(err, "size", s, "spaces are not allowed (write e.g. 300MiB)");
     for (size_t i = 0; i < sizeof size_units / sizeof size_units[0]; i++) {
         if (strcasecmp(p, size_units[i].suffix)) continue;
         int64_t v;

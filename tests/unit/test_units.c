@@ -77,6 +77,7 @@ static void test_bad_durations(void **state)
     int64_t v;
     sl_parse_duration_ms("10 minutes", &v, &e);
     assert_non_null(strstr(e.msg, "10 minutes"));
+    assert_non_null(strstr(e.msg, "spaces are not allowed"));
     sl_parse_duration_ms("10min", &v, &e);
     assert_non_null(strstr(e.msg, "unknown unit 'min'"));
     sl_parse_duration_ms("-1s", &v, &e);
