@@ -173,7 +173,7 @@ static int read_all(struct archive *a, source *src, const char *label, const ext
     ssize_t n;
     while ((n = source_read(src, &buf)) > 0) {
     }
-    if (n < 0) return fail(err, errlen, "%s", source_error(src));
+    if (n < 0) return fail(err, errlen, "%s: after the last member: %s", label, source_error(src));
     if (o->expect_members && (int64_t)set->n != o->expect_members)
         return fail(err, errlen, "%s: %zu members, expected %" PRId64 " (archive truncated?)",
                     label, set->n, o->expect_members);

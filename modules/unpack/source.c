@@ -80,7 +80,7 @@ static ssize_t raw_read(source *s, const char **buf)
         for (;;) {
             ssize_t n = read(s->fd, s->in, RAW_CAP);
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) return fail(s, "%s: read: %s", s->where, strerror(errno));
+            if (n < 0) return fail(s, "read: %s", strerror(errno));
             s->raw_bytes += n;
             *buf = s->in;
             return n;
@@ -102,10 +102,9 @@ static ssize_t raw_read(source *s, const char **buf)
     if (s->clen == 0 && s->cdone) {
         long code = 0;
         curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
-        if (code >= 300) return fail(s, "%s: HTTP %ld", s->where, code);
+        if (code >= 300) return fail(s, "HTTP %ld from %s", code, s->where);
         if (s->cres != CURLE_OK)
-            return fail(s, "%s: %s after %" PRId64 " bytes", s->where,
-                        s->cerr[0] ? s->cerr : curl_easy_strerror(s->cres), s->raw_bytes);
+            return fail(s, "%s after %" PRId64 " bytes", s->cerr[0] ? s->cerr : curl_easy_strerror(s->cres), s->raw_bytes);
     }
     s->raw_bytes += (int64_t)s->clen;
     *buf = s->cbuf;
@@ -167,7 +166,7 @@ ssize_t source_read(source *s, const void **buf)
         s->started = 1;
         ssize_t n = raw_read(s, &raw);
         if (n < 0) return -1;
-        if (n == 0) return fail(s, "%s: empty input", s->where);
+        if (n == 0) return fail(s, "empty input");
         s->zstd = n >= 4 && (unsigned char)raw[0] == 0x28 && (unsigned char)raw[1] == 0xb5 &&
                   (unsigned char)raw[2] == 0x2f && (unsigned char)raw[3] == 0xfd;
         if (!s->zstd) {
@@ -211,16 +210,16 @@ ssize_t source_read(source *s, const void **buf)
         if (s->in_pos == s->in_len && s->raw_eof) {
             if (s->last_ret != 0)
                 return fail(s,
-                            "%s: truncated zstd stream: input ends inside a frame after %" PRId64
+                            "truncated zstd stream: input ends inside a frame after %" PRId64
                             " compressed bytes",
-                            s->where, s->in_off);
+                            s->in_off);
             return 0;
         }
         ZSTD_inBuffer in = {s->in, s->in_len, s->in_pos};
         ZSTD_outBuffer out = {s->out, s->out_cap, 0};
         size_t r = ZSTD_decompressStream(s->dctx, &out, &in);
         if (ZSTD_isError(r))
-            return fail(s, "%s: corrupt zstd data near compressed byte %" PRId64 ": %s", s->where,
+            return fail(s, "corrupt zstd data near compressed byte %" PRId64 ": %s",
                         s->in_off + (int64_t)s->in_pos, ZSTD_getErrorName(r));
         s->in_pos = in.pos;
         s->last_ret = r;
