@@ -70,6 +70,9 @@ struct psrfits {
     int col[C_NCOLS]; /* 1-based column numbers */
     double stt_lst;   /* s, at the start of the file */
     int is_mwa;
+    uint64_t datasum; /* writer: running 1's complement sum of the SUBINT data */
+    uint8_t *rowmeta; /* writer: big-endian bytes of a row before DATA */
+    size_t rowmeta_len;
     float zero_off; /* reader: folded into offs */
     float *tmp;     /* reader: nchan floats for the ZERO_OFF correction */
 };
@@ -154,6 +157,54 @@ static void sexagesimal_format(char *buf, size_t n, double v, int sign, int deci
     if (s < 0) s = 0;
     snprintf(buf, n, "%s%02d:%02d:%0*.*f", neg ? "-" : (sign ? "+" : ""), d, m, decimals + 3,
              decimals, s);
+}
+
+/* ---- FITS data checksum, accumulated while writing ----
+ * DATASUM is the 32-bit 1's complement sum of the data unit's big-endian
+ * words. Summing each row as it is written saves reading the whole file back
+ * at close (what fits_write_chksum would do): for a 900 MB merged file that
+ * read-back was about half the run time. */
+
+static uint64_t csum_fold(uint64_t s)
+{
+    while (s >> 32)
+        s = (s & 0xFFFFFFFFu) + (s >> 32);
+    return s;
+}
+
+/* Adds n bytes that sit at byte offset off of the data unit. */
+static uint64_t csum_add(uint64_t acc, const uint8_t *p, size_t n, uint64_t off)
+{
+    uint64_t s = 0;
+    size_t i = 0;
+    for (; i < n && ((off + i) & 3); i++)
+        s += (uint64_t)p[i] << (8 * (3 - ((off + i) & 3)));
+    for (; i + 4 <= n; i += 4) {
+        uint32_t w;
+        memcpy(&w, p + i, 4);
+        s += __builtin_bswap32(w);
+    }
+    for (; i < n; i++)
+        s += (uint64_t)p[i] << (8 * (3 - ((off + i) & 3)));
+    return csum_fold(csum_fold(acc) + csum_fold(s));
+}
+
+static uint8_t *put_be64(uint8_t *q, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    u = __builtin_bswap64(u);
+    memcpy(q, &u, 8);
+    return q + 8;
+}
+
+static uint8_t *put_be32(uint8_t *q, float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    u = __builtin_bswap32(u);
+    memcpy(q, &u, 4);
+    return q + 4;
 }
 
 /* ---- writer ---- */
@@ -345,11 +396,15 @@ int psrfits_create(psrfits **out, const char *path, const psrfits_hdr *hin, char
     write_subint_keys(f->fp, f, &st);
     for (int i = 0; i < C_NCOLS; i++)
         f->col[i] = i + 1;
+    f->rowmeta_len = 7 * 8 + 5 * 4 + 4 * 4 * (size_t)h.nchan;
+    f->rowmeta = malloc(f->rowmeta_len);
+    if (!f->rowmeta && !st) st = MEMORY_ALLOCATION;
     if (st) {
         fits_fail(err, path, "cannot write the PSRFITS headers", st);
         int st2 = 0;
         fits_close_file(f->fp, &st2);
         unlink(path);
+        free(f->rowmeta);
         free(f);
         return -1;
     }
@@ -404,6 +459,32 @@ int psrfits_write_row(psrfits *f, const double *freq, const float *wts, const fl
     fits_write_col(fp, TBYTE, f->col[C_DATA], row, 1, (long long)h->nsblk * n * h->npol,
                    (void *)data, &st);
     if (st) return fits_fail(err, f->path, "cannot write a SUBINT row", st);
+    /* The row as it sits on disk, for DATASUM. */
+    uint8_t *q = f->rowmeta;
+    q = put_be64(q, tsub);
+    q = put_be64(q, offs_sub);
+    q = put_be64(q, lst);
+    q = put_be64(q, h->ra_deg);
+    q = put_be64(q, h->dec_deg);
+    q = put_be64(q, l);
+    q = put_be64(q, b);
+    q = put_be32(q, fd_ang);
+    q = put_be32(q, pos_ang);
+    q = put_be32(q, par_ang);
+    q = put_be32(q, tel_az);
+    q = put_be32(q, tel_zen);
+    for (long long c = 0; c < n; c++)
+        q = put_be32(q, (float)freq[c]);
+    for (long long c = 0; c < n; c++)
+        q = put_be32(q, wts[c]);
+    for (long long c = 0; c < n; c++)
+        q = put_be32(q, offs[c]);
+    for (long long c = 0; c < n; c++)
+        q = put_be32(q, scl[c]);
+    size_t ndata = (size_t)h->nsblk * n * h->npol;
+    uint64_t row0 = (uint64_t)f->nrows * (f->rowmeta_len + ndata);
+    f->datasum = csum_add(f->datasum, f->rowmeta, f->rowmeta_len, row0);
+    f->datasum = csum_add(f->datasum, data, ndata, row0 + f->rowmeta_len);
     f->nrows++;
     f->h.nrows = f->nrows;
     return 0;
@@ -716,9 +797,15 @@ int psrfits_close(psrfits *f, char *err)
     if (f->writing) {
         long long nstot = f->nrows * (long long)f->h.nsblk;
         double scanlen = f->nrows * f->h.nsblk * f->h.tbin;
+        char dsum[32];
+        snprintf(dsum, sizeof dsum, "%llu", (unsigned long long)f->datasum);
         fits_update_key(f->fp, TLONGLONG, "NSTOT", &nstot, NULL, &st);
+        /* CHECKSUM must exist before the END card is rewritten, or
+         * fits_update_chksum sums a stale header. */
+        fits_update_key_str(f->fp, "CHECKSUM", "0000000000000000", "HDU checksum", &st);
+        fits_update_key_str(f->fp, "DATASUM", dsum, "data unit checksum", &st);
         fits_set_hdustruc(f->fp, &st);
-        fits_write_chksum(f->fp, &st);
+        fits_update_chksum(f->fp, &st); /* header sum only; trusts DATASUM */
         fits_movabs_hdu(f->fp, 1, NULL, &st);
         fits_update_key_fixdbl(f->fp, "SCANLEN", scanlen, 6, NULL, &st);
         fits_write_chksum(f->fp, &st);
@@ -728,6 +815,7 @@ int psrfits_close(psrfits *f, char *err)
     fits_close_file(f->fp, &st2);
     if (st2 && !rc) rc = fits_fail(err, f->path, "cannot close", st2);
     free(f->tmp);
+    free(f->rowmeta);
     free(f);
     return rc;
 }

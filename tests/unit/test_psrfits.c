@@ -152,6 +152,41 @@ static void test_fitsverify(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Rows whose length is not a multiple of 4 bytes exercise the running
+ * DATASUM's word alignment; fitsverify checks CHECKSUM and DATASUM. */
+static void test_odd_row_length(void **state)
+{
+    (void)state;
+    char path[300], cmd[700], err[PSRFITS_ERR_LEN];
+    path_in(path, sizeof path, "odd.fits");
+    psrfits_hdr h = sample_hdr();
+    h.nchan = h.obsnchan = 3;
+    h.nsblk = 5;
+    psrfits *f;
+    assert_int_equal(psrfits_create(&f, path, &h, err), 0);
+    double freq[3] = {140.0, 140.01, 140.02};
+    float wts[3] = {1, 1, 1}, offs[3] = {1, 2, 3}, scl[3] = {0.5f, 0.25f, 2};
+    uint8_t data[15];
+    for (int r = 0; r < 7; r++) {
+        for (int i = 0; i < 15; i++)
+            data[i] = (uint8_t)(r * 31 + i * 17 + 1);
+        assert_int_equal(psrfits_write_row(f, freq, wts, offs, scl, data, r * 5e-4, err), 0);
+    }
+    assert_int_equal(psrfits_close(f, err), 0);
+    snprintf(cmd, sizeof cmd,
+             "fitsverify %s 2>&1 | grep -q ' 0 warning(s) and 0 error(s)' || { fitsverify %s; "
+             "exit 1; }",
+             path, path);
+    assert_int_equal(system(cmd), 0);
+    psrfits_hdr rh;
+    assert_int_equal(psrfits_open(&f, path, &rh, err), 0);
+    assert_int_equal(rh.nrows, 7);
+    uint8_t back[15];
+    assert_int_equal(psrfits_read_row(f, 6, NULL, NULL, NULL, NULL, back, NULL, err), 0);
+    assert_memory_equal(back, data, 15);
+    psrfits_close(f, err);
+}
+
 static void test_truncated(void **state)
 {
     (void)state;
@@ -235,8 +270,8 @@ int main(void)
     if (!mkdtemp(tmpdir)) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip), cmocka_unit_test(test_fitsverify),
-        cmocka_unit_test(test_truncated),  cmocka_unit_test(test_quantise),
-        cmocka_unit_test(test_bad_header),
+        cmocka_unit_test(test_truncated),  cmocka_unit_test(test_odd_row_length),
+        cmocka_unit_test(test_quantise),   cmocka_unit_test(test_bad_header),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[400];
