@@ -874,7 +874,7 @@ void psrfits_quantise(const float *in, int nsamp, int nchan, uint8_t *out, float
         uint8_t *q = out + (size_t)s * nchan;
         for (int c = 0; c < nchan; c++) {
             float v = (p[c] - offs[c]) / scl[c];
-            v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
+            v = v > 0.0f ? (v < 255.0f ? v : 255.0f) : 0.0f; /* NaN -> 0 */
             q[c] = (uint8_t)lrintf(v);
         }
     }

@@ -35,6 +35,7 @@ struct gen {
     int smjd;
     const char *src;
     unsigned seed;
+    double fshift; /* MHz added to every DAT_FREQ */
 };
 
 static unsigned rnd(unsigned *s)
@@ -58,7 +59,8 @@ static void gen_row(const struct gen *g, int r, double *freq, float *wts, float 
 {
     unsigned s = g->seed * 7919u + (unsigned)r * 104729u + (unsigned)g->coarse;
     for (int c = 0; c < g->nchan; c++) {
-        freq[c] = (float)(g->coarse * 1.28 - 0.64 + (c + 0.5) * CHAN_BW); /* stored as E */
+        freq[c] =
+            (float)(g->coarse * 1.28 - 0.64 + (c + 0.5) * CHAN_BW + g->fshift); /* stored as E */
         wts[c] = (c == 1 && g->coarse % 2) ? 0.0f : 1.0f;
         offs[c] = (float)(rnd(&s) % 1000) / 10.0f - 50.0f;
         scl[c] = 0.5f + (float)(rnd(&s) % 100) / 50.0f;
@@ -107,7 +109,7 @@ static void gen_file(const char *path, const struct gen *g)
 
 static struct gen std_gen(int coarse)
 {
-    struct gen g = {coarse, NCH, NSBLK, NROWS, 0, NULL, 42};
+    struct gen g = {coarse, NCH, NSBLK, NROWS, 0, NULL, 42, 0.0};
     return g;
 }
 
@@ -327,6 +329,12 @@ static void test_merge_refuses_mismatch(void **state)
     path_in(p, sizeof p, "dup109.fits");
     gen_file(p, &g);
     expect_refusal("dup109.fits", "overlaps");
+    /* Half a channel off the grid. */
+    g = std_gen(110);
+    g.fshift = CHAN_BW / 2;
+    path_in(p, sizeof p, "offgrid.fits");
+    gen_file(p, &g);
+    expect_refusal("offgrid.fits", "channel grid");
 }
 
 static void truncate_copy(const char *src, const char *dst, long cut)
