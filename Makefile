@@ -49,7 +49,13 @@ endef
 all: check-deps
 	@$(MAKE) --no-print-directory build-all
 
-include $(sort $(wildcard framework/*/build.mk modules/*/build.mk tests/*/build.mk bench/build.mk))
+# Order: the ground floor first (util, rpc's generated code), entry points
+# (cli) last, so each build.mk can use the source lists defined before it.
+SL_MK_FIRST := framework/util/build.mk framework/rpc/build.mk
+SL_MK_LAST := framework/cli/build.mk
+include $(SL_MK_FIRST)
+include $(filter-out $(SL_MK_FIRST) $(SL_MK_LAST),$(sort $(wildcard framework/*/build.mk modules/*/build.mk tests/*/build.mk bench/build.mk)))
+include $(SL_MK_LAST)
 
 build-all: $(BINS)
 build-tests: $(BINS) $(UNIT_TESTS)

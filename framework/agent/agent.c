@@ -1,0 +1,622 @@
+/* agent.c - the agent's three threads.
+ *
+ *  - lease thread: long-polls the controller for batches of tasks whenever
+ *    it may have a free slot; when the controller answers "saturated" it
+ *    waits for a local slot to free instead of polling.
+ *  - executor (the calling thread): starts tasks, reaps children through a
+ *    signalfd, enforces timeouts, kills cancelled tasks. Spawning from one
+ *    long-lived thread is what makes PR_SET_PDEATHSIG reliable.
+ *  - reporter thread: sends finished tasks in batches (kept until the
+ *    controller acknowledges them, so a controller restart loses nothing) and
+ *    heartbeats the running ones. */
+#include "agent/agent_int.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sluice.pb-c.h"
+#include "util/clock.h"
+
+#define M_REGISTER "/sluice.v1.Sluice/Register"
+#define M_LEASE "/sluice.v1.Sluice/Lease"
+#define M_COMPLETE "/sluice.v1.Sluice/Complete"
+#define M_HEARTBEAT "/sluice.v1.Sluice/Heartbeat"
+#define M_GETPIPE "/sluice.v1.Sluice/GetPipeline"
+#define REPORT_BATCH 4096
+
+static void wake_executor(sl_agent *a)
+{
+    uint64_t one = 1;
+    if (write(a->evfd, &one, sizeof one) < 0 && errno != EAGAIN)
+        perror("sluice agent: eventfd");
+}
+
+static int mkdirs(const char *path)
+{
+    char *p = sl_xstrdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s == '/') {
+            *s = 0;
+            mkdir(p, 0755);
+            *s = '/';
+        }
+    }
+    int rc = mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+/* ---- calls ---------------------------------------------------------------- */
+
+#define CALL(method, reqfn, req, replyfn, reply, timeout, err)                                 \
+    ({                                                                                         \
+        size_t n_ = sluice__v1__##reqfn##__get_packed_size(req);                              \
+        uint8_t *b_ = sl_xmalloc(n_ ? n_ : 1);                                                 \
+        sluice__v1__##reqfn##__pack(req, b_);                                                  \
+        sl_buf r_ = SL_BUF_INIT;                                                               \
+        int rc_ = sl_rpc_call(a->rpc, method, b_, n_, &r_, timeout, err);                      \
+        free(b_);                                                                              \
+        if (rc_ == 0) {                                                                        \
+            reply = sluice__v1__##replyfn##__unpack(NULL, r_.len, (const uint8_t *)r_.data);   \
+            if (!reply)                                                                        \
+                rc_ = sl_errf(err, SL_ERPC, "malformed reply to %s", method);                  \
+        }                                                                                      \
+        sl_buf_free(&r_);                                                                      \
+        rc_;                                                                                   \
+    })
+
+const sl_pipeline *sl_agent_model(sl_agent *a, int64_t pipeline_id, sl_err *err)
+{
+    for (size_t i = 0; i < a->nmodels; i++)
+        if (a->models[i].pipeline_id == pipeline_id)
+            return a->models[i].model;
+    Sluice__V1__GetPipelineRequest req = SLUICE__V1__GET_PIPELINE_REQUEST__INIT;
+    req.pipeline_id = pipeline_id;
+    Sluice__V1__GetPipelineReply *rep = NULL;
+    int rc = 0;
+    for (int tries = 0; tries < 50; tries++) {
+        rc = CALL(M_GETPIPE, get_pipeline_request, &req, get_pipeline_reply, rep, 10000, err);
+        if (rc != SL_ERPC && rc != SL_ETIMEOUT)
+            break;
+        sl_sleep_ms(200);
+    }
+    if (rc < 0)
+        return NULL;
+    const char *vars = rep->n_vars ? rep->vars[0]->value : "{}";
+    sl_pipeline *m = sl_pipeline_parse_with_vars_json(rep->file, rep->yaml, vars, err);
+    sluice__v1__get_pipeline_reply__free_unpacked(rep, NULL);
+    if (!m)
+        return NULL;
+    a->models = sl_xrealloc(a->models, (a->nmodels + 1) * sizeof *a->models);
+    a->models[a->nmodels].pipeline_id = pipeline_id;
+    a->models[a->nmodels].model = m;
+    a->nmodels++;
+    return m;
+}
+
+static int do_register(sl_agent *a, sl_err *err)
+{
+    Sluice__V1__RegisterRequest req = SLUICE__V1__REGISTER_REQUEST__INIT;
+    Sluice__V1__HostInfo h = SLUICE__V1__HOST_INFO__INIT;
+    h.name = a->name;
+    h.groups = (char **)a->cfg->groups;
+    h.n_groups = a->cfg->ngroups;
+    h.mem_root = a->mem_root;
+    h.ssd_root = a->ssd_root;
+    req.host = &h;
+    req.agent_id = a->agent_id;
+    Sluice__V1__RegisterReply *rep = NULL;
+    int rc = CALL(M_REGISTER, register_request, &req, register_reply, rep, 5000, err);
+    if (rc == 0) {
+        a->lease_ttl_ms = rep->lease_ttl_ms > 0 ? rep->lease_ttl_ms : 30000;
+        sluice__v1__register_reply__free_unpacked(rep, NULL);
+    }
+    return rc;
+}
+
+/* ---- lease thread ----------------------------------------------------------- */
+
+typedef struct {
+    int64_t pid;
+    int stage, n;
+} load_acc;
+
+static void count_load(load_acc **acc, size_t *n, int64_t pid, int stage)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*acc)[i].pid == pid && (*acc)[i].stage == stage) {
+            (*acc)[i].n++;
+            return;
+        }
+    *acc = sl_xrealloc(*acc, (*n + 1) * sizeof **acc);
+    (*acc)[*n] = (load_acc){pid, stage, 1};
+    (*n)++;
+}
+
+static void *lease_thread(void *arg)
+{
+    sl_agent *a = arg;
+    int backoff = 50;
+    for (;;) {
+        pthread_mutex_lock(&a->mu);
+        while (!a->stopping && a->inflight >= a->cfg->max_inflight)
+            pthread_cond_wait(&a->capacity_cv, &a->mu);
+        if (a->stopping) {
+            pthread_mutex_unlock(&a->mu);
+            break;
+        }
+        load_acc *acc = NULL;
+        size_t nacc = 0;
+        for (sl_atask *t = a->pending_head; t; t = t->next)
+            count_load(&acc, &nacc, t->pipeline_id, t->stage);
+        for (size_t i = 0; i < a->nrunning; i++)
+            count_load(&acc, &nacc, a->running[i]->pipeline_id, a->running[i]->stage);
+        int room = a->cfg->max_inflight - a->inflight;
+        pthread_mutex_unlock(&a->mu);
+
+        Sluice__V1__LeaseRequest req = SLUICE__V1__LEASE_REQUEST__INIT;
+        Sluice__V1__StageLoad *ls = sl_xcalloc(nacc ? nacc : 1, sizeof *ls);
+        Sluice__V1__StageLoad **lp = sl_xcalloc(nacc ? nacc : 1, sizeof *lp);
+        for (size_t i = 0; i < nacc; i++) {
+            sluice__v1__stage_load__init(&ls[i]);
+            ls[i].pipeline_id = acc[i].pid;
+            ls[i].stage = acc[i].stage;
+            ls[i].running = acc[i].n;
+            lp[i] = &ls[i];
+        }
+        req.agent_id = a->agent_id;
+        req.host = a->name;
+        req.max_tasks = room;
+        req.load = lp;
+        req.n_load = nacc;
+        req.wait_ms = a->cfg->wait_ms;
+        Sluice__V1__LeaseReply *rep = NULL;
+        sl_err err = {0};
+        int rc = CALL(M_LEASE, lease_request, &req, lease_reply, rep, a->cfg->wait_ms + 10000,
+                      &err);
+        free(ls);
+        free(lp);
+        free(acc);
+        if (rc < 0) {
+            if (rc == SL_ERPC || rc == SL_ETIMEOUT) { /* controller away: keep trying */
+                sl_sleep_ms(backoff);
+                backoff = backoff < 2000 ? backoff * 2 : 2000;
+            } else {
+                fprintf(stderr, "sluice agent %s: lease: %s\n", a->name, err.msg);
+                sl_sleep_ms(1000);
+            }
+            continue;
+        }
+        backoff = 50;
+        pthread_mutex_lock(&a->mu);
+        for (size_t i = 0; i < rep->n_tasks; i++) {
+            const Sluice__V1__LeasedTask *lt = rep->tasks[i];
+            sl_atask *t = sl_xcalloc(1, sizeof *t);
+            t->id = lt->id;
+            t->pipeline_id = lt->pipeline_id;
+            t->stage = lt->stage;
+            t->attempt = lt->attempt;
+            t->key = sl_xstrdup(lt->key);
+            t->headers = sl_xstrdup(lt->headers);
+            t->ready_at = lt->ready_at;
+            if (a->pending_tail)
+                a->pending_tail->next = t;
+            else
+                a->pending_head = t;
+            a->pending_tail = t;
+            a->inflight++;
+        }
+        if (rep->lease_ttl_ms > 0)
+            a->lease_ttl_ms = rep->lease_ttl_ms;
+        int got = (int)rep->n_tasks, saturated = rep->saturated;
+        sluice__v1__lease_reply__free_unpacked(rep, NULL);
+        if (got == 0 && saturated && !a->stopping) {
+            /* every stage with work is at our slot limit: wait for a slot */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&a->capacity_cv, &a->mu, &ts);
+        }
+        pthread_mutex_unlock(&a->mu);
+        if (got)
+            wake_executor(a);
+    }
+    return NULL;
+}
+
+/* ---- reporter thread ------------------------------------------------------- */
+
+static int send_completions(sl_agent *a, sl_atask *batch, size_t n)
+{
+    Sluice__V1__CompleteRequest req = SLUICE__V1__COMPLETE_REQUEST__INIT;
+    Sluice__V1__Completion *cs = sl_xcalloc(n, sizeof *cs);
+    Sluice__V1__Completion **cp = sl_xcalloc(n, sizeof *cp);
+    size_t nm = 0, i = 0;
+    for (sl_atask *t = batch; t; t = t->next)
+        nm += t->nemitted;
+    Sluice__V1__Message *ms = sl_xcalloc(nm ? nm : 1, sizeof *ms);
+    Sluice__V1__Message **mp = sl_xcalloc(nm ? nm : 1, sizeof *mp);
+    size_t m = 0;
+    for (sl_atask *t = batch; t; t = t->next, i++) {
+        Sluice__V1__Completion *c = &cs[i];
+        sluice__v1__completion__init(c);
+        c->task_id = t->id;
+        c->attempt = t->attempt;
+        c->exit_code = t->exit_code;
+        c->started = t->started;
+        c->finished = t->finished;
+        c->stdout_tail = t->out_tail ? t->out_tail : (char *)"";
+        c->stderr_tail = t->err_tail ? t->err_tail : (char *)"";
+        c->error = t->error ? t->error : (char *)"";
+        c->emitted = mp + m;
+        c->n_emitted = t->nemitted;
+        for (size_t k = 0; k < t->nemitted; k++, m++) {
+            sluice__v1__message__init(&ms[m]);
+            ms[m].stage = t->emitted[k].stage;
+            ms[m].key = t->emitted[k].key;
+            ms[m].headers = t->emitted[k].headers;
+            mp[m] = &ms[m];
+        }
+        cp[i] = c;
+    }
+    req.agent_id = a->agent_id;
+    req.host = a->name;
+    req.done = cp;
+    req.n_done = n;
+    Sluice__V1__CompleteReply *rep = NULL;
+    sl_err err = {0};
+    int rc = CALL(M_COMPLETE, complete_request, &req, complete_reply, rep, 30000, &err);
+    if (rc == 0)
+        sluice__v1__complete_reply__free_unpacked(rep, NULL);
+    else if (rc != SL_ERPC && rc != SL_ETIMEOUT)
+        fprintf(stderr, "sluice agent %s: complete: %s\n", a->name, err.msg);
+    free(cs);
+    free(cp);
+    free(ms);
+    free(mp);
+    return rc;
+}
+
+static void heartbeat(sl_agent *a)
+{
+    pthread_mutex_lock(&a->mu);
+    size_t n = a->nrunning;
+    int64_t *ids = sl_xcalloc(n ? n : 1, sizeof *ids);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = a->running[i]->id;
+    /* leased but not yet started tasks hold leases too */
+    for (sl_atask *t = a->pending_head; t; t = t->next) {
+        ids = sl_xrealloc(ids, (n + 1) * sizeof *ids);
+        ids[n++] = t->id;
+    }
+    pthread_mutex_unlock(&a->mu);
+    Sluice__V1__HeartbeatRequest req = SLUICE__V1__HEARTBEAT_REQUEST__INIT;
+    req.agent_id = a->agent_id;
+    req.host = a->name;
+    req.running = ids;
+    req.n_running = n;
+    Sluice__V1__HeartbeatReply *rep = NULL;
+    sl_err err = {0};
+    if (CALL(M_HEARTBEAT, heartbeat_request, &req, heartbeat_reply, rep, 10000, &err) == 0) {
+        if (rep->n_cancel) {
+            pthread_mutex_lock(&a->mu);
+            a->cancel = sl_xrealloc(a->cancel, (a->ncancel + rep->n_cancel) * sizeof *a->cancel);
+            for (size_t i = 0; i < rep->n_cancel; i++)
+                a->cancel[a->ncancel++] = rep->cancel[i];
+            pthread_mutex_unlock(&a->mu);
+            wake_executor(a);
+        }
+        sluice__v1__heartbeat_reply__free_unpacked(rep, NULL);
+    }
+    free(ids);
+}
+
+static void *report_thread(void *arg)
+{
+    sl_agent *a = arg;
+    int64_t next_hb = sl_mono_ms();
+    int backoff = 50;
+    for (;;) {
+        pthread_mutex_lock(&a->mu);
+        int64_t now = sl_mono_ms();
+        while (!a->done_head && !a->stopping && now < next_hb) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            int64_t wait = next_hb - now;
+            ts.tv_sec += wait / 1000;
+            ts.tv_nsec += (wait % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&a->report_cv, &a->mu, &ts);
+            now = sl_mono_ms();
+        }
+        if (a->stopping && !a->done_head) {
+            pthread_mutex_unlock(&a->mu);
+            break;
+        }
+        /* take up to REPORT_BATCH finished tasks */
+        sl_atask *batch = a->done_head, *last = NULL;
+        size_t n = 0;
+        for (sl_atask *t = batch; t && n < REPORT_BATCH; t = t->next, n++)
+            last = t;
+        if (last) {
+            a->done_head = last->next;
+            last->next = NULL;
+            a->ndone -= n;
+        }
+        int stopping = a->stopping;
+        pthread_mutex_unlock(&a->mu);
+        if (n) {
+            if (send_completions(a, batch, n) < 0) {
+                /* keep them (in order) and retry: the controller may be restarting */
+                pthread_mutex_lock(&a->mu);
+                last->next = a->done_head;
+                a->done_head = batch;
+                a->ndone += n;
+                pthread_mutex_unlock(&a->mu);
+                if (stopping)
+                    break; /* their leases will expire and be retried elsewhere */
+                sl_sleep_ms(backoff);
+                backoff = backoff < 2000 ? backoff * 2 : 2000;
+                continue;
+            }
+            backoff = 50;
+            while (batch) {
+                sl_atask *nx = batch->next;
+                sl_agent_task_free(batch);
+                batch = nx;
+            }
+        }
+        if (sl_mono_ms() >= next_hb) {
+            heartbeat(a);
+            next_hb = sl_mono_ms() + (a->lease_ttl_ms / 3 > 100 ? a->lease_ttl_ms / 3 : 100);
+        }
+    }
+    return NULL;
+}
+
+/* ---- executor ---------------------------------------------------------------- */
+
+/* Moves a finished task to the report queue and frees its slot. */
+static void task_done(sl_agent *a, sl_atask *t)
+{
+    pthread_mutex_lock(&a->mu);
+    for (size_t i = 0; i < a->nrunning; i++)
+        if (a->running[i] == t) {
+            a->running[i] = a->running[--a->nrunning];
+            break;
+        }
+    t->next = NULL;
+    /* append to keep report order */
+    sl_atask **pp = &a->done_head;
+    if (a->done_head) {
+        /* a tail pointer is not worth it: batches are drained quickly */
+        sl_atask *x = a->done_head;
+        while (x->next)
+            x = x->next;
+        pp = &x->next;
+    }
+    *pp = t;
+    a->ndone++;
+    a->inflight--;
+    pthread_cond_signal(&a->report_cv);
+    pthread_cond_signal(&a->capacity_cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void start_pending(sl_agent *a)
+{
+    for (;;) {
+        pthread_mutex_lock(&a->mu);
+        sl_atask *t = a->pending_head;
+        if (t) {
+            a->pending_head = t->next;
+            if (!a->pending_head)
+                a->pending_tail = NULL;
+            t->next = NULL;
+            a->running = sl_xrealloc(a->running, (a->nrunning + 1) * sizeof *a->running);
+            a->running[a->nrunning++] = t;
+        }
+        pthread_mutex_unlock(&a->mu);
+        if (!t)
+            return;
+        int rc = sl_agent_task_start(a, t);
+        if (rc != 0) /* finished at once (noop) or could not start */
+            task_done(a, t);
+    }
+}
+
+static sl_atask *running_by_pid(sl_agent *a, pid_t pid)
+{
+    sl_atask *found = NULL;
+    pthread_mutex_lock(&a->mu);
+    for (size_t i = 0; i < a->nrunning; i++)
+        if (a->running[i]->pid == pid)
+            found = a->running[i];
+    pthread_mutex_unlock(&a->mu);
+    return found;
+}
+
+static void reap(sl_agent *a)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        sl_atask *t = running_by_pid(a, pid);
+        if (!t)
+            continue;
+        kill(-pid, SIGKILL); /* leftovers of the group die with the task */
+        sl_agent_task_finish(a, t, status);
+        task_done(a, t);
+    }
+}
+
+/* Kills timed-out and cancelled tasks; returns ms until the next deadline. */
+static int police(sl_agent *a)
+{
+    int64_t now = sl_mono_ms(), next = now + 1000;
+    pthread_mutex_lock(&a->mu);
+    for (size_t i = 0; i < a->nrunning; i++) {
+        sl_atask *t = a->running[i];
+        for (size_t c = 0; c < a->ncancel; c++)
+            if (a->cancel[c] == t->id && t->pid > 0 && !t->cancelled) {
+                t->cancelled = 1;
+                kill(-t->pid, SIGKILL);
+            }
+        if (t->deadline_ms && t->pid > 0 && !t->timed_out) {
+            if (now >= t->deadline_ms) {
+                t->timed_out = 1;
+                kill(-t->pid, SIGKILL);
+            } else if (t->deadline_ms < next) {
+                next = t->deadline_ms;
+            }
+        }
+    }
+    a->ncancel = 0;
+    pthread_mutex_unlock(&a->mu);
+    return (int)(next - now);
+}
+
+int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
+{
+    sl_agent_config cfg = *cfg_in;
+    if (cfg.max_inflight <= 0)
+        cfg.max_inflight = 1024;
+    if (cfg.wait_ms <= 0)
+        cfg.wait_ms = 5000;
+    sl_agent a_ = {0}, *a = &a_;
+    a->cfg = &cfg;
+    char host[256];
+    if (!cfg.name || !*cfg.name) {
+        gethostname(host, sizeof host);
+        host[sizeof host - 1] = 0;
+        cfg.name = host;
+    }
+    a->name = sl_xstrdup(cfg.name);
+    a->agent_id = sl_xasprintf("%s/%d/%lld", a->name, (int)getpid(), (long long)sl_mono_ms());
+    a->mem_root = cfg.mem_root ? sl_xstrdup(cfg.mem_root)
+                               : sl_xasprintf("/dev/shm/sluice/%s", a->name);
+    char *dir = cfg.dir ? sl_xstrdup(cfg.dir) : sl_xasprintf("/var/tmp/sluice/%s", a->name);
+    a->ssd_root = cfg.ssd_root ? sl_xstrdup(cfg.ssd_root) : sl_xasprintf("%s/ssd", dir);
+    a->work_root = sl_xasprintf("%s/work", dir);
+    free(dir);
+    if (mkdirs(a->mem_root) < 0 || mkdirs(a->ssd_root) < 0 || mkdirs(a->work_root) < 0)
+        return sl_errf(err, SL_EIO, "cannot create agent directories (%s, %s, %s): %s",
+                       a->mem_root, a->ssd_root, a->work_root, strerror(errno));
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGCHLD);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+    a->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->report_cv, NULL);
+    pthread_cond_init(&a->capacity_cv, NULL);
+
+    a->rpc = sl_rpc_client_new(cfg.controller, err);
+    if (!a->rpc)
+        return err->code ? err->code : SL_ERPC;
+    /* The controller may start after us (sluice run, Slurm): retry. */
+    int64_t warn_at = sl_mono_ms() + 5000;
+    for (;;) {
+        sl_err e = {0};
+        if (do_register(a, &e) == 0)
+            break;
+        if (e.code != SL_ERPC && e.code != SL_ETIMEOUT) {
+            *err = e;
+            return e.code;
+        }
+        if (sl_mono_ms() > warn_at) {
+            fprintf(stderr, "sluice agent %s: waiting for the controller: %s\n", a->name, e.msg);
+            warn_at = sl_mono_ms() + 30000;
+        }
+        struct signalfd_siginfo si;
+        if (read(sfd, &si, sizeof si) == sizeof si &&
+            (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
+            return 0;
+        sl_sleep_ms(100);
+    }
+    fprintf(stderr, "sluice agent %s: registered with %s (mem %s, ssd %s)\n", a->name,
+            cfg.controller, a->mem_root, a->ssd_root);
+
+    pthread_t lt, rt;
+    pthread_create(&lt, NULL, lease_thread, a);
+    pthread_create(&rt, NULL, report_thread, a);
+    for (;;) {
+        start_pending(a);
+        int timeout = police(a);
+        struct pollfd pf[2] = {{sfd, POLLIN, 0}, {a->evfd, POLLIN, 0}};
+        if (poll(pf, 2, timeout < 0 ? 0 : timeout) < 0 && errno != EINTR)
+            break;
+        int stop = 0;
+        if (pf[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) == sizeof si)
+                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+                    stop = 1;
+            reap(a);
+        }
+        if (pf[1].revents & POLLIN) {
+            uint64_t v;
+            if (read(a->evfd, &v, sizeof v) < 0 && errno != EAGAIN)
+                break;
+        }
+        if (stop)
+            break;
+    }
+    /* Shutdown: stop leasing, kill what runs (its leases expire and the
+     * tasks run elsewhere), flush what already finished. */
+    pthread_mutex_lock(&a->mu);
+    a->stopping = 1;
+    for (size_t i = 0; i < a->nrunning; i++)
+        if (a->running[i]->pid > 0)
+            kill(-a->running[i]->pid, SIGKILL);
+    pthread_cond_broadcast(&a->capacity_cv);
+    pthread_cond_broadcast(&a->report_cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(lt, NULL);
+    pthread_join(rt, NULL);
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+    sl_rpc_client_free(a->rpc);
+    for (size_t i = 0; i < a->nmodels; i++)
+        sl_pipeline_free(a->models[i].model);
+    free(a->models);
+    for (size_t i = 0; i < a->nrunning; i++)
+        sl_agent_task_free(a->running[i]);
+    free(a->running);
+    while (a->pending_head) {
+        sl_atask *nx = a->pending_head->next;
+        sl_agent_task_free(a->pending_head);
+        a->pending_head = nx;
+    }
+    while (a->done_head) {
+        sl_atask *nx = a->done_head->next;
+        sl_agent_task_free(a->done_head);
+        a->done_head = nx;
+    }
+    free(a->cancel);
+    close(sfd);
+    close(a->evfd);
+    free(a->name);
+    free(a->agent_id);
+    free(a->mem_root);
+    free(a->ssd_root);
+    free(a->work_root);
+    return 0;
+}

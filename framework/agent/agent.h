@@ -1,0 +1,30 @@
+/* agent.h - the agent daemon that runs on every host.
+ *
+ * It registers with the controller, leases batches of tasks with a
+ * long-poll, runs each in a slot through a runtime (framework/runtime),
+ * enforces timeouts, collects exit codes, log tails and emitted messages,
+ * and reports completions in batches; heartbeats extend its leases. */
+#ifndef SL_AGENT_H
+#define SL_AGENT_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+typedef struct sl_agent_config {
+    const char *controller;   /* "127.0.0.1:7470" */
+    const char *name;         /* host name; default gethostname() */
+    const char *const *groups;
+    size_t ngroups;
+    const char *dir;          /* agent directory: work dirs, default SSD tier */
+    const char *mem_root;     /* default /dev/shm/sluice/<name> */
+    const char *ssd_root;     /* default <dir>/ssd */
+    int max_inflight;         /* leased + running tasks at most (default 1024) */
+    int wait_ms;              /* long-poll length (default 5000) */
+    int keep_workdirs;        /* keep work dirs of successful attempts too */
+} sl_agent_config;
+
+/* Runs until SIGTERM/SIGINT. Returns 0 on a clean shutdown. */
+int sl_agent_serve(const sl_agent_config *cfg, sl_err *err);
+
+#endif

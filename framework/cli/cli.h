@@ -1,0 +1,73 @@
+/* cli.h - what the subcommands of `sluice` share: the table of commands,
+ * the controller connection, and the RPC call macro. One file per
+ * subcommand (cmd_*.c), each with its own usage text. */
+#ifndef SL_CLI_H
+#define SL_CLI_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "rpc/rpc.h"
+#include "sluice.pb-c.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+typedef struct sl_cmd {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} sl_cmd;
+
+/* Controller address: --controller, else $SLUICE_CONTROLLER, else the
+ * default 127.0.0.1:7470. */
+const char *sl_cli_controller(const char *opt);
+/* A client for the controller; dies with a clear message on failure. */
+sl_rpc_client *sl_cli_connect(const char *addr);
+/* Prints "sluice: <msg>" (with a hint when the controller is unreachable). */
+void sl_cli_report(const char *addr, const sl_err *e);
+/* 1 if stdout is a terminal and NO_COLOR-free progress is wanted. */
+int sl_cli_tty(void);
+void sl_cli_fmt_duration(char *out, size_t n, double s);
+/* Prints usage to stdout (for --help, exit 0) or stderr (misuse, exit 2). */
+int sl_cli_usage(const char *text, int misuse);
+/* Pipeline status as text (tty: with a header) or JSON. */
+void sl_cli_print_status(FILE *f, const Sluice__V1__StatusReply *st, int json);
+
+/* Packs req, calls method, unpacks the reply into `reply`. Evaluates to 0 or
+ * a negative code with err filled. */
+#define SL_CALL(client, method, reqfn, req, replyfn, reply, timeout, err)                      \
+    ({                                                                                         \
+        size_t n_ = sluice__v1__##reqfn##__get_packed_size(req);                              \
+        uint8_t *b_ = sl_xmalloc(n_ ? n_ : 1);                                                 \
+        sluice__v1__##reqfn##__pack(req, b_);                                                  \
+        sl_buf r_ = SL_BUF_INIT;                                                               \
+        int rc_ = sl_rpc_call(client, "/sluice.v1.Sluice/" method, b_, n_, &r_, timeout, err); \
+        free(b_);                                                                              \
+        if (rc_ == 0) {                                                                        \
+            reply = sluice__v1__##replyfn##__unpack(NULL, r_.len, (const uint8_t *)r_.data);   \
+            if (!reply)                                                                        \
+                rc_ = sl_errf(err, SL_ERPC, "malformed reply to %s", method);                  \
+        }                                                                                      \
+        sl_buf_free(&r_);                                                                      \
+        rc_;                                                                                   \
+    })
+
+int cmd_controller(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_tasks(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_hosts(int argc, char **argv);
+int cmd_emit(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+
+/* Shared by submit and run: reads FILE, validates it, and submits it with
+ * the variables it used. Prints errors; returns the pipeline id or -1. */
+int64_t sl_cli_submit_file(sl_rpc_client *c, const char *addr, const char *file,
+                           const char *env_file, int quiet);
+
+#endif

@@ -1,0 +1,66 @@
+/* cmd_agent.c - `sluice agent`: the agent daemon of one host. */
+#include <getopt.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "cli/cli.h"
+
+static const char USAGE[] =
+    "usage: sluice agent [--controller ADDR] [--name HOST] [--group G]...\n"
+    "                    [--dir DIR] [--mem DIR] [--ssd DIR] [--max-inflight N]\n\n"
+    "Runs this host's agent: registers with the controller, leases tasks in\n"
+    "batches (long-poll), runs each module in its own process group with the\n"
+    "module contract's argv and environment, and reports results.\n\n"
+    "  --name HOST        host name the controller sees (default: hostname)\n"
+    "  --group G          a host group for group-bound stages (repeatable)\n"
+    "  --dir DIR          agent directory for work dirs (default /var/tmp/sluice/HOST)\n"
+    "  --mem DIR          memory cache tier, $SLUICE_MEM (default /dev/shm/sluice/HOST)\n"
+    "  --ssd DIR          SSD cache tier, $SLUICE_SSD (default DIR/ssd)\n"
+    "  --max-inflight N   leased + running tasks at most (1024)\n"
+    "  --wait MS          long-poll length in milliseconds (5000)\n"
+    "  --keep-workdirs    keep work dirs of successful attempts\n";
+
+int cmd_agent(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"controller", 1, 0, 'c'}, {"name", 1, 0, 'n'},         {"group", 1, 0, 'g'},
+        {"dir", 1, 0, 'd'},        {"mem", 1, 0, 'm'},          {"ssd", 1, 0, 's'},
+        {"max-inflight", 1, 0, 'i'}, {"wait", 1, 0, 'w'},       {"keep-workdirs", 0, 0, 'k'},
+        {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
+    sl_agent_config cfg = {0};
+    const char *controller = NULL;
+    const char **groups = NULL;
+    size_t ng = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': controller = optarg; break;
+        case 'n': cfg.name = optarg; break;
+        case 'g':
+            groups = sl_xrealloc(groups, (ng + 1) * sizeof *groups);
+            groups[ng++] = optarg;
+            break;
+        case 'd': cfg.dir = optarg; break;
+        case 'm': cfg.mem_root = optarg; break;
+        case 's': cfg.ssd_root = optarg; break;
+        case 'i': cfg.max_inflight = atoi(optarg); break;
+        case 'w': cfg.wait_ms = atoi(optarg); break;
+        case 'k': cfg.keep_workdirs = 1; break;
+        case 'h': return sl_cli_usage(USAGE, 0);
+        default: return sl_cli_usage(USAGE, 1);
+        }
+    }
+    if (optind != argc)
+        return sl_cli_usage(USAGE, 1);
+    cfg.controller = sl_cli_controller(controller);
+    cfg.groups = groups;
+    cfg.ngroups = ng;
+    sl_err e = {0};
+    int rc = sl_agent_serve(&cfg, &e);
+    free(groups);
+    if (rc < 0) {
+        fprintf(stderr, "sluice agent: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
+}

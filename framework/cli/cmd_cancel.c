@@ -1,0 +1,39 @@
+/* cmd_cancel.c - `sluice cancel`: cancel a pipeline; agents stop its
+ * running tasks at their next heartbeat. */
+#include <getopt.h>
+
+#include "cli/cli.h"
+
+static const char USAGE[] = "usage: sluice cancel [--controller ADDR] PIPELINE\n";
+
+int cmd_cancel(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"controller", 1, 0, 'c'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    const char *ctl = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': ctl = optarg; break;
+        case 'h': return sl_cli_usage(USAGE, 0);
+        default: return sl_cli_usage(USAGE, 1);
+        }
+    }
+    if (optind != argc - 1)
+        return sl_cli_usage(USAGE, 1);
+    Sluice__V1__CancelRequest req = SLUICE__V1__CANCEL_REQUEST__INIT;
+    req.pipeline = argv[optind];
+    const char *addr = sl_cli_controller(ctl);
+    sl_rpc_client *cl = sl_cli_connect(addr);
+    Sluice__V1__CancelReply *rep = NULL;
+    sl_err e = {0};
+    int rc = SL_CALL(cl, "Cancel", cancel_request, &req, cancel_reply, rep, 30000, &e);
+    sl_rpc_client_free(cl);
+    if (rc < 0) {
+        sl_cli_report(addr, &e);
+        return 1;
+    }
+    printf("cancelled %lld task(s)\n", (long long)rep->cancelled);
+    sluice__v1__cancel_reply__free_unpacked(rep, NULL);
+    return 0;
+}

@@ -1,0 +1,74 @@
+/* cmd_hosts.c - `sluice hosts`: the hosts agents registered from. */
+#include <getopt.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+static const char USAGE[] = "usage: sluice hosts [--controller ADDR] [--json]\n";
+
+int cmd_hosts(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"controller", 1, 0, 'c'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    const char *ctl = NULL;
+    int json = 0, c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': ctl = optarg; break;
+        case 'j': json = 1; break;
+        case 'h': return sl_cli_usage(USAGE, 0);
+        default: return sl_cli_usage(USAGE, 1);
+        }
+    }
+    if (optind != argc)
+        return sl_cli_usage(USAGE, 1);
+    const char *addr = sl_cli_controller(ctl);
+    sl_rpc_client *cl = sl_cli_connect(addr);
+    Sluice__V1__HostsRequest req = SLUICE__V1__HOSTS_REQUEST__INIT;
+    Sluice__V1__HostsReply *rep = NULL;
+    sl_err e = {0};
+    int rc = SL_CALL(cl, "Hosts", hosts_request, &req, hosts_reply, rep, 30000, &e);
+    sl_rpc_client_free(cl);
+    if (rc < 0) {
+        sl_cli_report(addr, &e);
+        return 1;
+    }
+    double now = (double)time(NULL);
+    sl_buf b = SL_BUF_INIT;
+    if (json)
+        sl_buf_putc(&b, '[');
+    else
+        printf("%-16s %-6s %-9s %-20s %s\n", "HOST", "STATE", "SEEN", "GROUPS", "MEM / SSD");
+    for (size_t i = 0; i < rep->n_hosts; i++) {
+        const Sluice__V1__HostInfo *h = rep->hosts[i];
+        sl_buf g = SL_BUF_INIT;
+        for (size_t k = 0; k < h->n_groups; k++)
+            sl_buf_printf(&g, "%s%s", k ? "," : "", h->groups[k]);
+        if (json) {
+            sl_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+            sl_buf_json_str(&b, h->name);
+            sl_buf_puts(&b, ",\"state\":");
+            sl_buf_json_str(&b, h->state);
+            sl_buf_puts(&b, ",\"groups\":");
+            sl_buf_json_str(&b, g.data ? g.data : "");
+            sl_buf_puts(&b, ",\"mem_root\":");
+            sl_buf_json_str(&b, h->mem_root);
+            sl_buf_puts(&b, ",\"ssd_root\":");
+            sl_buf_json_str(&b, h->ssd_root);
+            sl_buf_printf(&b, ",\"last_seen\":%.3f}", h->last_seen);
+        } else {
+            char ago[32];
+            sl_cli_fmt_duration(ago, sizeof ago, now - h->last_seen);
+            printf("%-16s %-6s %-9s %-20s %s / %s\n", h->name, h->state, ago,
+                   g.data ? g.data : "-", h->mem_root, h->ssd_root);
+        }
+        sl_buf_free(&g);
+    }
+    if (json) {
+        sl_buf_puts(&b, "]\n");
+        fputs(b.data, stdout);
+    }
+    sl_buf_free(&b);
+    sluice__v1__hosts_reply__free_unpacked(rep, NULL);
+    return 0;
+}

@@ -1,0 +1,119 @@
+/* common.c - helpers shared by the subcommands: controller address and
+ * connection, error reports, durations, and the status table. */
+#include <math.h>
+#include <time.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+const char *sl_cli_controller(const char *opt)
+{
+    if (opt && *opt)
+        return opt;
+    const char *e = getenv("SLUICE_CONTROLLER");
+    return e && *e ? e : "127.0.0.1:7470";
+}
+
+sl_rpc_client *sl_cli_connect(const char *addr)
+{
+    sl_err e = {0};
+    sl_rpc_client *c = sl_rpc_client_new(addr, &e);
+    if (!c)
+        sl_die(1, "%s", e.msg);
+    return c;
+}
+
+void sl_cli_report(const char *addr, const sl_err *e)
+{
+    fprintf(stderr, "sluice: %s\n", e->msg);
+    if (e->code == SL_ERPC || e->code == SL_ETIMEOUT)
+        fprintf(stderr,
+                "hint: is a controller running at %s? Start one with 'sluice controller', "
+                "point to it with --controller or $SLUICE_CONTROLLER, or use 'sluice run'.\n",
+                addr);
+}
+
+int sl_cli_tty(void)
+{
+    return isatty(1) && !getenv("SLUICE_NO_TTY");
+}
+
+void sl_cli_fmt_duration(char *out, size_t n, double s)
+{
+    if (s < 0 || !isfinite(s))
+        snprintf(out, n, "-");
+    else if (s < 60)
+        snprintf(out, n, "%.0fs", s);
+    else if (s < 3600)
+        snprintf(out, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else
+        snprintf(out, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+int sl_cli_usage(const char *text, int misuse)
+{
+    fputs(text, misuse ? stderr : stdout);
+    return misuse ? 2 : 0;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    sl_buf b = SL_BUF_INIT;
+    sl_buf_json_str(&b, s ? s : "");
+    fputs(b.data, f);
+    sl_buf_free(&b);
+}
+
+void sl_cli_print_status(FILE *f, const Sluice__V1__StatusReply *st, int json)
+{
+    if (json) {
+        fputs("[", f);
+        for (size_t i = 0; i < st->n_pipelines; i++) {
+            const Sluice__V1__PipelineStatus *p = st->pipelines[i];
+            fprintf(f, "%s{\"id\":%lld,\"name\":", i ? "," : "", (long long)p->pipeline_id);
+            json_str(f, p->name);
+            fputs(",\"state\":", f);
+            json_str(f, p->state);
+            fprintf(f, ",\"created\":%.3f,\"finished\":%.3f,\"stages\":[", p->created,
+                    p->finished);
+            for (size_t k = 0; k < p->n_stages; k++) {
+                const Sluice__V1__StageStatus *s = p->stages[k];
+                fprintf(f, "%s{\"name\":", k ? "," : "");
+                json_str(f, s->name);
+                fprintf(f,
+                        ",\"queued\":%lld,\"running\":%lld,\"done\":%lld,\"failed\":%lld,"
+                        "\"cancelled\":%lld,\"waiting\":%lld,\"rate\":%.3f,\"eta_s\":%.1f}",
+                        (long long)s->queued, (long long)s->running, (long long)s->done,
+                        (long long)s->failed, (long long)s->cancelled, (long long)s->waiting,
+                        s->rate, s->eta_s);
+            }
+            fputs("]}", f);
+        }
+        fputs("]\n", f);
+        return;
+    }
+    for (size_t i = 0; i < st->n_pipelines; i++) {
+        const Sluice__V1__PipelineStatus *p = st->pipelines[i];
+        char el[32];
+        double end = p->finished > 0 ? p->finished : 0;
+        if (end <= 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            end = ts.tv_sec + ts.tv_nsec / 1e9;
+        }
+        sl_cli_fmt_duration(el, sizeof el, end - p->created);
+        fprintf(f, "pipeline %s (#%lld): %s, %s\n", p->name, (long long)p->pipeline_id, p->state,
+                el);
+        fprintf(f, "  %-18s %8s %7s %7s %6s %6s %8s %7s\n", "STAGE", "DONE", "RUNNING", "QUEUED",
+                "WAIT", "FAILED", "RATE/s", "ETA");
+        for (size_t k = 0; k < p->n_stages; k++) {
+            const Sluice__V1__StageStatus *s = p->stages[k];
+            char eta[32];
+            sl_cli_fmt_duration(eta, sizeof eta, s->eta_s);
+            fprintf(f, "  %-18s %8lld %7lld %7lld %6lld %6lld %8.1f %7s\n", s->name,
+                    (long long)s->done, (long long)s->running, (long long)s->queued,
+                    (long long)s->waiting, (long long)s->failed, s->rate, eta);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/* main.c - `sluice`, one binary with git-style subcommands. */
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const sl_cmd COMMANDS[] = {
+    {"run", cmd_run, "run a pipeline on this machine: controller + local agents, wait"},
+    {"controller", cmd_controller, "run the controller daemon"},
+    {"agent", cmd_agent, "run an agent daemon on this host"},
+    {"submit", cmd_submit, "submit a pipeline YAML file to a running controller"},
+    {"validate", cmd_validate, "check a pipeline YAML file without running it"},
+    {"status", cmd_status, "per-stage progress of pipelines (live on a terminal)"},
+    {"tasks", cmd_tasks, "list tasks, filtered by pipeline, stage and state"},
+    {"logs", cmd_logs, "attempts of one task with their stdout/stderr tails"},
+    {"retry", cmd_retry, "re-queue failed tasks"},
+    {"cancel", cmd_cancel, "cancel a pipeline"},
+    {"hosts", cmd_hosts, "the agents' hosts, groups, cache roots and state"},
+    {"emit", cmd_emit, "emit a message (inside a module, or into a pipeline)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: sluice COMMAND [options]   (sluice COMMAND --help for details)\n\n"
+               "sluice moves instrument data through pipeline stages on many hosts,\n"
+               "keeping it in each host's memory or local SSD, never on shared storage.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        fprintf(f, "  %-11s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(f, "\nThe controller address comes from --controller ADDR, $SLUICE_CONTROLLER,\n"
+               "or defaults to 127.0.0.1:7470. Docs: docs/cli.md, docs/pipeline-yaml.md.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("sluice 0.1.0\n");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name))
+            return COMMANDS[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "sluice: '%s' is not a sluice command. See 'sluice --help'.\n", argv[1]);
+    return 2;
+}
