@@ -514,6 +514,15 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     if (mkdirs(a->mem_root) < 0 || mkdirs(a->ssd_root) < 0 || mkdirs(a->work_root) < 0)
         return sl_errf(err, SL_EIO, "cannot create agent directories (%s, %s, %s): %s",
                        a->mem_root, a->ssd_root, a->work_root, strerror(errno));
+    /* Modules run in their work dir: every path handed to them is absolute. */
+    char **roots[] = {&a->mem_root, &a->ssd_root, &a->work_root};
+    for (size_t i = 0; i < 3; i++) {
+        char *abs = realpath(*roots[i], NULL);
+        if (!abs)
+            return sl_errf(err, SL_EIO, "cannot resolve %s: %s", *roots[i], strerror(errno));
+        free(*roots[i]);
+        *roots[i] = abs;
+    }
 
     sigset_t sigs;
     sigemptyset(&sigs);
