@@ -1,0 +1,344 @@
+/* fold.c - folding and refinement (see fold.h).
+ *
+ * The cube is filled once (each sample is added to its subband, sub-integration
+ * and phase bin; channel delays at the candidate DM are whole samples). Trial
+ * DMs then shift each subband by the extra delay, trial frequencies and fdots
+ * shift each sub-integration by the phase drift, in whole bins, as prepfold
+ * does. Noise per bin comes from the channels' own variance (after cleaning
+ * they are independent with known variance), so S/N needs no off-pulse
+ * window: S/N = max over boxcars (sum of z) / sqrt(width). */
+#include "fold.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispersion.h"
+#include "parallel.h"
+
+void fold_default_params(fold_params *p)
+{
+    p->nbins = 64;
+    p->nsubint = 32;
+    p->nsubband = 32;
+    p->ndm = 30;
+    p->dm_range = 0;
+    p->f_range = 2.0;
+    p->search_fdot = 0;
+    p->nthreads = parallel_default_threads();
+}
+
+void fold_result_free(fold_result *r)
+{
+    free(r->profile);
+    free(r->time_phase);
+    free(r->freq_phase);
+    free(r->curve_dm);
+    free(r->curve_snr);
+    memset(r, 0, sizeof *r);
+}
+
+double fold_profile_snr(const float *prof, const float *count, int nbins, double mean, double var,
+                        double *redchi, float *z_out)
+{
+    float zb[1024];
+    float *z = z_out ? z_out : zb;
+    double zsum = 0;
+    for (int b = 0; b < nbins; b++) {
+        double c = count[b] > 0 ? count[b] : 1;
+        z[b] = (float)((prof[b] - c * mean) / sqrt(c * var));
+        zsum += z[b];
+    }
+    /* Remove the residual offset (the mean is estimated from the same data). */
+    double zmean = zsum / nbins, chi = 0;
+    for (int b = 0; b < nbins; b++) {
+        z[b] -= (float)zmean;
+        chi += z[b] * z[b];
+    }
+    if (redchi) *redchi = chi / (nbins - 1);
+    /* Boxcars of a few widths via a cyclic prefix sum. */
+    double pre[2049];
+    pre[0] = 0;
+    for (int b = 0; b < 2 * nbins; b++) pre[b + 1] = pre[b] + z[b % nbins];
+    static const int widths[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+    double best = -1e30;
+    for (size_t k = 0; k < sizeof widths / sizeof widths[0] && widths[k] <= nbins / 2; k++) {
+        int w = widths[k];
+        double norm = 1.0 / sqrt((double)w);
+        for (int s = 0; s < nbins; s++) {
+            double snr = (pre[s + w] - pre[s]) * norm;
+            if (snr > best) best = snr;
+        }
+    }
+    return best;
+}
+
+typedef struct {
+    const fb_data *fb;
+    const int *sub_of_chan;
+    const int64_t *shift;
+    const int32_t *cell; /* per sample: subint * nbins + bin */
+    int ncell;
+    float *cube;         /* nsubband x ncell */
+    double *var;         /* nsubband: per-sample variance sum */
+    double *sum;         /* nsubband: data sum */
+} fill_ctx;
+
+static void fill_subband(void *p, int thread, long s)
+{
+    (void)thread;
+    fill_ctx *x = p;
+    const fb_data *fb = x->fb;
+    float *cube = x->cube + (size_t)s * x->ncell;
+    double vsum = 0, dsum = 0;
+    for (int c = 0; c < fb->nchan; c++) {
+        if (x->sub_of_chan[c] != s) continue;
+        const float *d = fb->data + (size_t)c * fb->nsamp;
+        int64_t n = fb->nsamp - x->shift[c];
+        double a = 0, aa = 0;
+        for (int64_t i = 0; i < n; i++) {
+            float v = d[i + x->shift[c]];
+            cube[x->cell[i]] += v;
+            a += v;
+            aa += (double)v * v;
+        }
+        if (n > 1) {
+            double m = a / n;
+            vsum += aa / n - m * m;
+            dsum += a;
+        }
+    }
+    x->var[s] = vsum;
+    x->sum[s] = dsum;
+}
+
+static int iround_mod(double x, int n)
+{
+    long v = lround(x);
+    return (int)(((v % n) + n) % n);
+}
+
+/* The DM x frequency x fdot search works on these arrays. */
+typedef struct {
+    const float *cube, *cnt;
+    const double *sub_f;
+    double fmax, freq;
+    int nsub, nsubint, nbins;
+    double T, mean, var;
+    float *tp, *prof, *pc;
+} fold_grid;
+
+/* tp = subbands summed with the extra delay of dm_off. */
+static void grid_time_phase(fold_grid *g, double dm_off)
+{
+    int nb = g->nbins, ncell = g->nsubint * nb;
+    memset(g->tp, 0, sizeof(float) * ncell);
+    for (int s = 0; s < g->nsub; s++) {
+        double dt = dispersion_delay(dm_off, g->sub_f[s], g->fmax);
+        int sh = iround_mod(dt * g->freq * nb, nb);
+        const float *src = g->cube + (size_t)s * ncell;
+        for (int j = 0; j < g->nsubint; j++)
+            for (int b = 0; b < nb; b++) g->tp[j * nb + b] += src[j * nb + (b + sh) % nb];
+    }
+}
+
+/* S/N of tp's sub-integrations summed with the drift of (df, dfd). */
+static double grid_eval(fold_grid *g, double df, double dfd)
+{
+    int nb = g->nbins;
+    memset(g->prof, 0, sizeof(float) * nb);
+    memset(g->pc, 0, sizeof(float) * nb);
+    for (int j = 0; j < g->nsubint; j++) {
+        double tm = (j + 0.5) * g->T / g->nsubint;
+        int sh = iround_mod((df * tm + 0.5 * dfd * tm * tm) * nb, nb);
+        for (int b = 0; b < nb; b++) {
+            int src = (b + nb - sh) % nb;
+            g->prof[b] += g->tp[j * nb + src];
+            g->pc[b] += g->cnt[j * nb + src];
+        }
+    }
+    return fold_profile_snr(g->prof, g->pc, nb, g->mean, g->var, NULL, NULL);
+}
+
+int fold_candidate(const fb_data *fb, double dm, double freq, double fdot, const fold_params *p,
+                   fold_result *r, char *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!(freq > 0) || dm < 0) {
+        snprintf(err, 512, "fold: bad candidate (f %g Hz, DM %g)", freq, dm);
+        return -1;
+    }
+    double period = 1.0 / freq;
+    int nbins = p->nbins;
+    int maxbins = (int)(period / fb->tsamp);
+    if (nbins > maxbins) nbins = maxbins;
+    if (nbins < 8) {
+        snprintf(err, 512, "fold: period %.6f s is too short for %.6f s samples", period,
+                 fb->tsamp);
+        return -1;
+    }
+    if (nbins > 1024) nbins = 1024;
+    int nsubint = p->nsubint, nsub = p->nsubband > fb->nchan ? fb->nchan : p->nsubband;
+    int ncell = nsubint * nbins;
+    double T = fb->nsamp * fb->tsamp;
+
+    /* Subbands by frequency rank; reference = highest frequency. */
+    int *sub_of_chan = malloc(sizeof(int) * fb->nchan);
+    double *sub_f = calloc((size_t)nsub, sizeof(double));
+    int *sub_n = calloc((size_t)nsub, sizeof(int));
+    int64_t *shift = malloc(sizeof(int64_t) * fb->nchan);
+    double fmin, fmax, cbw;
+    fb_band(fb, &fmin, &fmax, &cbw);
+    for (int c = 0; c < fb->nchan; c++) {
+        int rank = 0;
+        for (int k = 0; k < fb->nchan; k++)
+            rank += fb->freq[k] < fb->freq[c] || (fb->freq[k] == fb->freq[c] && k < c);
+        int s = (int)((int64_t)rank * nsub / fb->nchan);
+        sub_of_chan[c] = s;
+        sub_f[s] += fb->freq[c];
+        sub_n[s]++;
+        int64_t sh = llround(dispersion_delay(dm, fb->freq[c], fmax) / fb->tsamp);
+        shift[c] = sh < fb->nsamp ? sh : fb->nsamp;
+    }
+    for (int s = 0; s < nsub; s++) sub_f[s] = sub_n[s] ? sub_f[s] / sub_n[s] : fmax;
+
+    int32_t *cell = malloc(sizeof(int32_t) * fb->nsamp);
+    float *cnt = calloc((size_t)ncell, sizeof(float));
+    for (int64_t i = 0; i < fb->nsamp; i++) {
+        double t = i * fb->tsamp;
+        double ph = freq * t + 0.5 * fdot * t * t;
+        ph -= floor(ph);
+        int b = (int)(ph * nbins);
+        if (b >= nbins) b = nbins - 1;
+        int si = (int)(i * nsubint / fb->nsamp);
+        cell[i] = si * nbins + b;
+        cnt[cell[i]] += 1.0f;
+    }
+    float *cube = calloc((size_t)nsub * ncell, sizeof(float));
+    double *svar = calloc((size_t)nsub, sizeof(double)), *ssum = calloc((size_t)nsub, sizeof(double));
+    fill_ctx fc = {fb, sub_of_chan, shift, cell, ncell, cube, svar, ssum};
+    parallel_for(p->nthreads, nsub, fill_subband, &fc);
+    double var = 0, total = 0;
+    for (int s = 0; s < nsub; s++) {
+        var += svar[s];
+        total += ssum[s];
+    }
+    double mean = total / fb->nsamp;
+    if (!(var > 0)) {
+        snprintf(err, 512, "fold: data has no variance (all channels masked?)");
+        free(sub_of_chan); free(sub_f); free(sub_n); free(shift); free(cell); free(cnt);
+        free(cube); free(svar); free(ssum);
+        return -1;
+    }
+
+    /* Trial grids. */
+    double band_per_dm = DISPERSION_K * (1.0 / (fmin * fmin) - 1.0 / (fmax * fmax));
+    double dm_half = p->dm_range > 0 ? p->dm_range : 0.5 * period / band_per_dm;
+    int ndm = p->ndm;
+    double ddm = dm_half / ndm;
+    double df_step = 1.0 / (nbins * T); /* one bin of drift over the observation */
+    int nf = (int)ceil(p->f_range / T / df_step);
+    int nfd = p->search_fdot ? 10 : 0;
+    double dfd_step = 2.0 / (nbins * T * T); /* one bin of quadratic drift */
+
+    float *tp = malloc(sizeof(float) * ncell); /* time-phase at a trial DM */
+    float *prof = malloc(sizeof(float) * nbins), *pc = malloc(sizeof(float) * nbins);
+    r->ndm_curve = 2 * ndm + 1;
+    r->curve_dm = malloc(sizeof(double) * r->ndm_curve);
+    r->curve_snr = malloc(sizeof(float) * r->ndm_curve);
+    fold_grid g = {cube, cnt, sub_f, fmax, freq, nsub, nsubint, nbins, T, mean, var, tp, prof, pc};
+    double best_snr = -1e30, best_ddm = 0, best_df = 0, best_dfd = 0;
+    /* Pass 1: DM x frequency at the candidate's fdot. */
+    for (int id = -ndm; id <= ndm; id++) {
+        double dm_off = id * ddm;
+        r->curve_dm[id + ndm] = dm + dm_off;
+        r->curve_snr[id + ndm] = 0;
+        if (dm + dm_off < 0) continue;
+        grid_time_phase(&g, dm_off);
+        double dm_best = -1e30;
+        for (int jf = -nf; jf <= nf; jf++) {
+            double snr = grid_eval(&g, jf * df_step, 0.0);
+            if (snr > dm_best) dm_best = snr;
+            if (snr > best_snr) {
+                best_snr = snr;
+                best_ddm = dm_off;
+                best_df = jf * df_step;
+            }
+        }
+        r->curve_snr[id + ndm] = (float)dm_best;
+    }
+    /* Pass 2: frequency x fdot at the best DM. */
+    if (nfd) {
+        grid_time_phase(&g, best_ddm);
+        for (int ifd = -nfd; ifd <= nfd; ifd++)
+            for (int jf = -nf; jf <= nf; jf++) {
+                double snr = grid_eval(&g, jf * df_step, ifd * dfd_step);
+                if (snr > best_snr) {
+                    best_snr = snr;
+                    best_df = jf * df_step;
+                    best_dfd = ifd * dfd_step;
+                }
+            }
+    }
+
+    /* Final products at the best point. */
+    r->nbins = nbins;
+    r->tobs = T;
+    r->nsubint = nsubint;
+    r->nsubband = nsub;
+    r->dm = dm + best_ddm;
+    r->freq = freq + best_df;
+    r->fdot = fdot + best_dfd;
+    r->period = 1.0 / r->freq;
+    r->profile = calloc((size_t)nbins, sizeof(float));
+    r->time_phase = calloc((size_t)ncell, sizeof(float));
+    r->freq_phase = calloc((size_t)nsub * nbins, sizeof(float));
+    memset(prof, 0, sizeof(float) * nbins);
+    memset(pc, 0, sizeof(float) * nbins);
+    int *subint_shift = malloc(sizeof(int) * nsubint);
+    for (int j = 0; j < nsubint; j++) {
+        double tm = (j + 0.5) * T / nsubint;
+        subint_shift[j] = iround_mod((best_df * tm + 0.5 * best_dfd * tm * tm) * nbins, nbins);
+    }
+    for (int s = 0; s < nsub; s++) {
+        int sh = iround_mod(dispersion_delay(best_ddm, sub_f[s], fmax) * freq * nbins, nbins);
+        const float *src = cube + (size_t)s * ncell;
+        for (int j = 0; j < nsubint; j++)
+            for (int b = 0; b < nbins; b++) {
+                int bb = (b + nbins - subint_shift[j]) % nbins;
+                float v = src[j * nbins + (bb + sh) % nbins];
+                r->time_phase[j * nbins + b] += v;
+                r->freq_phase[s * nbins + b] += v;
+                prof[b] += v;
+            }
+    }
+    for (int j = 0; j < nsubint; j++)
+        for (int b = 0; b < nbins; b++) pc[b] += cnt[j * nbins + (b + nbins - subint_shift[j]) % nbins];
+    r->snr = fold_profile_snr(prof, pc, nbins, mean, var, &r->redchi, r->profile);
+    /* Sub-integration and subband panels: remove each row's mean for display. */
+    for (int j = 0; j < nsubint; j++) {
+        double m = 0;
+        for (int b = 0; b < nbins; b++) m += r->time_phase[j * nbins + b];
+        for (int b = 0; b < nbins; b++) r->time_phase[j * nbins + b] -= (float)(m / nbins);
+    }
+    for (int s = 0; s < nsub; s++) {
+        double m = 0;
+        for (int b = 0; b < nbins; b++) m += r->freq_phase[s * nbins + b];
+        for (int b = 0; b < nbins; b++) r->freq_phase[s * nbins + b] -= (float)(m / nbins);
+    }
+    free(subint_shift);
+    free(tp);
+    free(prof);
+    free(pc);
+    free(sub_of_chan);
+    free(sub_f);
+    free(sub_n);
+    free(shift);
+    free(cell);
+    free(cnt);
+    free(cube);
+    free(svar);
+    free(ssum);
+    return 0;
+}
