@@ -219,8 +219,8 @@ ssize_t source_read(source *s, const void **buf)
         ZSTD_outBuffer out = {s->out, s->out_cap, 0};
         size_t r = ZSTD_decompressStream(s->dctx, &out, &in);
         if (ZSTD_isError(r))
-            return fail(s, "corrupt zstd data near compressed byte %" PRId64 ": %s",
-                        s->in_off + (int64_t)s->in_pos, ZSTD_getErrorName(r));
+            return fail(s, "corrupt zstd data (detected at compressed byte %" PRId64 "): %s",
+                        s->in_off + (int64_t)in.pos, ZSTD_getErrorName(r));
         s->in_pos = in.pos;
         s->last_ret = r;
         if (out.pos > 0) {
