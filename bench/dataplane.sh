@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# bench/dataplane: (a) one 1 GiB object host to host on loopback, /dev/shm to
+# /dev/shm, through sluice-dp (sendfile server, N-stream client, checksums
+# verified), beside iperf3 on the same machine in the same run, interleaved
+# round by round so both see the same noise; prints medians and the ratio
+# (target >= 90 % of iperf3). (c) same-host hand-off is O(1): runs
+# build/bench/dataplane_handoff. (b), the NERSC streaming comparison, needs
+# the full pipeline and lives elsewhere.
+# Usage: bench/dataplane.sh [ROUNDS]  (default 5; needs make build-bench)
+set -u
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-5}
+BIN=build/bin/sluice-dp
+for p in "$BIN" build/bench/dataplane_handoff; do
+  [ -x "$p" ] || { echo "bench/dataplane: $p missing: run make build-bench" >&2; exit 1; }
+done
+command -v iperf3 >/dev/null || { echo "bench/dataplane: iperf3 missing: run make deps" >&2; exit 1; }
+
+W=$(mktemp -d /dev/shm/sluice-bench-dp.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$W"; }
+trap cleanup EXIT
+mkdir -p "$W/src" "$W/dst"
+TOKEN=bench-$$-$RANDOM
+SIZE=$((1 << 30))
+
+head -c $SIZE /dev/urandom >"$W/src/obj"
+"$BIN" serve --root mem="$W/src" --token "$TOKEN" --listen 127.0.0.1:0 >"$W/port" 2>"$W/serve.err" &
+pids+=($!)
+IPORT=$((20000 + RANDOM % 20000))
+iperf3 -s -p $IPORT >"$W/iperf3-s.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 200); do [ -s "$W/port" ] && break; sleep 0.01; done
+PORT=$(head -n1 "$W/port")
+sleep 0.2
+
+# GB/s (1e9 bytes/s) received, from iperf3's receiver summary line
+iperf() {
+  iperf3 -c 127.0.0.1 -p $IPORT -n $SIZE -P "$1" -f M 2>/dev/null |
+    awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "MBytes/sec") v = $(i-1) } END { printf "%.3f", v * 1048576 / 1e9 }'
+}
+# GB/s of one 1 GiB fetch into a fresh /dev/shm file
+fetch() {
+  rm -f "$W/dst/obj"
+  "$BIN" get "127.0.0.1:$PORT" mem/obj "$W/dst/obj" --token "$TOKEN" --streams "$1" |
+    sed -n 's/.*GBps=\([0-9.]*\).*/\1/p'
+}
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2 }'; }
+
+# cold: the server hashes the object on the first STAT (then caches it in an xattr)
+cold=$(fetch 2)
+cmp -s "$W/src/obj" "$W/dst/obj" || { echo "bench/dataplane: fetched object differs!" >&2; exit 1; }
+iperf 1 >/dev/null # warm-up: let the VM fault in memory for both sides
+fetch 2 >/dev/null
+
+declare -A r
+configs="iperf1 iperf2 dp1 dp2 dp4"
+for i in $(seq "$ROUNDS"); do
+  r[iperf1]+="$(iperf 1) "; r[dp1]+="$(fetch 1) "
+  r[iperf2]+="$(iperf 2) "; r[dp2]+="$(fetch 2) "; r[dp4]+="$(fetch 4) "
+done
+declare -A m
+echo "bench dataplane (a): 1 GiB object, loopback, /dev/shm -> /dev/shm, $ROUNDS rounds interleaved"
+printf '  %-34s %s\n' "config" "median GB/s   (all rounds)"
+for c in $configs; do
+  m[$c]=$(echo "${r[$c]}" | median)
+  case $c in
+    iperf1) label="iperf3, 1 stream (memory->memory)" ;;
+    iperf2) label="iperf3, 2 streams" ;;
+    dp*) label="sluice-dp get, ${c#dp} stream(s)" ;;
+  esac
+  printf '  %-34s %6.3f       (%s)\n' "$label" "${m[$c]}" "${r[$c]% }"
+done
+printf '  %-34s %6.3f       (includes server hashing 1 GiB)\n' "sluice-dp get, 2 streams, cold" "$cold"
+best_ip=$(printf '%s\n' "${m[iperf1]}" "${m[iperf2]}" | sort -g | tail -n1)
+best_dp=$(printf '%s\n' "${m[dp1]}" "${m[dp2]}" "${m[dp4]}" | sort -g | tail -n1)
+awk -v d="$best_dp" -v i="$best_ip" -v d2="${m[dp2]}" -v i2="${m[iperf2]}" -v d1="${m[dp1]}" -v i1="${m[iperf1]}" 'BEGIN {
+  printf "  ratio best sluice-dp / best iperf3: %.0f %% (target >= 90 %%)\n", 100 * d / i
+  printf "  ratio same stream count: 1 stream %.0f %%, 2 streams %.0f %%\n", 100 * d1 / i1, 100 * d2 / i2 }'
+echo "  (iperf3 discards what it receives; sluice-dp writes every byte to a new /dev/shm"
+echo "   file and checks its XXH3 block hashes on arrival)"
+echo
+build/bench/dataplane_handoff /dev/shm
