@@ -38,7 +38,7 @@ typedef struct beam_config {
 
 typedef struct beam_timing {
     double read_s, channels_s, output_s; /* wall seconds per phase */
-    double gemm_s;                       /* summed over threads */
+    double gemm_s, decode_s;             /* summed over threads */
     double gemm_flops;                   /* 8 per complex multiply-add */
 } beam_timing;
 
