@@ -34,6 +34,7 @@ struct fft_searcher {
     fftwf_complex **spec;
     float **pp;                /* half-bin powers, or the f-fdot plane */
     float **scratch;
+    float **acc;               /* one harmonic-sum row */
     cand_list *tmp;
     accel_plan *accel;
 };
@@ -111,11 +112,13 @@ fft_searcher *fft_searcher_new(int64_t n, double tsamp, const search_params *p, 
     s->pp = calloc((size_t)s->nthreads, sizeof *s->pp);
     s->scratch = calloc((size_t)s->nthreads, sizeof *s->scratch);
     s->tmp = calloc((size_t)s->nthreads, sizeof *s->tmp);
+    s->acc = calloc((size_t)s->nthreads, sizeof *s->acc);
     for (int t = 0; t < s->nthreads; t++) {
         s->in[t] = fftwf_malloc(sizeof(float) * (n + 2));
         s->spec[t] = fftwf_malloc(sizeof(fftwf_complex) * (s->nb + 1));
         s->pp[t] = malloc(sizeof(float) * ppsize);
         s->scratch[t] = malloc(sizeof(float) * (s->nb + 1));
+        s->acc[t] = malloc(sizeof(float) * 2 * (s->nb + 1));
     }
     s->plan = fftwf_plan_dft_r2c_1d((int)n, s->in[0], s->spec[0], (unsigned)p->fftw_flags);
     return s;
@@ -129,12 +132,14 @@ void fft_searcher_free(fft_searcher *s)
         fftwf_free(s->spec[t]);
         free(s->pp[t]);
         free(s->scratch[t]);
+        free(s->acc[t]);
         cand_list_free(&s->tmp[t]);
     }
     free(s->in);
     free(s->spec);
     free(s->pp);
     free(s->scratch);
+    free(s->acc);
     free(s->tmp);
     fftwf_destroy_plan(s->plan);
     accel_plan_free(s->accel);
@@ -183,10 +188,18 @@ void fft_rednoise_normalise(fftwf_complex *spec, int64_t nb, float *scratch)
 
 float harmonic_sum(const float *pp, int64_t len, int64_t j, int numharm)
 {
+    /* numharm is a power of two: the rounding division is a shift. */
+    int sh = 0;
+    while ((1 << sh) < numharm) sh++;
+    int64_t half = numharm >> 1;
     float sum = 0;
-    for (int h = 1; h <= numharm; h++) {
-        int64_t idx = (j * h + numharm / 2) / numharm;
-        if (idx < len) sum += pp[idx];
+    if (j < len) { /* the top harmonic is the largest index */
+        for (int h = 1; h <= numharm; h++) sum += pp[(j * h + half) >> sh];
+    } else {
+        for (int h = 1; h <= numharm; h++) {
+            int64_t idx = (j * h + half) >> sh;
+            if (idx < len) sum += pp[idx];
+        }
     }
     return sum;
 }
@@ -232,54 +245,67 @@ static int cmp_power_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-static void search_plain(fft_searcher *s, const float *pp, double dm, cand_list *found)
+/* acc[j - jlo] = harmonic sum of stage nh = 2^sh for top-harmonic half-bins
+ * jlo..jhi, harmonic h read from row(h). Looping h outside j keeps each
+ * row's reads sequential. */
+static void stage_sum(float *acc, int64_t jlo, int64_t jhi, int sh, const float *const *rows)
 {
-    int64_t len = 2 * s->nb;
-    for (int st = 0; st < s->nstages; st++) {
-        int nh = 1 << st;
-        run rn = {0};
-        int64_t jlo = 2 * s->rlo * nh, jhi = 2 * s->rhi;
-        if (jhi >= len) jhi = len - 1;
-        for (int64_t j = jlo; j <= jhi; j++) {
-            /* j is the top harmonic's half-bin; harmonic h sits at j h / nh. */
-            float sum = harmonic_sum(pp, len, j, nh);
-            if (sum >= s->thresh[st]) run_offer(&rn, j, sum, 0.5 * j / nh, 0.0, st, dm, s, found);
-        }
-        run_flush(&rn, st, dm, s, found);
+    int nh = 1 << sh;
+    int64_t half = nh >> 1, n = jhi - jlo + 1;
+    memcpy(acc, rows[nh] + jlo, sizeof(float) * n); /* h = nh reads j itself */
+    for (int h = 1; h < nh; h++) {
+        const float *row = rows[h];
+        for (int64_t k = 0; k < n; k++) acc[k] += row[((jlo + k) * h + half) >> sh];
     }
 }
 
-static void search_accel(fft_searcher *s, const float *plane, double dm, cand_list *found)
+static void pick_peaks(fft_searcher *s, const float *acc, int64_t jlo, int64_t jhi, int st,
+                       double z, double dm, cand_list *found)
+{
+    int nh = 1 << st;
+    float thr = (float)s->thresh[st];
+    run rn = {0};
+    for (int64_t j = jlo; j <= jhi; j++)
+        if (acc[j - jlo] >= thr) run_offer(&rn, j, acc[j - jlo], 0.5 * j / nh, z, st, dm, s, found);
+    run_flush(&rn, st, dm, s, found);
+}
+
+static void search_plain(fft_searcher *s, int thread, const float *pp, double dm,
+                         cand_list *found)
+{
+    int64_t len = 2 * s->nb;
+    const float *rows[17];
+    for (int h = 0; h <= 16; h++) rows[h] = pp;
+    for (int st = 0; st < s->nstages; st++) {
+        int64_t jlo = 2 * s->rlo * (1 << st), jhi = 2 * s->rhi;
+        if (jhi >= len) jhi = len - 1;
+        if (jhi < jlo) continue;
+        stage_sum(s->acc[thread], jlo, jhi, st, rows);
+        pick_peaks(s, s->acc[thread], jlo, jhi, st, 0.0, dm, found);
+    }
+}
+
+static void search_accel(fft_searcher *s, int thread, const float *plane, double dm,
+                         cand_list *found)
 {
     int64_t len = 2 * s->nb;
     int nz = accel_nz(s->accel), zmax = s->p.zmax;
+    const float *rows[17];
     for (int st = 0; st < s->nstages; st++) {
         int nh = 1 << st;
-        /* Lower harmonics' z rows for every top-harmonic row. */
-        int *zrow = malloc(sizeof(int) * nz * (nh + 1));
+        int64_t jlo = 2 * s->rlo * nh, jhi = 2 * s->rhi;
+        if (jhi >= len) jhi = len - 1;
+        if (jhi < jlo) continue;
         for (int iz = 0; iz < nz; iz++) {
             double ztop = -zmax + ACCEL_DZ * iz;
+            /* Harmonic h of this top-harmonic row lies at z ztop h / nh. */
             for (int h = 1; h <= nh; h++) {
-                double zh = ztop * h / nh;
-                zrow[iz * (nh + 1) + h] = (int)lround((zh + zmax) / ACCEL_DZ);
+                long zr = lround((ztop * h / nh + zmax) / ACCEL_DZ);
+                rows[h] = plane + (size_t)zr * len;
             }
+            stage_sum(s->acc[thread], jlo, jhi, st, rows);
+            pick_peaks(s, s->acc[thread], jlo, jhi, st, ztop / nh, dm, found);
         }
-        int64_t jlo = 2 * s->rlo * nh, jhi = 2 * s->rhi;
-        for (int iz = 0; iz < nz; iz++) {
-            run rn = {0};
-            double zf = (-zmax + ACCEL_DZ * iz) / (double)nh;
-            for (int64_t j = jlo; j <= jhi && j < len; j++) {
-                float sum = 0;
-                for (int h = 1; h <= nh; h++) {
-                    int64_t jh = (j * h + nh / 2) / nh;
-                    sum += plane[(size_t)zrow[iz * (nh + 1) + h] * len + jh];
-                }
-                if (sum >= s->thresh[st])
-                    run_offer(&rn, j, sum, 0.5 * j / nh, zf, st, dm, s, found);
-            }
-            run_flush(&rn, st, dm, s, found);
-        }
-        free(zrow);
     }
 }
 
@@ -303,7 +329,7 @@ void fft_searcher_run(fft_searcher *s, int thread, float *series, double dm, can
     float *pp = s->pp[thread];
     if (s->accel) {
         accel_plane(s->accel, thread, spec, pp);
-        search_accel(s, pp, dm, found);
+        search_accel(s, thread, pp, dm, found);
     } else {
         const float interbin = (float)(M_PI * M_PI / 16.0);
         for (int64_t k = 0; k < s->nb; k++) {
@@ -315,7 +341,7 @@ void fft_searcher_run(fft_searcher *s, int thread, float *series, double dm, can
                 pp[2 * k + 1] = 0.0f;
             }
         }
-        search_plain(s, pp, dm, found);
+        search_plain(s, thread, pp, dm, found);
     }
     for (size_t i = 0; i < found->n; i++) {
         search_cand *c = &found->v[i];
