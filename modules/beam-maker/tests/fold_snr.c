@@ -1,6 +1,7 @@
 /* fold_snr.c - test helper: folded S/N of a pulsar in a PSRFITS search file.
  *
  * usage: beam-fold-snr FILE PERIOD DM DUTY OFFSET
+ *        beam-fold-snr --info FILE   (prints: nrows nchan nsblk tbin f_first f_last)
  * Every sample of every channel is given its pulse phase,
  * ((OFFSET + t - K DM / f^2) / PERIOD) mod 1 with the pulse centred on phase 0
  * (mwa-sim's convention; OFFSET = file start - pulsar epoch, s). On-pulse
@@ -12,11 +13,34 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define DISPERSION_K 4148.808
 
+static int info(const char *path)
+{
+    char err[PSRFITS_ERR_LEN];
+    psrfits *f;
+    psrfits_hdr h;
+    if (psrfits_open(&f, path, &h, err)) {
+        fprintf(stderr, "beam-fold-snr: %s\n", err);
+        return 1;
+    }
+    double *freq = malloc(sizeof(double) * h.nchan);
+    if (psrfits_read_row(f, 0, freq, NULL, NULL, NULL, NULL, NULL, err)) {
+        fprintf(stderr, "beam-fold-snr: %s\n", err);
+        return 1;
+    }
+    printf("%lld %d %d %.6g %.4f %.4f\n", (long long)h.nrows, h.nchan, h.nsblk, h.tbin, freq[0],
+           freq[h.nchan - 1]);
+    free(freq);
+    psrfits_close(f, err);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--info") == 0) return info(argv[2]);
     if (argc != 6) {
         fprintf(stderr, "usage: beam-fold-snr FILE PERIOD DM DUTY OFFSET\n");
         return 2;
