@@ -60,7 +60,7 @@ int metafits_read(const char *path, metafits *m, char *err)
     char sval[FLEN_VALUE] = "";
     int st = 0;
     if (fits_read_key(f, TSTRING, "PROJECT", sval, NULL, &st) == 0)
-        snprintf(m->project, sizeof(m->project), "%s", sval);
+        snprintf(m->project, sizeof(m->project), "%.31s", sval);
     char *longstr = NULL;
     st = 0;
     if (fits_read_key_longstr(f, "CHANNELS", &longstr, NULL, &st) || parse_channels(longstr, m)) {
@@ -157,7 +157,7 @@ int metafits_read(const char *path, metafits *m, char *err)
         }
         t->antenna = ant;
         t->tile_id = tid;
-        snprintf(t->name, sizeof(t->name), "%s", name);
+        snprintf(t->name, sizeof(t->name), "%.15s", name);
         t->north = north;
         t->east = east;
         t->height = height;
