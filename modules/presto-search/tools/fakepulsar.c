@@ -47,7 +47,7 @@ static const char *usage =
     "  --tsamp S (0.001) --nsamp N (32768) --sigma DN (20) --seed N (1)\n"
     "  --period S (0.2137) --dm X (12.5) --width S (0.008, FWHM) --snr X (35) --fdot HZ/S (0)\n"
     "  --burst-time S (10, <0 = none) --burst-width S (0.02) --burst-amp DN (40)\n"
-    "  --rfi-freq HZ (31.7, 0 = none) --rfi-chan A (200) --rfi-nchan N (4) --rfi-amp DN (8)\n"
+    "  --rfi-freq HZ (31.7, 0 = none) --rfi-chan A (200) --rfi-nchan N (6) --rfi-amp DN (50)\n"
     "  --segments N (1): PSRFITS only, write OUT_0001.fits ... as consecutive files\n"
     "  --nsblk N (1024): PSRFITS samples per row\n";
 
@@ -57,8 +57,8 @@ int main(int argc, char **argv)
     int nchan = 384, nseg = 1, nsblk = 1024;
     long long nsamp = 32768;
     double flo = 138.88, fhi = 169.60, tsamp = 0.001, sigma = 20, period = 0.2137, dm = 12.5;
-    double width = 0.008, snr = 35, fdot = 0, bt = 10, bw = 0.02, ba = 40, rf = 31.7, ra = 8;
-    int rc0 = 200, rn = 4;
+    double width = 0.008, snr = 35, fdot = 0, bt = 10, bw = 0.02, ba = 40, rf = 31.7, ra = 50;
+    int rc0 = 200, rn = 6;
     unsigned long long seed = 1;
     static struct option lo[] = {
         {"out", 1, 0, 'o'},       {"nchan", 1, 0, 1},       {"flo", 1, 0, 2},
