@@ -10,7 +10,7 @@ core=(build-essential pkg-config
       libcurl4-openssl-dev libsqlite3-dev sqlite3 libzstd-dev zstd libarchive-dev
       libcfitsio-dev libyaml-dev libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
       libfftw3-dev libopenblas-dev liberfa-dev libxxhash-dev libmicrohttpd-dev
-      libcmocka-dev zlib1g-dev fitsverify curl iproute2 busybox-static
+      libcmocka-dev zlib1g-dev fitsverify curl iproute2 busybox-static iperf3
       python3-grpcio python3-grpc-tools)
 extra=()
 quiet_check=0
