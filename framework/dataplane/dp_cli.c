@@ -169,6 +169,8 @@ static int cmd_serve(args *a)
     sl_dp_server_counters c;
     sl_dp_server_stats(s, &c);
     sl_dp_server_stop(s);
+    for (int i = 0; i < a->nroots; i++)
+        free((char *)a->roots[i].name);
     fprintf(stderr,
             "sluice-dp: stopped: conns=%llu refused=%llu gets=%llu sent=%llu puts=%llu "
             "received=%llu hashed=%llu\n",
