@@ -80,8 +80,10 @@ static void fs_one(void *p, int thread, long i)
     fs_ctx *x = p;
     float *s = x->series[thread];
     memcpy(s, x->noise + i % 64, sizeof(float) * x->n);
-    if (x->fft_only) fft_searcher_fft_only(x->fs, thread, s);
-    else fft_searcher_run(x->fs, thread, s, 10.0, &x->out[thread]);
+    if (x->fft_only)
+        fft_searcher_fft_only(x->fs, thread, s);
+    else
+        fft_searcher_run(x->fs, thread, s, 10.0, &x->out[thread]);
 }
 
 int main(int argc, char **argv)
@@ -89,18 +91,24 @@ int main(int argc, char **argv)
     double dm_max = 5.0, seconds = 60.0;
     int nthreads = parallel_default_threads(), nchan = 3072;
     const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    static struct option lo[] = {{"dm-max", 1, 0, 'd'}, {"seconds", 1, 0, 's'},
+    static struct option lo[] = {{"dm-max", 1, 0, 'd'},  {"seconds", 1, 0, 's'},
                                  {"threads", 1, 0, 't'}, {"dir", 1, 0, 'D'},
-                                 {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                 {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        if (ch == 'd') dm_max = atof(optarg);
-        else if (ch == 's') seconds = atof(optarg);
-        else if (ch == 't') nthreads = atoi(optarg);
-        else if (ch == 'D') dir = optarg;
+        if (ch == 'd')
+            dm_max = atof(optarg);
+        else if (ch == 's')
+            seconds = atof(optarg);
+        else if (ch == 't')
+            nthreads = atoi(optarg);
+        else if (ch == 'D')
+            dir = optarg;
         else {
-            fprintf(ch == 'h' ? stdout : stderr, "usage: %s [--dm-max X] [--seconds S] "
-                    "[--threads N] [--dir D]\n", argv[0]);
+            fprintf(ch == 'h' ? stdout : stderr,
+                    "usage: %s [--dm-max X] [--seconds S] "
+                    "[--threads N] [--dir D]\n",
+                    argv[0]);
             return ch == 'h' ? 0 : 2;
         }
     }
@@ -113,8 +121,12 @@ int main(int argc, char **argv)
 
     /* Write the file: approximately Gaussian 8-bit noise (sum of 4 uniform bytes). */
     double t0 = now_s();
-    fil_header h = {.fch1 = 169.595, .foff = -0.01, .nchan = nchan, .tsamp = tsamp,
-                    .tstart = 58000.0, .nbits = 8};
+    fil_header h = {.fch1 = 169.595,
+                    .foff = -0.01,
+                    .nchan = nchan,
+                    .tsamp = tsamp,
+                    .tstart = 58000.0,
+                    .nbits = 8};
     snprintf(h.source, sizeof h.source, "BENCH");
     fil_writer *w;
     if (fil_create(&w, path, &h, err)) {
@@ -130,7 +142,8 @@ int main(int argc, char **argv)
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            unsigned v = (unsigned)(x & 0xff) + ((x >> 8) & 0xff) + ((x >> 16) & 0xff) + ((x >> 24) & 0xff);
+            unsigned v =
+                (unsigned)(x & 0xff) + ((x >> 8) & 0xff) + ((x >> 16) & 0xff) + ((x >> 24) & 0xff);
             buf[k] = (uint8_t)(v / 4); /* mean 127.5, sigma ~37 */
         }
         if (fil_write_samples(w, buf, n, err)) {
@@ -168,7 +181,8 @@ int main(int argc, char **argv)
         return 1;
     }
     double trfi = now_s() - t0;
-    printf("rfifind + clean: %.2f s = %.2e channel-samples/s\n", trfi, nsamp * (double)nchan / trfi);
+    printf("rfifind + clean: %.2f s = %.2e channel-samples/s\n", trfi,
+           nsamp * (double)nchan / trfi);
     rfi_mask_free(&m);
 
     /* Limit 1: memory read bandwidth, streaming the data itself (1.8 GB). */
@@ -183,13 +197,20 @@ int main(int argc, char **argv)
     }
     double limit_cs = best_bw / sizeof(float);
     printf("limit: memory read bandwidth %.2f GB/s (%d threads) = %.3e channel-samples/s "
-           "(brute force reads each once per trial)\n", best_bw / 1e9, nthreads, limit_cs);
+           "(brute force reads each once per trial)\n",
+           best_bw / 1e9, nthreads, limit_cs);
 
     /* Dedispersion over a DM plan. */
     double fmin, fmax, cbw;
     fb_band(&fb, &fmin, &fmax, &cbw);
-    ddplan_params pp = {.lodm = 0, .hidm = dm_max, .tsamp = tsamp, .fctr = 0.5 * (fmin + fmax),
-                        .bw = fmax - fmin + cbw, .nchan = nchan, .nsub = 0, .ff = 1.0,
+    ddplan_params pp = {.lodm = 0,
+                        .hidm = dm_max,
+                        .tsamp = tsamp,
+                        .fctr = 0.5 * (fmin + fmax),
+                        .bw = fmax - fmin + cbw,
+                        .nchan = nchan,
+                        .nsub = 0,
+                        .ff = 1.0,
                         .max_downsamp = 64};
     ddplan plan;
     if (ddplan_make(&pp, &plan, err)) {
@@ -207,9 +228,10 @@ int main(int argc, char **argv)
     for (int s = 0; s < plan.nsteps; s++)
         work += (double)plan.step[s].ndm * (nsamp / plan.step[s].downsamp) * nchan;
     double rate = work / tdd;
-    printf("dedispersion: %d DM trials (0-%.1f, %d subbands) in %.2f s = %.3e trial-channel-samples/s "
-           "= %.2f x the memory-bandwidth limit\n", plan.total_dms, dm_max, plan.nsub, tdd, rate,
-           rate / limit_cs);
+    printf(
+        "dedispersion: %d DM trials (0-%.1f, %d subbands) in %.2f s = %.3e trial-channel-samples/s "
+        "= %.2f x the memory-bandwidth limit\n",
+        plan.total_dms, dm_max, plan.nsub, tdd, rate, rate / limit_cs);
     dedisp_free(&d);
 
     /* FFT search vs FFT alone, same length, same threads. */
@@ -227,12 +249,15 @@ int main(int argc, char **argv)
         x ^= x >> 7;
         x ^= x << 17;
         noise[k] = (float)((x & 0xffff) + ((x >> 16) & 0xffff) + ((x >> 32) & 0xffff) +
-                           ((x >> 48) & 0xffff)) / 65536.0f - 2.0f;
+                           ((x >> 48) & 0xffff)) /
+                       65536.0f -
+                   2.0f;
     }
     fs_ctx fx = {.fs = fs, .n = nsamp, .noise = noise};
     fx.series = calloc((size_t)nthreads, sizeof(float *));
     fx.out = calloc((size_t)nthreads, sizeof(cand_list));
-    for (int t = 0; t < nthreads; t++) fx.series[t] = fftwf_malloc(sizeof(float) * (nsamp + 2));
+    for (int t = 0; t < nthreads; t++)
+        fx.series[t] = fftwf_malloc(sizeof(float) * (nsamp + 2));
     int ntr = 200;
     fx.fft_only = 1;
     parallel_for(nthreads, 8, fs_one, &fx);
@@ -244,12 +269,13 @@ int main(int argc, char **argv)
     parallel_for(nthreads, ntr, fs_one, &fx);
     double search_rate = ntr / (now_s() - t0);
     size_t ncand = 0;
-    for (int t = 0; t < nthreads; t++) ncand += fx.out[t].n;
+    for (int t = 0; t < nthreads; t++)
+        ncand += fx.out[t].n;
     printf("limit: FFTW r2c of %lld points (+ copying the input): %.1f transforms/s (%d threads)\n",
            (long long)nsamp, fft_rate, nthreads);
     printf("FFT search (zmax 0, 16 harmonics): %.1f DM trials/s = %.2f of the FFT-only rate "
-           "(%.1f candidates per noise trial)\n", search_rate, search_rate / fft_rate,
-           (double)ncand / ntr);
+           "(%.1f candidates per noise trial)\n",
+           search_rate, search_rate / fft_rate, (double)ncand / ntr);
     free(noise);
     for (int t = 0; t < nthreads; t++) {
         fftwf_free(fx.series[t]);

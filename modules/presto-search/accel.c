@@ -106,14 +106,20 @@ static int good_size(int n)
 {
     for (;; n++) {
         int m = n;
-        while (m % 2 == 0) m /= 2;
-        while (m % 3 == 0) m /= 3;
-        while (m % 5 == 0) m /= 5;
+        while (m % 2 == 0)
+            m /= 2;
+        while (m % 3 == 0)
+            m /= 3;
+        while (m % 5 == 0)
+            m /= 5;
         if (m == 1) return n;
     }
 }
 
-int accel_nz(const accel_plan *a) { return a->nz; }
+int accel_nz(const accel_plan *a)
+{
+    return a->nz;
+}
 
 accel_plan *accel_plan_new(int64_t nb, int zmax, int nthreads, char *err)
 {
@@ -165,7 +171,8 @@ accel_plan *accel_plan_new(int64_t nb, int zmax, int nthreads, char *err)
 void accel_plan_free(accel_plan *a)
 {
     if (!a) return;
-    for (int i = 0; i < a->nz * 2; i++) fftwf_free(a->kern[i]);
+    for (int i = 0; i < a->nz * 2; i++)
+        fftwf_free(a->kern[i]);
     for (int t = 0; t < a->nthreads; t++) {
         fftwf_free(a->buf[t]);
         fftwf_free(a->prod[t]);

@@ -18,7 +18,8 @@ void cand_list_push(cand_list *l, const search_cand *c)
 
 void cand_list_append(cand_list *dst, const cand_list *src)
 {
-    for (size_t i = 0; i < src->n; i++) cand_list_push(dst, &src->v[i]);
+    for (size_t i = 0; i < src->n; i++)
+        cand_list_push(dst, &src->v[i]);
 }
 
 void cand_list_free(cand_list *l)

@@ -13,13 +13,13 @@
 
 typedef struct search_cand {
     double dm;
-    double freq;      /* Hz, fundamental at the start */
-    double fdot;      /* Hz/s */
-    double r, z;      /* Fourier bin and fdot in bins (z = fdot T^2) of the fundamental */
-    double tobs;      /* s: length T of the searched series */
+    double freq; /* Hz, fundamental at the start */
+    double fdot; /* Hz/s */
+    double r, z; /* Fourier bin and fdot in bins (z = fdot T^2) of the fundamental */
+    double tobs; /* s: length T of the searched series */
     int numharm;
-    float power;      /* summed normalised power */
-    float sigma;      /* Gaussian-equivalent, trials accounted for */
+    float power; /* summed normalised power */
+    float sigma; /* Gaussian-equivalent, trials accounted for */
 } search_cand;
 
 typedef struct cand_list {

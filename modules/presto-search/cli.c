@@ -18,7 +18,15 @@
 #include "search.h"
 #include "series_io.h"
 
-enum { S_SEARCH = 1, S_RFI = 2, S_DDPLAN = 4, S_DEDISP = 8, S_ACCEL = 16, S_SIFT = 32, S_FOLD = 64 };
+enum {
+    S_SEARCH = 1,
+    S_RFI = 2,
+    S_DDPLAN = 4,
+    S_DEDISP = 8,
+    S_ACCEL = 16,
+    S_SIFT = 32,
+    S_FOLD = 64
+};
 #define S_DATA (S_SEARCH | S_RFI | S_DEDISP | S_FOLD)
 #define S_ALL 127
 
@@ -64,10 +72,39 @@ static const char *usage_text =
     "          -h, --help            this text\n";
 
 enum {
-    O_OUT = 'o', O_QUIET = 'q', O_HELP = 'h',
-    O_THREADS = 256, O_MAXSAMP, O_MASK, O_NORFI, O_RFIINT, O_RFITS, O_RFIFS, O_CLIP, O_ZERODM,
-    O_DMMIN, O_DMMAX, O_NSUB, O_PLAN, O_TSAMP, O_FCTR, O_BW, O_NCHAN, O_FLO, O_FHI, O_NUMHARM,
-    O_ZMAX, O_SIGMA, O_CPD, O_MEASURE, O_MINHITS, O_MINDM, O_SIFTSIG, O_CANDS, O_NFOLD, O_FBINS
+    O_OUT = 'o',
+    O_QUIET = 'q',
+    O_HELP = 'h',
+    O_THREADS = 256,
+    O_MAXSAMP,
+    O_MASK,
+    O_NORFI,
+    O_RFIINT,
+    O_RFITS,
+    O_RFIFS,
+    O_CLIP,
+    O_ZERODM,
+    O_DMMIN,
+    O_DMMAX,
+    O_NSUB,
+    O_PLAN,
+    O_TSAMP,
+    O_FCTR,
+    O_BW,
+    O_NCHAN,
+    O_FLO,
+    O_FHI,
+    O_NUMHARM,
+    O_ZMAX,
+    O_SIGMA,
+    O_CPD,
+    O_MEASURE,
+    O_MINHITS,
+    O_MINDM,
+    O_SIFTSIG,
+    O_CANDS,
+    O_NFOLD,
+    O_FBINS
 };
 
 static const struct {
@@ -134,8 +171,10 @@ static int num(const char *opt, const char *s, double lo, double hi, double *out
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "presto-search: --%s: '%s' is not a number in [%g, %g]\n(see "
-                "presto-search --help)\n", opt, s, lo, hi);
+        fprintf(stderr,
+                "presto-search: --%s: '%s' is not a number in [%g, %g]\n(see "
+                "presto-search --help)\n",
+                opt, s, lo, hi);
         return -1;
     }
     *out = v;
@@ -145,7 +184,8 @@ static int num(const char *opt, const char *s, double lo, double hi, double *out
 static int parse(cli *c, int step, const char *stepname, int argc, char **argv)
 {
     struct option lo[NOPTS + 1];
-    for (int i = 0; i < NOPTS; i++) lo[i] = opts[i].o;
+    for (int i = 0; i < NOPTS; i++)
+        lo[i] = opts[i].o;
     memset(&lo[NOPTS], 0, sizeof lo[NOPTS]);
     search_config *g = &c->cfg;
     optind = 1;
@@ -153,7 +193,8 @@ static int parse(cli *c, int step, const char *stepname, int argc, char **argv)
     int ch, idx;
     double v;
     while ((ch = getopt_long(argc, argv, "o:qh", lo, &idx)) != -1) {
-        if (ch == '?') return bad_usage("unknown option or missing value: %s%s", argv[optind - 1], "");
+        if (ch == '?')
+            return bad_usage("unknown option or missing value: %s%s", argv[optind - 1], "");
         const char *name = NULL;
         for (int i = 0; i < NOPTS; i++)
             if (opts[i].o.val == ch) {
@@ -161,42 +202,132 @@ static int parse(cli *c, int step, const char *stepname, int argc, char **argv)
                 if (!(opts[i].steps & step))
                     return bad_usage("option --%s does not apply to the %s step", name, stepname);
             }
-#define NUM(lo_, hi_) \
+#define NUM(lo_, hi_)                                                                              \
     if (num(name, optarg, lo_, hi_, &v)) return 2
         switch (ch) {
-        case O_OUT: c->out = optarg; break;
-        case O_QUIET: g->verbose = 0; break;
-        case O_HELP: fputs(usage_text, stdout); return 1;
-        case O_THREADS: NUM(1, 64); g->nthreads = (int)v; break;
-        case O_MAXSAMP: NUM(16, 1e15); g->max_samples = (int64_t)v; break;
-        case O_MASK: g->mask_in = optarg; break;
-        case O_NORFI: g->no_rfi = 1; break;
-        case O_RFIINT: NUM(1e-3, 1e6); g->rfi.interval_s = v; break;
-        case O_RFITS: NUM(0.5, 1e6); g->rfi.time_sigma = v; break;
-        case O_RFIFS: NUM(0.5, 1e6); g->rfi.freq_sigma = v; break;
-        case O_CLIP: NUM(0, 1e6); g->rfi.clip_sigma = v; break;
-        case O_ZERODM: g->rfi.zero_dm = 1; break;
-        case O_DMMIN: NUM(0, 1e5); g->lodm = v; break;
-        case O_DMMAX: NUM(0, 1e5); g->hidm = v; break;
-        case O_NSUB: NUM(1, 65536); g->nsub = (int)v; break;
-        case O_PLAN: g->plan_in = optarg; break;
-        case O_TSAMP: NUM(1e-9, 1e3); c->tsamp = v; break;
-        case O_FCTR: NUM(1e-3, 1e7); c->fctr = v; break;
-        case O_BW: NUM(1e-6, 1e7); c->bw = v; break;
-        case O_NCHAN: NUM(1, 1e7); c->nchan = (int)v; break;
-        case O_FLO: NUM(0, 1e6); g->sp.flo = v; break;
-        case O_FHI: NUM(0, 1e6); g->sp.fhi = v; break;
-        case O_NUMHARM: NUM(1, 16); g->sp.numharm = (int)v; break;
-        case O_ZMAX: NUM(0, 1200); g->sp.zmax = (int)v; break;
-        case O_SIGMA: NUM(0, 1e4); g->sp.sigma_min = v; break;
-        case O_CPD: NUM(1, 1e6); g->sp.max_cands = (int)v; break;
-        case O_MEASURE: g->sp.fftw_flags = FFTW_MEASURE; break;
-        case O_MINHITS: NUM(1, 1e6); g->sift.min_dm_hits = (int)v; break;
-        case O_MINDM: NUM(0, 1e5); g->sift.min_dm = v; break;
-        case O_SIFTSIG: NUM(0, 1e4); g->sift.sigma_min = v; break;
-        case O_CANDS: c->cands = optarg; break;
-        case O_NFOLD: NUM(0, 1e4); g->nfold = (int)v; break;
-        case O_FBINS: NUM(8, 1024); g->fold.nbins = (int)v; break;
+        case O_OUT:
+            c->out = optarg;
+            break;
+        case O_QUIET:
+            g->verbose = 0;
+            break;
+        case O_HELP:
+            fputs(usage_text, stdout);
+            return 1;
+        case O_THREADS:
+            NUM(1, 64);
+            g->nthreads = (int)v;
+            break;
+        case O_MAXSAMP:
+            NUM(16, 1e15);
+            g->max_samples = (int64_t)v;
+            break;
+        case O_MASK:
+            g->mask_in = optarg;
+            break;
+        case O_NORFI:
+            g->no_rfi = 1;
+            break;
+        case O_RFIINT:
+            NUM(1e-3, 1e6);
+            g->rfi.interval_s = v;
+            break;
+        case O_RFITS:
+            NUM(0.5, 1e6);
+            g->rfi.time_sigma = v;
+            break;
+        case O_RFIFS:
+            NUM(0.5, 1e6);
+            g->rfi.freq_sigma = v;
+            break;
+        case O_CLIP:
+            NUM(0, 1e6);
+            g->rfi.clip_sigma = v;
+            break;
+        case O_ZERODM:
+            g->rfi.zero_dm = 1;
+            break;
+        case O_DMMIN:
+            NUM(0, 1e5);
+            g->lodm = v;
+            break;
+        case O_DMMAX:
+            NUM(0, 1e5);
+            g->hidm = v;
+            break;
+        case O_NSUB:
+            NUM(1, 65536);
+            g->nsub = (int)v;
+            break;
+        case O_PLAN:
+            g->plan_in = optarg;
+            break;
+        case O_TSAMP:
+            NUM(1e-9, 1e3);
+            c->tsamp = v;
+            break;
+        case O_FCTR:
+            NUM(1e-3, 1e7);
+            c->fctr = v;
+            break;
+        case O_BW:
+            NUM(1e-6, 1e7);
+            c->bw = v;
+            break;
+        case O_NCHAN:
+            NUM(1, 1e7);
+            c->nchan = (int)v;
+            break;
+        case O_FLO:
+            NUM(0, 1e6);
+            g->sp.flo = v;
+            break;
+        case O_FHI:
+            NUM(0, 1e6);
+            g->sp.fhi = v;
+            break;
+        case O_NUMHARM:
+            NUM(1, 16);
+            g->sp.numharm = (int)v;
+            break;
+        case O_ZMAX:
+            NUM(0, 1200);
+            g->sp.zmax = (int)v;
+            break;
+        case O_SIGMA:
+            NUM(0, 1e4);
+            g->sp.sigma_min = v;
+            break;
+        case O_CPD:
+            NUM(1, 1e6);
+            g->sp.max_cands = (int)v;
+            break;
+        case O_MEASURE:
+            g->sp.fftw_flags = FFTW_MEASURE;
+            break;
+        case O_MINHITS:
+            NUM(1, 1e6);
+            g->sift.min_dm_hits = (int)v;
+            break;
+        case O_MINDM:
+            NUM(0, 1e5);
+            g->sift.min_dm = v;
+            break;
+        case O_SIFTSIG:
+            NUM(0, 1e4);
+            g->sift.sigma_min = v;
+            break;
+        case O_CANDS:
+            c->cands = optarg;
+            break;
+        case O_NFOLD:
+            NUM(0, 1e4);
+            g->nfold = (int)v;
+            break;
+        case O_FBINS:
+            NUM(8, 1024);
+            g->fold.nbins = (int)v;
+            break;
         }
 #undef NUM
     }
@@ -260,8 +391,7 @@ static int cmd_search(cli *c)
     if (rc == 0) rc = cand_list_write(&raw, path, err);
     sift_list sifted = {0};
     if (rc == 0) rc = sift_candidates(&raw, &g->sift, &sifted);
-    if (rc == 0 && g->verbose)
-        fprintf(stderr, "sift: %zu raw -> %d candidates\n", raw.n, sifted.n);
+    if (rc == 0 && g->verbose) fprintf(stderr, "sift: %zu raw -> %d candidates\n", raw.n, sifted.n);
     snprintf(path, sizeof path, "%s/sifted.txt", g->outdir);
     if (rc == 0) rc = sift_write(&sifted, path, err);
     if (rc == 0) rc = search_fold_report(g, &fb, &sifted, err);
@@ -284,9 +414,10 @@ static int cmd_rfifind(cli *c)
     const char *out = c->out ? c->out : "rfi.mask";
     if (rc == 0) rc = rfi_mask_write(&m, out, err);
     if (rc == 0 && c->cfg.verbose)
-        fprintf(stderr, "rfifind: %d intervals x %d channels, %.2f%% masked, %d channels and %d "
-                "intervals fully masked -> %s\n", m.nint, m.nchan, 100 * m.bad_frac, m.nbad_chan,
-                m.nbad_int, out);
+        fprintf(stderr,
+                "rfifind: %d intervals x %d channels, %.2f%% masked, %d channels and %d "
+                "intervals fully masked -> %s\n",
+                m.nint, m.nchan, 100 * m.bad_frac, m.nbad_chan, m.nbad_int, out);
     rfi_mask_free(&m);
     fb_free(&fb);
     return rc ? fail(err) : 0;
@@ -307,9 +438,15 @@ static int cmd_ddplan(cli *c)
         if (c->tsamp <= 0 || c->fctr <= 0 || c->bw <= 0 || c->nchan <= 0)
             return bad_usage("ddplan needs a data file or all of --tsamp --fctr --bw --nchan%s%s",
                              "", "");
-        ddplan_params p = {.lodm = c->cfg.lodm, .hidm = c->cfg.hidm, .tsamp = c->tsamp,
-                           .fctr = c->fctr, .bw = c->bw, .nchan = c->nchan, .nsub = c->cfg.nsub,
-                           .ff = 1.0, .max_downsamp = 64};
+        ddplan_params p = {.lodm = c->cfg.lodm,
+                           .hidm = c->cfg.hidm,
+                           .tsamp = c->tsamp,
+                           .fctr = c->fctr,
+                           .bw = c->bw,
+                           .nchan = c->nchan,
+                           .nsub = c->cfg.nsub,
+                           .ff = 1.0,
+                           .max_downsamp = 64};
         if (ddplan_make(&p, &plan, err)) return fail(err);
     }
     FILE *fp = c->out ? fopen(c->out, "w") : stdout;
@@ -420,8 +557,10 @@ static int cmd_accelsearch(cli *c)
                 a.searcher[i] = a.searcher[k];
         if (!a.searcher[i]) {
             a.searcher[i] = fft_searcher_new(inf[i].nsamp, inf[i].tsamp, &g->sp, nt, err);
-            if (!a.searcher[i]) rc = -1;
-            else made[nmade++] = a.searcher[i];
+            if (!a.searcher[i])
+                rc = -1;
+            else
+                made[nmade++] = a.searcher[i];
         }
     }
     if (rc == 0) {
@@ -442,7 +581,8 @@ static int cmd_accelsearch(cli *c)
     if (rc == 0 && g->verbose)
         fprintf(stderr, "accelsearch: %d series, %zu candidates above %.1f sigma -> %s\n", n, raw.n,
                 g->sp.sigma_min, out);
-    for (int k = 0; k < nmade; k++) fft_searcher_free(made[k]);
+    for (int k = 0; k < nmade; k++)
+        fft_searcher_free(made[k]);
     free(made);
     free(inf);
     free(a.searcher);
@@ -500,9 +640,12 @@ int main(int argc, char **argv)
         int step;
         int (*fn)(cli *);
     } steps[] = {
-        {"search", S_SEARCH, cmd_search},     {"rfifind", S_RFI, cmd_rfifind},
-        {"ddplan", S_DDPLAN, cmd_ddplan},     {"dedisperse", S_DEDISP, cmd_dedisperse},
-        {"accelsearch", S_ACCEL, cmd_accelsearch}, {"sift", S_SIFT, cmd_sift},
+        {"search", S_SEARCH, cmd_search},
+        {"rfifind", S_RFI, cmd_rfifind},
+        {"ddplan", S_DDPLAN, cmd_ddplan},
+        {"dedisperse", S_DEDISP, cmd_dedisperse},
+        {"accelsearch", S_ACCEL, cmd_accelsearch},
+        {"sift", S_SIFT, cmd_sift},
         {"fold", S_FOLD, cmd_fold},
     };
     int which = 0, shift = 0;

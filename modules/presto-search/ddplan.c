@@ -14,7 +14,7 @@
 
 #include "dispersion.h"
 
-static const double allowed_steps[] = {0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0,
+static const double allowed_steps[] = {0.01, 0.02, 0.03, 0.05, 0.1,  0.2,  0.3,   0.5,   1.0,  2.0,
                                        3.0,  5.0,  10.0, 20.0, 30.0, 50.0, 100.0, 200.0, 300.0};
 
 double ddplan_dm_step(double dt, double flo, double fhi)
@@ -31,21 +31,26 @@ int ddplan_make(const ddplan_params *p, ddplan *plan, char *err)
     memset(plan, 0, sizeof *plan);
     if (!(p->hidm > p->lodm) || p->lodm < 0 || p->tsamp <= 0 || p->bw <= 0 || p->nchan < 1 ||
         p->fctr <= p->bw / 2) {
-        snprintf(err, 256, "ddplan: invalid inputs (DM %g..%g, tsamp %g s, fctr %g MHz, bw %g MHz, "
-                 "%d channels)", p->lodm, p->hidm, p->tsamp, p->fctr, p->bw, p->nchan);
+        snprintf(err, 256,
+                 "ddplan: invalid inputs (DM %g..%g, tsamp %g s, fctr %g MHz, bw %g MHz, "
+                 "%d channels)",
+                 p->lodm, p->hidm, p->tsamp, p->fctr, p->bw, p->nchan);
         return -1;
     }
     int nsub = p->nsub;
-    if (nsub <= 0) nsub = p->nchan >= 1024 ? 128 : p->nchan >= 256 ? 32 : p->nchan >= 32 ? 16 : p->nchan;
+    if (nsub <= 0)
+        nsub = p->nchan >= 1024 ? 128 : p->nchan >= 256 ? 32 : p->nchan >= 32 ? 16 : p->nchan;
     if (nsub > p->nchan) nsub = p->nchan;
-    while (p->nchan % nsub) nsub--; /* equal-sized subbands */
+    while (p->nchan % nsub)
+        nsub--; /* equal-sized subbands */
     plan->nsub = nsub;
     double ff = p->ff > 0 ? p->ff : 1.0;
     int maxds = p->max_downsamp > 0 ? p->max_downsamp : 64;
     double flo = p->fctr - p->bw / 2, fhi = p->fctr + p->bw / 2;
     double chan_bw = p->bw / p->nchan, sub_bw = p->bw / nsub;
     /* Delay per unit DM across the lowest (worst) subband. */
-    double sub_per_dm = DISPERSION_K * (1.0 / (flo * flo) - 1.0 / ((flo + sub_bw) * (flo + sub_bw)));
+    double sub_per_dm =
+        DISPERSION_K * (1.0 / (flo * flo) - 1.0 / ((flo + sub_bw) * (flo + sub_bw)));
     double dm = p->lodm;
     int ds = 1;
     while (dm < p->hidm - 1e-9) {

@@ -12,12 +12,12 @@
 
 typedef struct ddplan_params {
     double lodm, hidm;
-    double tsamp;   /* s */
-    double fctr;    /* MHz, centre of the band */
-    double bw;      /* MHz, total bandwidth (positive) */
+    double tsamp; /* s */
+    double fctr;  /* MHz, centre of the band */
+    double bw;    /* MHz, total bandwidth (positive) */
     int nchan;
-    int nsub;       /* subbands (0: chosen from nchan) */
-    double ff;      /* tolerated smearing factor (1.0) */
+    int nsub;  /* subbands (0: chosen from nchan) */
+    double ff; /* tolerated smearing factor (1.0) */
     int max_downsamp;
 } ddplan_params;
 
@@ -25,8 +25,8 @@ typedef struct ddplan_step {
     double lodm, ddm;
     int ndm;
     int downsamp;
-    int dms_per_pass;    /* DM trials that share one subband DM */
-    double smear_ms;     /* total smearing at the step's top DM */
+    int dms_per_pass; /* DM trials that share one subband DM */
+    double smear_ms;  /* total smearing at the step's top DM */
 } ddplan_step;
 
 typedef struct ddplan {

@@ -40,7 +40,8 @@ int dedisp_init(dedisp *d, const fb_data *fb, int nsub, int nthreads, char *err)
     d->sub_of_chan = malloc(sizeof(int) * fb->nchan);
     d->sub_fref = calloc((size_t)nsub, sizeof(double));
     chan_freq *cf = malloc(sizeof *cf * fb->nchan);
-    for (int c = 0; c < fb->nchan; c++) cf[c] = (chan_freq){c, fb->freq[c]};
+    for (int c = 0; c < fb->nchan; c++)
+        cf[c] = (chan_freq){c, fb->freq[c]};
     qsort(cf, (size_t)fb->nchan, sizeof *cf, cmp_chan);
     for (int k = 0; k < fb->nchan; k++) {
         int s = (int)((int64_t)k * nsub / fb->nchan);
@@ -50,14 +51,16 @@ int dedisp_init(dedisp *d, const fb_data *fb, int nsub, int nthreads, char *err)
     d->fref = cf[fb->nchan - 1].f;
     free(cf);
     d->scratch = calloc((size_t)d->nthreads, sizeof(float *));
-    for (int t = 0; t < d->nthreads; t++) d->scratch[t] = malloc(sizeof(float) * fb->nsamp);
+    for (int t = 0; t < d->nthreads; t++)
+        d->scratch[t] = malloc(sizeof(float) * fb->nsamp);
     return 0;
 }
 
 void dedisp_free(dedisp *d)
 {
     if (!d->fb) return;
-    for (int t = 0; t < d->nthreads; t++) free(d->scratch[t]);
+    for (int t = 0; t < d->nthreads; t++)
+        free(d->scratch[t]);
     free(d->scratch);
     free(d->sub_of_chan);
     free(d->sub_fref);
@@ -68,7 +71,8 @@ void dedisp_free(dedisp *d)
 static void add_shifted(float *restrict acc, const float *restrict x, int64_t n, int64_t shift)
 {
     int64_t m = n - shift;
-    for (int64_t i = 0; i < m; i++) acc[i] += x[i + shift];
+    for (int64_t i = 0; i < m; i++)
+        acc[i] += x[i + shift];
 }
 
 typedef struct {
@@ -97,7 +101,8 @@ static void form_subband(void *p, int thread, long s)
         float *o = x->out + (size_t)s * nds;
         for (int64_t j = 0; j < nds; j++) {
             float v = 0;
-            for (int k = 0; k < x->ds; k++) v += acc[j * x->ds + k];
+            for (int k = 0; k < x->ds; k++)
+                v += acc[j * x->ds + k];
             o[j] = v;
         }
     }
@@ -176,7 +181,8 @@ int dedisp_run_plan(dedisp *d, const ddplan *plan, int progress, dedisp_series_f
         free(series);
         return -1;
     }
-    for (int t = 0; t < d->nthreads; t++) series[t] = malloc(sizeof(float) * n);
+    for (int t = 0; t < d->nthreads; t++)
+        series[t] = malloc(sizeof(float) * n);
     int done = 0, next_report = plan->total_dms / 10;
     double t0 = now_s();
     for (int s = 0; s < plan->nsteps; s++) {
@@ -191,14 +197,16 @@ int dedisp_run_plan(dedisp *d, const ddplan *plan, int progress, dedisp_series_f
             done += count;
             if (progress && done >= next_report) {
                 double el = now_s() - t0;
-                fprintf(stderr, "  dedisperse+search: %d/%d DM trials (%.0f%%), %.1f s, ~%.0f s left\n",
+                fprintf(stderr,
+                        "  dedisperse+search: %d/%d DM trials (%.0f%%), %.1f s, ~%.0f s left\n",
                         done, plan->total_dms, 100.0 * done / plan->total_dms, el,
                         el * (plan->total_dms - done) / done);
                 next_report = done + plan->total_dms / 10;
             }
         }
     }
-    for (int t = 0; t < d->nthreads; t++) free(series[t]);
+    for (int t = 0; t < d->nthreads; t++)
+        free(series[t]);
     free(series);
     free(sub);
     return 0;

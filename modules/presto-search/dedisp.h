@@ -17,18 +17,21 @@
 typedef struct dedisp {
     const fb_data *fb;
     int nsub;
-    int *sub_of_chan;   /* subband index of each channel */
-    double *sub_fref;   /* highest frequency in each subband */
-    double fref;        /* highest frequency overall */
+    int *sub_of_chan; /* subband index of each channel */
+    double *sub_fref; /* highest frequency in each subband */
+    double fref;      /* highest frequency overall */
     int nthreads;
-    float **scratch;    /* one full-rate accumulator per thread */
+    float **scratch; /* one full-rate accumulator per thread */
 } dedisp;
 
 /* Groups channels into nsub equal subbands by frequency. */
 int dedisp_init(dedisp *d, const fb_data *fb, int nsub, int nthreads, char *err);
 void dedisp_free(dedisp *d);
 /* Length of a series down-sampled by ds. */
-static inline int64_t dedisp_len(const dedisp *d, int ds) { return d->fb->nsamp / ds; }
+static inline int64_t dedisp_len(const dedisp *d, int ds)
+{
+    return d->fb->nsamp / ds;
+}
 /* Forms subbands at subdm, down-sampled by ds: out is nsub x dedisp_len(ds). */
 void dedisp_subbands(dedisp *d, double subdm, int ds, float *out);
 /* One DM trial from subbands made by dedisp_subbands with the same ds. */

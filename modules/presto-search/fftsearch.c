@@ -32,9 +32,9 @@ struct fft_searcher {
     fftwf_plan plan;
     float **in;
     fftwf_complex **spec;
-    float **pp;                /* half-bin powers, or the f-fdot plane */
+    float **pp; /* half-bin powers, or the f-fdot plane */
     float **scratch;
-    float **acc;               /* one harmonic-sum row */
+    float **acc; /* one harmonic-sum row */
     cand_list *tmp;
     accel_plan *accel;
 };
@@ -53,11 +53,14 @@ void search_default_params(search_params *p)
 double power_for_sigma(double sigma, int numharm, double numindep)
 {
     double lo = 0.0, hi = 10.0 * numharm + 100.0;
-    while (stats_power_sigma(hi, numharm, numindep) < sigma) hi *= 2.0;
+    while (stats_power_sigma(hi, numharm, numindep) < sigma)
+        hi *= 2.0;
     for (int i = 0; i < 100; i++) {
         double mid = 0.5 * (lo + hi);
-        if (stats_power_sigma(mid, numharm, numindep) < sigma) lo = mid;
-        else hi = mid;
+        if (stats_power_sigma(mid, numharm, numindep) < sigma)
+            lo = mid;
+        else
+            hi = mid;
     }
     return hi;
 }
@@ -170,10 +173,13 @@ void fft_rednoise_normalise(fftwf_complex *spec, int64_t nb, float *scratch)
     }
     int64_t b = 0;
     for (k = 1; k < nb; k++) {
-        while (b + 1 < nblk && centre[b + 1] <= k) b++;
+        while (b + 1 < nblk && centre[b + 1] <= k)
+            b++;
         double lv;
-        if (k <= centre[0]) lv = level[0];
-        else if (b + 1 >= nblk) lv = level[nblk - 1];
+        if (k <= centre[0])
+            lv = level[0];
+        else if (b + 1 >= nblk)
+            lv = level[nblk - 1];
         else {
             double f = (k - centre[b]) / (centre[b + 1] - centre[b]);
             lv = level[b] + f * (level[b + 1] - level[b]);
@@ -190,11 +196,13 @@ float harmonic_sum(const float *pp, int64_t len, int64_t j, int numharm)
 {
     /* numharm is a power of two: the rounding division is a shift. */
     int sh = 0;
-    while ((1 << sh) < numharm) sh++;
+    while ((1 << sh) < numharm)
+        sh++;
     int64_t half = numharm >> 1;
     float sum = 0;
     if (j < len) { /* the top harmonic is the largest index */
-        for (int h = 1; h <= numharm; h++) sum += pp[(j * h + half) >> sh];
+        for (int h = 1; h <= numharm; h++)
+            sum += pp[(j * h + half) >> sh];
     } else {
         for (int h = 1; h <= numharm; h++) {
             int64_t idx = (j * h + half) >> sh;
@@ -215,8 +223,12 @@ static void run_offer(run *rn, int64_t j, float pw, double r, double z, int stag
                       const fft_searcher *s, cand_list *out)
 {
     if (rn->active && j - rn->last > 2) {
-        search_cand c = {.dm = dm, .r = rn->r, .z = rn->z, .numharm = 1 << stage,
-                         .power = rn->best, .tobs = s->tobs};
+        search_cand c = {.dm = dm,
+                         .r = rn->r,
+                         .z = rn->z,
+                         .numharm = 1 << stage,
+                         .power = rn->best,
+                         .tobs = s->tobs};
         cand_list_push(out, &c);
         rn->active = 0;
     }
@@ -232,8 +244,12 @@ static void run_offer(run *rn, int64_t j, float pw, double r, double z, int stag
 static void run_flush(run *rn, int stage, double dm, const fft_searcher *s, cand_list *out)
 {
     if (rn->active) {
-        search_cand c = {.dm = dm, .r = rn->r, .z = rn->z, .numharm = 1 << stage,
-                         .power = rn->best, .tobs = s->tobs};
+        search_cand c = {.dm = dm,
+                         .r = rn->r,
+                         .z = rn->z,
+                         .numharm = 1 << stage,
+                         .power = rn->best,
+                         .tobs = s->tobs};
         cand_list_push(out, &c);
     }
     rn->active = 0;
@@ -255,7 +271,9 @@ static void stage_sum(float *acc, int64_t jlo, int64_t jhi, int sh, const float 
     memcpy(acc, rows[nh] + jlo, sizeof(float) * n); /* h = nh reads j itself */
     for (int h = 1; h < nh; h++) {
         const float *row = rows[h];
-        for (int64_t k = 0; k < n; k++) acc[k] += row[((jlo + k) * h + half) >> sh];
+        int64_t num = jlo * h + half; /* index * nh, stepped instead of multiplied */
+        for (int64_t k = 0; k < n; k++, num += h)
+            acc[k] += row[num >> sh];
     }
 }
 
@@ -270,12 +288,12 @@ static void pick_peaks(fft_searcher *s, const float *acc, int64_t jlo, int64_t j
     run_flush(&rn, st, dm, s, found);
 }
 
-static void search_plain(fft_searcher *s, int thread, const float *pp, double dm,
-                         cand_list *found)
+static void search_plain(fft_searcher *s, int thread, const float *pp, double dm, cand_list *found)
 {
     int64_t len = 2 * s->nb;
     const float *rows[17];
-    for (int h = 0; h <= 16; h++) rows[h] = pp;
+    for (int h = 0; h <= 16; h++)
+        rows[h] = pp;
     for (int st = 0; st < s->nstages; st++) {
         int64_t jlo = 2 * s->rlo * (1 << st), jhi = 2 * s->rhi;
         if (jhi >= len) jhi = len - 1;
@@ -319,9 +337,11 @@ void fft_searcher_run(fft_searcher *s, int thread, float *series, double dm, can
     float *in = s->in[thread];
     fftwf_complex *spec = s->spec[thread];
     double mean = 0;
-    for (int64_t i = 0; i < s->n; i++) mean += series[i];
+    for (int64_t i = 0; i < s->n; i++)
+        mean += series[i];
     mean /= s->n;
-    for (int64_t i = 0; i < s->n; i++) in[i] = series[i] - (float)mean;
+    for (int64_t i = 0; i < s->n; i++)
+        in[i] = series[i] - (float)mean;
     fftwf_execute_dft_r2c(s->plan, in, spec);
     fft_rednoise_normalise(spec, s->nb, s->scratch[thread]);
     cand_list *found = &s->tmp[thread];
@@ -346,7 +366,8 @@ void fft_searcher_run(fft_searcher *s, int thread, float *series, double dm, can
     for (size_t i = 0; i < found->n; i++) {
         search_cand *c = &found->v[i];
         int st = 0;
-        while ((1 << st) < c->numharm) st++;
+        while ((1 << st) < c->numharm)
+            st++;
         c->sigma = (float)stats_power_sigma(c->power, c->numharm, s->numindep[st]);
         c->freq = c->r / s->tobs;
         c->fdot = c->z / (s->tobs * s->tobs);
@@ -363,5 +384,6 @@ void fft_searcher_run(fft_searcher *s, int thread, float *series, double dm, can
                   found->v[k].numharm == found->v[i].numharm;
         if (!dup) found->v[kept++] = found->v[i];
     }
-    for (size_t i = 0; i < kept; i++) cand_list_push(out, &found->v[i]);
+    for (size_t i = 0; i < kept; i++)
+        cand_list_push(out, &found->v[i]);
 }

@@ -12,12 +12,12 @@
 #include "cands.h"
 
 typedef struct search_params {
-    double flo, fhi;   /* Hz searched; fhi 0 = Nyquist (defaults 1, 0) */
-    int numharm;       /* largest harmonic sum: 1, 2, 4, 8 or 16 (16) */
-    int zmax;          /* 0 = no acceleration search; even (0) */
-    double sigma_min;  /* keep candidates at least this significant (2.0) */
-    int max_cands;     /* per DM trial (50) */
-    int fftw_flags;    /* FFTW_ESTIMATE (default) or FFTW_MEASURE */
+    double flo, fhi;  /* Hz searched; fhi 0 = Nyquist (defaults 1, 0) */
+    int numharm;      /* largest harmonic sum: 1, 2, 4, 8 or 16 (16) */
+    int zmax;         /* 0 = no acceleration search; even (0) */
+    double sigma_min; /* keep candidates at least this significant (2.0) */
+    int max_cands;    /* per DM trial (50) */
+    int fftw_flags;   /* FFTW_ESTIMATE (default) or FFTW_MEASURE */
 } search_params;
 
 typedef struct fft_searcher fft_searcher;

@@ -70,7 +70,8 @@ int fb_read(fb_data *out, char **paths, int npaths, int64_t max_samples, char *e
                  paths[1]);
         return -1;
     }
-    if (!has_suffix(paths[0], ".fil") && !(got > 16 && memcmp(magic + 4, "HEADER_START", 12) == 0)) {
+    if (!has_suffix(paths[0], ".fil") &&
+        !(got > 16 && memcmp(magic + 4, "HEADER_START", 12) == 0)) {
         snprintf(err, FB_ERR_LEN, "%.300s: neither PSRFITS nor SIGPROC filterbank", paths[0]);
         return -1;
     }
@@ -104,13 +105,13 @@ static const struct {
     const char *name;
     int type;
 } fil_keys[] = {
-    {"telescope_id", T_INT}, {"machine_id", T_INT},  {"data_type", T_INT},
-    {"barycentric", T_INT},  {"pulsarcentric", T_INT}, {"nbits", T_INT},
-    {"nsamples", T_INT},     {"nchans", T_INT},      {"nifs", T_INT},
-    {"nbeams", T_INT},       {"ibeam", T_INT},       {"fch1", T_DOUBLE},
-    {"foff", T_DOUBLE},      {"tstart", T_DOUBLE},   {"tsamp", T_DOUBLE},
-    {"src_raj", T_DOUBLE},   {"src_dej", T_DOUBLE},  {"az_start", T_DOUBLE},
-    {"za_start", T_DOUBLE},  {"refdm", T_DOUBLE},    {"period", T_DOUBLE},
+    {"telescope_id", T_INT},   {"machine_id", T_INT},     {"data_type", T_INT},
+    {"barycentric", T_INT},    {"pulsarcentric", T_INT},  {"nbits", T_INT},
+    {"nsamples", T_INT},       {"nchans", T_INT},         {"nifs", T_INT},
+    {"nbeams", T_INT},         {"ibeam", T_INT},          {"fch1", T_DOUBLE},
+    {"foff", T_DOUBLE},        {"tstart", T_DOUBLE},      {"tsamp", T_DOUBLE},
+    {"src_raj", T_DOUBLE},     {"src_dej", T_DOUBLE},     {"az_start", T_DOUBLE},
+    {"za_start", T_DOUBLE},    {"refdm", T_DOUBLE},       {"period", T_DOUBLE},
     {"source_name", T_STRING}, {"rawdatafile", T_STRING},
 };
 
@@ -144,17 +145,25 @@ int fil_read(fb_data *out, const char *path, int64_t max_samples, char *err)
         if (type == T_INT) {
             int32_t v;
             ok = fread(&v, 4, 1, fp) == 1;
-            if (!strcmp(key, "nbits")) nbits = v;
-            else if (!strcmp(key, "nchans")) nchans = v;
-            else if (!strcmp(key, "nifs")) nifs = v;
-            else if (!strcmp(key, "data_type")) data_type = v;
+            if (!strcmp(key, "nbits"))
+                nbits = v;
+            else if (!strcmp(key, "nchans"))
+                nchans = v;
+            else if (!strcmp(key, "nifs"))
+                nifs = v;
+            else if (!strcmp(key, "data_type"))
+                data_type = v;
         } else if (type == T_DOUBLE) {
             double v;
             ok = fread(&v, 8, 1, fp) == 1;
-            if (!strcmp(key, "fch1")) fch1 = v;
-            else if (!strcmp(key, "foff")) foff = v;
-            else if (!strcmp(key, "tsamp")) tsamp = v;
-            else if (!strcmp(key, "tstart")) tstart = v;
+            if (!strcmp(key, "fch1"))
+                fch1 = v;
+            else if (!strcmp(key, "foff"))
+                foff = v;
+            else if (!strcmp(key, "tsamp"))
+                tsamp = v;
+            else if (!strcmp(key, "tstart"))
+                tstart = v;
         } else if (type == T_STRING) {
             char sval[128];
             ok = read_string(fp, sval, sizeof sval) == 0;
@@ -171,14 +180,18 @@ int fil_read(fb_data *out, const char *path, int64_t max_samples, char *err)
         }
     }
     if (data_type != 1 || nifs != 1) {
-        snprintf(err, FB_ERR_LEN, "%.300s: only filterbank data with one IF is supported "
-                 "(data_type %d, nifs %d)", path, data_type, nifs);
+        snprintf(err, FB_ERR_LEN,
+                 "%.300s: only filterbank data with one IF is supported "
+                 "(data_type %d, nifs %d)",
+                 path, data_type, nifs);
         fclose(fp);
         return -1;
     }
     if ((nbits != 8 && nbits != 16 && nbits != 32) || nchans <= 0 || tsamp <= 0 || foff == 0) {
-        snprintf(err, FB_ERR_LEN, "%.300s: unsupported or missing header values (nbits %d, nchans %d, "
-                 "tsamp %g, foff %g); need nbits 8/16/32", path, nbits, nchans, tsamp, foff);
+        snprintf(err, FB_ERR_LEN,
+                 "%.300s: unsupported or missing header values (nbits %d, nchans %d, "
+                 "tsamp %g, foff %g); need nbits 8/16/32",
+                 path, nbits, nchans, tsamp, foff);
         fclose(fp);
         return -1;
     }
@@ -228,11 +241,14 @@ int fil_read(fb_data *out, const char *path, int64_t max_samples, char *err)
         for (int c = 0; c < nchans; c++) {
             float *dst = out->data + (size_t)c * nsamp + s0;
             if (nbits == 8)
-                for (int64_t i = 0; i < n; i++) dst[i] = raw[i * nchans + c];
+                for (int64_t i = 0; i < n; i++)
+                    dst[i] = raw[i * nchans + c];
             else if (nbits == 16)
-                for (int64_t i = 0; i < n; i++) dst[i] = ((uint16_t *)raw)[i * nchans + c];
+                for (int64_t i = 0; i < n; i++)
+                    dst[i] = ((uint16_t *)raw)[i * nchans + c];
             else
-                for (int64_t i = 0; i < n; i++) dst[i] = ((float *)raw)[i * nchans + c];
+                for (int64_t i = 0; i < n; i++)
+                    dst[i] = ((float *)raw)[i * nchans + c];
         }
     }
     free(raw);

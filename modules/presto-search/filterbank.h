@@ -16,10 +16,10 @@
 typedef struct fb_data {
     int nchan;
     int64_t nsamp;
-    double tsamp;      /* seconds */
-    double *freq;      /* MHz, per channel, in file order */
-    float *weight;     /* per channel, 0 = flagged by the producer */
-    float *data;       /* nchan * nsamp, channel-major */
+    double tsamp;  /* seconds */
+    double *freq;  /* MHz, per channel, in file order */
+    float *weight; /* per channel, 0 = flagged by the producer */
+    float *data;   /* nchan * nsamp, channel-major */
     double mjd_start;
     char source[64];
 } fb_data;
@@ -29,9 +29,9 @@ typedef struct fil_header {
     char source[64];
     double fch1, foff; /* MHz: first channel's frequency and the step */
     int nchan;
-    double tsamp;      /* s */
-    double tstart;     /* MJD */
-    int nbits;         /* 8 or 32 */
+    double tsamp;  /* s */
+    double tstart; /* MJD */
+    int nbits;     /* 8 or 32 */
 } fil_header;
 
 /* Reads one .fil or one or more PSRFITS files (joined in time order).

@@ -60,8 +60,10 @@ double fold_profile_snr(const float *prof, const float *count, int nbins, double
     /* Boxcars of a few widths via a cyclic prefix sum. */
     double pre[2049];
     pre[0] = 0;
-    for (int b = 0; b < 2 * nbins; b++) pre[b + 1] = pre[b] + z[b % nbins];
-    static const int widths[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+    for (int b = 0; b < 2 * nbins; b++)
+        pre[b + 1] = pre[b] + z[b % nbins];
+    static const int widths[] = {1,  2,  3,  4,  6,   8,   12,  16,  24,
+                                 32, 48, 64, 96, 128, 192, 256, 384, 512};
     double best = -1e30;
     for (size_t k = 0; k < sizeof widths / sizeof widths[0] && widths[k] <= nbins / 2; k++) {
         int w = widths[k];
@@ -80,9 +82,9 @@ typedef struct {
     const int64_t *shift;
     const int32_t *cell; /* per sample: subint * nbins + bin */
     int ncell;
-    float *cube;         /* nsubband x ncell */
-    double *var;         /* nsubband: per-sample variance sum */
-    double *sum;         /* nsubband: data sum */
+    float *cube; /* nsubband x ncell */
+    double *var; /* nsubband: per-sample variance sum */
+    double *sum; /* nsubband: data sum */
 } fill_ctx;
 
 static void fill_subband(void *p, int thread, long s)
@@ -139,7 +141,8 @@ static void grid_time_phase(fold_grid *g, double dm_off)
         int sh = iround_mod(dt * g->freq * nb, nb);
         const float *src = g->cube + (size_t)s * ncell;
         for (int j = 0; j < g->nsubint; j++)
-            for (int b = 0; b < nb; b++) g->tp[j * nb + b] += src[j * nb + (b + sh) % nb];
+            for (int b = 0; b < nb; b++)
+                g->tp[j * nb + b] += src[j * nb + (b + sh) % nb];
     }
 }
 
@@ -201,7 +204,8 @@ int fold_candidate(const fb_data *fb, double dm, double freq, double fdot, const
         int64_t sh = llround(dispersion_delay(dm, fb->freq[c], fmax) / fb->tsamp);
         shift[c] = sh < fb->nsamp ? sh : fb->nsamp;
     }
-    for (int s = 0; s < nsub; s++) sub_f[s] = sub_n[s] ? sub_f[s] / sub_n[s] : fmax;
+    for (int s = 0; s < nsub; s++)
+        sub_f[s] = sub_n[s] ? sub_f[s] / sub_n[s] : fmax;
 
     int32_t *cell = malloc(sizeof(int32_t) * fb->nsamp);
     float *cnt = calloc((size_t)ncell, sizeof(float));
@@ -216,7 +220,8 @@ int fold_candidate(const fb_data *fb, double dm, double freq, double fdot, const
         cnt[cell[i]] += 1.0f;
     }
     float *cube = calloc((size_t)nsub * ncell, sizeof(float));
-    double *svar = calloc((size_t)nsub, sizeof(double)), *ssum = calloc((size_t)nsub, sizeof(double));
+    double *svar = calloc((size_t)nsub, sizeof(double)),
+           *ssum = calloc((size_t)nsub, sizeof(double));
     fill_ctx fc = {fb, sub_of_chan, shift, cell, ncell, cube, svar, ssum};
     parallel_for(p->nthreads, nsub, fill_subband, &fc);
     double var = 0, total = 0;
@@ -227,8 +232,15 @@ int fold_candidate(const fb_data *fb, double dm, double freq, double fdot, const
     double mean = total / fb->nsamp;
     if (!(var > 0)) {
         snprintf(err, 512, "fold: data has no variance (all channels masked?)");
-        free(sub_of_chan); free(sub_f); free(sub_n); free(shift); free(cell); free(cnt);
-        free(cube); free(svar); free(ssum);
+        free(sub_of_chan);
+        free(sub_f);
+        free(sub_n);
+        free(shift);
+        free(cell);
+        free(cnt);
+        free(cube);
+        free(svar);
+        free(ssum);
         return -1;
     }
 
@@ -314,18 +326,23 @@ int fold_candidate(const fb_data *fb, double dm, double freq, double fdot, const
             }
     }
     for (int j = 0; j < nsubint; j++)
-        for (int b = 0; b < nbins; b++) pc[b] += cnt[j * nbins + (b + nbins - subint_shift[j]) % nbins];
+        for (int b = 0; b < nbins; b++)
+            pc[b] += cnt[j * nbins + (b + nbins - subint_shift[j]) % nbins];
     r->snr = fold_profile_snr(prof, pc, nbins, mean, var, &r->redchi, r->profile);
     /* Sub-integration and subband panels: remove each row's mean for display. */
     for (int j = 0; j < nsubint; j++) {
         double m = 0;
-        for (int b = 0; b < nbins; b++) m += r->time_phase[j * nbins + b];
-        for (int b = 0; b < nbins; b++) r->time_phase[j * nbins + b] -= (float)(m / nbins);
+        for (int b = 0; b < nbins; b++)
+            m += r->time_phase[j * nbins + b];
+        for (int b = 0; b < nbins; b++)
+            r->time_phase[j * nbins + b] -= (float)(m / nbins);
     }
     for (int s = 0; s < nsub; s++) {
         double m = 0;
-        for (int b = 0; b < nbins; b++) m += r->freq_phase[s * nbins + b];
-        for (int b = 0; b < nbins; b++) r->freq_phase[s * nbins + b] -= (float)(m / nbins);
+        for (int b = 0; b < nbins; b++)
+            m += r->freq_phase[s * nbins + b];
+        for (int b = 0; b < nbins; b++)
+            r->freq_phase[s * nbins + b] -= (float)(m / nbins);
     }
     free(subint_shift);
     free(tp);

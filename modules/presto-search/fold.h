@@ -9,27 +9,27 @@
 #include "filterbank.h"
 
 typedef struct fold_params {
-    int nbins;        /* phase bins (64; fewer when the period is short) */
-    int nsubint;      /* sub-integrations (32) */
-    int nsubband;     /* subbands (32) */
-    int ndm;          /* DM trials either side (30) */
-    double dm_range;  /* half range of the DM search; 0 = half a period of band delay */
-    double f_range;   /* half range of the frequency search in Fourier bins (2) */
-    int search_fdot;  /* also search fdot (1 if the candidate has one) */
+    int nbins;       /* phase bins (64; fewer when the period is short) */
+    int nsubint;     /* sub-integrations (32) */
+    int nsubband;    /* subbands (32) */
+    int ndm;         /* DM trials either side (30) */
+    double dm_range; /* half range of the DM search; 0 = half a period of band delay */
+    double f_range;  /* half range of the frequency search in Fourier bins (2) */
+    int search_fdot; /* also search fdot (1 if the candidate has one) */
     int nthreads;
 } fold_params;
 
 typedef struct fold_result {
     double dm, freq, fdot, period; /* refined values (freq, fdot at the start) */
     double snr, redchi;
-    double tobs;       /* s folded */
+    double tobs; /* s folded */
     int nbins, nsubint, nsubband;
     float *profile;    /* nbins, in units of the noise per bin */
     float *time_phase; /* nsubint x nbins */
     float *freq_phase; /* nsubband x nbins, lowest frequency first */
     int ndm_curve;
     double *curve_dm;
-    float *curve_snr;  /* best S/N at each trial DM */
+    float *curve_snr; /* best S/N at each trial DM */
 } fold_result;
 
 void fold_default_params(fold_params *p);

@@ -55,7 +55,8 @@ int parallel_for(int nthreads, long n, parallel_fn fn, void *ctx)
     }
     args[0] = (worker_arg){&st, 0};
     worker(&args[0]);
-    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    for (int t = 1; t <= started; t++)
+        pthread_join(tid[t], NULL);
     return rc;
 }
 

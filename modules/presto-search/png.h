@@ -17,8 +17,8 @@ typedef struct rgb {
 
 int canvas_init(canvas *c, int w, int h, rgb bg);
 void canvas_free(canvas *c);
-void canvas_rect(canvas *c, int x0, int y0, int x1, int y1, rgb col);   /* filled */
-void canvas_frame(canvas *c, int x0, int y0, int x1, int y1, rgb col);  /* outline */
+void canvas_rect(canvas *c, int x0, int y0, int x1, int y1, rgb col);  /* filled */
+void canvas_frame(canvas *c, int x0, int y0, int x1, int y1, rgb col); /* outline */
 void canvas_line(canvas *c, int x0, int y0, int x1, int y1, rgb col);
 /* Text in the built-in font (upper case, digits, . - + = : / ( ) , % _);
  * scale 1 = 6 pixels per character. */

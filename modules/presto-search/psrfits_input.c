@@ -44,9 +44,10 @@ int psrfits_series_read(fb_data *out, char **paths, int npaths, int64_t max_samp
         }
         const psrfits_hdr *h = &s[i].h;
         if (h->nbits != 8 || h->npol != 1 || h->nchan <= 0 || h->nsblk <= 0 || h->tbin <= 0) {
-            snprintf(err, FB_ERR_LEN, "%.300s: unsupported PSRFITS (nbits %d, npol %d, nchan %d, "
-                     "nsblk %d, tbin %g); need 8-bit total intensity", paths[i], h->nbits,
-                     h->npol, h->nchan, h->nsblk, h->tbin);
+            snprintf(err, FB_ERR_LEN,
+                     "%.300s: unsupported PSRFITS (nbits %d, npol %d, nchan %d, "
+                     "nsblk %d, tbin %g); need 8-bit total intensity",
+                     paths[i], h->nbits, h->npol, h->nchan, h->nsblk, h->tbin);
             goto done;
         }
         s[i].start = h->stt_imjd * 86400.0 + h->stt_smjd + h->stt_offs;
@@ -58,16 +59,19 @@ int psrfits_series_read(fb_data *out, char **paths, int npaths, int64_t max_samp
     for (int i = 0; i < npaths; i++) {
         const psrfits_hdr *h = &s[i].h;
         if (h->nchan != nchan || fabs(h->tbin - h0->tbin) > 1e-9 * h0->tbin) {
-            snprintf(err, FB_ERR_LEN, "%.300s: inconsistent with %s (nchan %d vs %d, tbin %g vs %g)",
-                     s[i].path, s[0].path, h->nchan, nchan, h->tbin, h0->tbin);
+            snprintf(err, FB_ERR_LEN,
+                     "%.300s: inconsistent with %s (nchan %d vs %d, tbin %g vs %g)", s[i].path,
+                     s[0].path, h->nchan, nchan, h->tbin, h0->tbin);
             goto done;
         }
         if (i > 0) {
             double expect = s[i - 1].start + (double)s[i - 1].h.nrows * s[i - 1].h.nsblk * h0->tbin;
             if (fabs(s[i].start - expect) > 0.5 * h0->tbin) {
-                snprintf(err, FB_ERR_LEN, "%.300s: does not follow %s in time (starts %.6f s %s its "
-                         "end); segments must be consecutive", s[i].path, s[i - 1].path,
-                         fabs(s[i].start - expect), s[i].start > expect ? "after" : "before");
+                snprintf(err, FB_ERR_LEN,
+                         "%.300s: does not follow %s in time (starts %.6f s %s its "
+                         "end); segments must be consecutive",
+                         s[i].path, s[i - 1].path, fabs(s[i].start - expect),
+                         s[i].start > expect ? "after" : "before");
                 goto done;
             }
         }
@@ -95,7 +99,8 @@ int psrfits_series_read(fb_data *out, char **paths, int npaths, int64_t max_samp
                  (long long)total, nchan);
         goto done;
     }
-    for (int c = 0; c < nchan; c++) out->weight[c] = 1.0f;
+    for (int c = 0; c < nchan; c++)
+        out->weight[c] = 1.0f;
     int64_t pos = 0;
     for (int i = 0; i < npaths && pos < total; i++) {
         const psrfits_hdr *h = &s[i].h;
@@ -111,9 +116,10 @@ int psrfits_series_read(fb_data *out, char **paths, int npaths, int64_t max_samp
             } else {
                 for (int c = 0; c < nchan; c++)
                     if (fabs(rowfreq[c] - out->freq[c]) > 1e-6) {
-                        snprintf(err, FB_ERR_LEN, "%.300s: row %lld channel %d frequency %.6f MHz "
-                                 "differs from %.6f MHz of the first row", s[i].path,
-                                 (long long)row, c, rowfreq[c], out->freq[c]);
+                        snprintf(err, FB_ERR_LEN,
+                                 "%.300s: row %lld channel %d frequency %.6f MHz "
+                                 "differs from %.6f MHz of the first row",
+                                 s[i].path, (long long)row, c, rowfreq[c], out->freq[c]);
                         goto done;
                     }
             }
@@ -123,7 +129,8 @@ int psrfits_series_read(fb_data *out, char **paths, int npaths, int64_t max_samp
                 if (wts[c] == 0.0f) out->weight[c] = 0.0f;
                 float *dst = out->data + (size_t)c * total + pos;
                 float a = scl[c], b = offs[c];
-                for (int64_t k = 0; k < n; k++) dst[k] = raw[k * nchan + c] * a + b;
+                for (int64_t k = 0; k < n; k++)
+                    dst[k] = raw[k * nchan + c] * a + b;
             }
             pos += n;
         }

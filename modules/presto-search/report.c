@@ -48,9 +48,12 @@ static void json_string(FILE *fp, const char *s)
 {
     fputc('"', fp);
     for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(fp, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(fp, "\\u%04x", *s);
-        else fputc(*s, fp);
+        if (*s == '"' || *s == '\\')
+            fprintf(fp, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(fp, "\\u%04x", *s);
+        else
+            fputc(*s, fp);
     }
     fputc('"', fp);
 }
@@ -68,14 +71,16 @@ int report_write_json(const final_cand *c, int n, const char *path, const char *
     fprintf(fp, ",\n  \"candidates\": [");
     for (int i = 0; i < n; i++) {
         const search_cand *b = &c[i].s.best;
-        fprintf(fp, "%s\n    {\"rank\": %d, \"dm\": %.4f, \"freq_hz\": %.9f, \"period_ms\": %.8f, "
+        fprintf(fp,
+                "%s\n    {\"rank\": %d, \"dm\": %.4f, \"freq_hz\": %.9f, \"period_ms\": %.8f, "
                 "\"fdot_hz_s\": %.6e, \"z\": %.2f, \"numharm\": %d, \"sigma\": %.3f, "
                 "\"dm_hits\": %d, \"harmonics_merged\": %d",
                 i ? "," : "", i + 1, b->dm, b->freq, 1e3 / b->freq, b->fdot, b->z, b->numharm,
                 b->sigma, c[i].s.ndm, c[i].s.nharmonics);
         if (c[i].folded) {
             const fold_result *f = &c[i].f;
-            fprintf(fp, ",\n     \"fold\": {\"dm\": %.4f, \"freq_hz\": %.9f, \"period_ms\": %.8f, "
+            fprintf(fp,
+                    ",\n     \"fold\": {\"dm\": %.4f, \"freq_hz\": %.9f, \"period_ms\": %.8f, "
                     "\"fdot_hz_s\": %.6e, \"snr\": %.2f, \"reduced_chi2\": %.3f, \"nbins\": %d, "
                     "\"png\": ",
                     f->dm, f->freq, f->period * 1e3, f->fdot, f->snr, f->redchi, f->nbins);
@@ -93,8 +98,9 @@ int report_write_table(const final_cand *c, int n, const char *path, char *err)
     char tmp[1024];
     FILE *fp = open_tmp(path, tmp, sizeof tmp, err);
     if (!fp) return -1;
-    fprintf(fp, "# %4s %14s %9s %8s %4s %5s %5s | %14s %9s %8s %8s  %s\n", "rank", "period_ms", "dm",
-            "sigma", "nh", "ndm", "nharm", "fold_period_ms", "fold_dm", "fold_snr", "redchi", "png");
+    fprintf(fp, "# %4s %14s %9s %8s %4s %5s %5s | %14s %9s %8s %8s  %s\n", "rank", "period_ms",
+            "dm", "sigma", "nh", "ndm", "nharm", "fold_period_ms", "fold_dm", "fold_snr", "redchi",
+            "png");
     for (int i = 0; i < n; i++) {
         const search_cand *b = &c[i].s.best;
         fprintf(fp, "%6d %14.8f %9.3f %8.2f %4d %5d %5d |", i + 1, 1e3 / b->freq, b->dm, b->sigma,
@@ -160,9 +166,10 @@ int report_plot(const final_cand *c, int rank, const char *path, char *err)
     snprintf(line, sizeof line, "CAND %d  P %.6f MS  DM %.3f  S/N %.1f", rank, f->period * 1e3,
              f->dm, f->snr);
     canvas_text(&cv, 20, 10, 2, BLACK, line);
-    snprintf(line, sizeof line, "F %.7f HZ  FDOT %.3e HZ/S  REDCHI %.2f  SEARCH: DM %.3f "
-             "SIGMA %.1f NH %d  DM HITS %d  HARMONICS %d", f->freq, f->fdot, f->redchi, b->dm,
-             b->sigma, b->numharm, c->s.ndm, c->s.nharmonics);
+    snprintf(line, sizeof line,
+             "F %.7f HZ  FDOT %.3e HZ/S  REDCHI %.2f  SEARCH: DM %.3f "
+             "SIGMA %.1f NH %d  DM HITS %d  HARMONICS %d",
+             f->freq, f->fdot, f->redchi, b->dm, b->sigma, b->numharm, c->s.ndm, c->s.nharmonics);
     canvas_text(&cv, 20, 34, 1, BLACK, line);
 
     int nb = f->nbins;
@@ -176,9 +183,11 @@ int report_plot(const final_cand *c, int rank, const char *path, char *err)
     canvas_text(&cv, 60, 60, 1, BLACK, "PULSE PROFILE (2 CYCLES), S/N PER BIN VS PHASE");
     plot_xy(&cv, 60, 75, 460, 255, ph, pr, 2 * nb, BLUE, 0);
     /* Phase vs time, two cycles. */
-    float *img = malloc(sizeof(float) * 2 * nb * (f->nsubint > f->nsubband ? f->nsubint : f->nsubband));
+    float *img =
+        malloc(sizeof(float) * 2 * nb * (f->nsubint > f->nsubband ? f->nsubint : f->nsubband));
     for (int j = 0; j < f->nsubint; j++)
-        for (int i = 0; i < 2 * nb; i++) img[j * 2 * nb + i] = f->time_phase[j * nb + i % nb];
+        for (int i = 0; i < 2 * nb; i++)
+            img[j * 2 * nb + i] = f->time_phase[j * nb + i % nb];
     canvas_text(&cv, 60, 285, 1, BLACK, "PHASE (0-2) VS TIME (TOP = START)");
     canvas_image(&cv, 60, 300, 460, 640, img, f->nsubint, 2 * nb);
     canvas_frame(&cv, 60, 300, 460, 640, BLACK);

@@ -8,10 +8,10 @@
 #include "sift.h"
 
 typedef struct final_cand {
-    sift_cand s;      /* search detection (DM curve etc.) */
+    sift_cand s; /* search detection (DM curve etc.) */
     int folded;
     fold_result f;
-    char png[256];    /* file name of the plot, relative to the output dir */
+    char png[256]; /* file name of the plot, relative to the output dir */
 } final_cand;
 
 /* Orders folded candidates by folded S/N, then the rest by sigma. */

@@ -60,7 +60,8 @@ static void cell_stats(void *p, int thread, long c)
     for (int j = 0; j < m->nint; j++) {
         const float *d = x->fb->data + (size_t)c * x->fb->nsamp + (size_t)j * n;
         double s = 0, ss = 0;
-        for (int i = 0; i < n; i++) s += d[i];
+        for (int i = 0; i < n; i++)
+            s += d[i];
         double mean = s / n;
         for (int i = 0; i < n; i++) {
             double v = d[i] - mean;
@@ -72,7 +73,8 @@ static void cell_stats(void *p, int thread, long c)
         m->std[cell] = (float)sqrt(ss / (n - 1));
         fftwf_execute_dft_r2c(x->plan, in, out);
         int nb = n / 2;
-        for (int k = 1; k < nb; k++) pw[k - 1] = out[k][0] * out[k][0] + out[k][1] * out[k][1];
+        for (int k = 1; k < nb; k++)
+            pw[k - 1] = out[k][0] * out[k][0] + out[k][1] * out[k][1];
         float med = stats_median(pw, (size_t)(nb - 1), in) / (float)M_LN2;
         float peak = 0;
         for (int k = 2; k < nb; k++)
@@ -126,13 +128,15 @@ int rfi_find(const fb_data *fb, const rfi_options *o, rfi_mask *m, char *err)
     /* Spectral peak threshold: P(max of nb exponentials > p) = P(Gauss > freq_sigma). */
     double nb = n / 2 - 2;
     float peak_thresh = (float)(log(nb) - stats_log_normal_sf(o->freq_sigma));
-    float *col = malloc(sizeof(float) * (m->nint + m->nchan)), *scratch = malloc(
-        sizeof(float) * (m->nint + m->nchan));
+    float *col = malloc(sizeof(float) * (m->nint + m->nchan)),
+          *scratch = malloc(sizeof(float) * (m->nint + m->nchan));
     for (int c = 0; c < m->nchan; c++) {
         float mmed, msig, smed, ssig;
-        for (int j = 0; j < m->nint; j++) col[j] = m->mean[(size_t)j * m->nchan + c];
+        for (int j = 0; j < m->nint; j++)
+            col[j] = m->mean[(size_t)j * m->nchan + c];
         stats_median_mad(col, (size_t)m->nint, scratch, &mmed, &msig);
-        for (int j = 0; j < m->nint; j++) col[j] = m->std[(size_t)j * m->nchan + c];
+        for (int j = 0; j < m->nint; j++)
+            col[j] = m->std[(size_t)j * m->nchan + c];
         stats_median_mad(col, (size_t)m->nint, scratch, &smed, &ssig);
         /* With few intervals the MAD is noisy: never trust it below the
          * scatter that pure noise gives (std/sqrt(n), std/sqrt(2n)). */
@@ -153,29 +157,35 @@ int rfi_find(const fb_data *fb, const rfi_options *o, rfi_mask *m, char *err)
     /* Grow to whole channels and intervals. */
     for (int c = 0; c < m->nchan; c++) {
         int nbad = 0;
-        for (int j = 0; j < m->nint; j++) nbad += m->bad[(size_t)j * m->nchan + c];
+        for (int j = 0; j < m->nint; j++)
+            nbad += m->bad[(size_t)j * m->nchan + c];
         if (nbad > o->chan_frac * m->nint) {
-            for (int j = 0; j < m->nint; j++) m->bad[(size_t)j * m->nchan + c] = 1;
+            for (int j = 0; j < m->nint; j++)
+                m->bad[(size_t)j * m->nchan + c] = 1;
         }
     }
     for (int j = 0; j < m->nint; j++) {
         int nbad = 0;
-        for (int c = 0; c < m->nchan; c++) nbad += m->bad[(size_t)j * m->nchan + c];
+        for (int c = 0; c < m->nchan; c++)
+            nbad += m->bad[(size_t)j * m->nchan + c];
         if (nbad > o->int_frac * m->nchan) memset(m->bad + (size_t)j * m->nchan, 1, m->nchan);
     }
     size_t total = 0;
     m->nbad_chan = m->nbad_int = 0;
     for (int c = 0; c < m->nchan; c++) {
         int all = 1;
-        for (int j = 0; j < m->nint; j++) all &= m->bad[(size_t)j * m->nchan + c];
+        for (int j = 0; j < m->nint; j++)
+            all &= m->bad[(size_t)j * m->nchan + c];
         m->nbad_chan += all;
     }
     for (int j = 0; j < m->nint; j++) {
         int all = 1;
-        for (int c = 0; c < m->nchan; c++) all &= m->bad[(size_t)j * m->nchan + c];
+        for (int c = 0; c < m->nchan; c++)
+            all &= m->bad[(size_t)j * m->nchan + c];
         m->nbad_int += all;
     }
-    for (size_t i = 0; i < ncell; i++) total += m->bad[i];
+    for (size_t i = 0; i < ncell; i++)
+        total += m->bad[i];
     m->bad_frac = (double)total / ncell;
     return 0;
 }
@@ -196,7 +206,8 @@ int rfi_mask_write(const rfi_mask *m, const char *path, char *err)
     fprintf(fp, "bad_channels %d\nbad_intervals %d\nbad_fraction %.6f\ncells\n", m->nbad_chan,
             m->nbad_int, m->bad_frac);
     for (int j = 0; j < m->nint; j++) {
-        for (int c = 0; c < m->nchan; c++) fputc(m->bad[(size_t)j * m->nchan + c] ? '1' : '0', fp);
+        for (int c = 0; c < m->nchan; c++)
+            fputc(m->bad[(size_t)j * m->nchan + c] ? '1' : '0', fp);
         fputc('\n', fp);
     }
     if (fclose(fp) != 0 || rename(tmp, path) != 0) {
@@ -275,11 +286,13 @@ static void clean_channel(void *p, int thread, long c)
         if (j == m->nint && a >= ns) break;
         int jj = j < m->nint ? j : m->nint - 1; /* the tail follows the last interval */
         double s = 0, ss = 0;
-        for (int64_t i = a; i < b; i++) s += d[i];
+        for (int64_t i = a; i < b; i++)
+            s += d[i];
         double mean = s / (double)(b - a);
         means[j] = (float)mean;
         if (!m->bad[(size_t)jj * m->nchan + c] && j < m->nint) {
-            for (int64_t i = a; i < b; i++) ss += (d[i] - mean) * (d[i] - mean);
+            for (int64_t i = a; i < b; i++)
+                ss += (d[i] - mean) * (d[i] - mean);
             var_sum += ss / (double)(b - a);
             ngood++;
         }
@@ -294,21 +307,23 @@ static void clean_channel(void *p, int thread, long c)
             memset(d + a, 0, sizeof(float) * (size_t)(b - a));
         } else {
             float mu = means[j];
-            for (int64_t i = a; i < b; i++) d[i] = (d[i] - mu) * scale;
+            for (int64_t i = a; i < b; i++)
+                d[i] = (d[i] - mu) * scale;
         }
     }
     free(means);
 }
 
-int rfi_apply(fb_data *fb, const rfi_mask *m, const rfi_options *o, rfi_apply_stats *st,
-              char *err)
+int rfi_apply(fb_data *fb, const rfi_mask *m, const rfi_options *o, rfi_apply_stats *st, char *err)
 {
     memset(st, 0, sizeof *st);
     if (m->nchan != fb->nchan || fabs(m->tsamp - fb->tsamp) > 1e-9 * fb->tsamp ||
         (int64_t)m->nint * m->ptsperint > fb->nsamp) {
-        snprintf(err, FB_ERR_LEN, "mask does not match the data (mask: %d channels, %d x %d "
-                 "samples of %g s; data: %d channels, %lld samples of %g s)", m->nchan, m->nint,
-                 m->ptsperint, m->tsamp, fb->nchan, (long long)fb->nsamp, fb->tsamp);
+        snprintf(err, FB_ERR_LEN,
+                 "mask does not match the data (mask: %d channels, %d x %d "
+                 "samples of %g s; data: %d channels, %lld samples of %g s)",
+                 m->nchan, m->nint, m->ptsperint, m->tsamp, fb->nchan, (long long)fb->nsamp,
+                 fb->tsamp);
         return -1;
     }
     apply_ctx x = {fb, m};
@@ -316,7 +331,8 @@ int rfi_apply(fb_data *fb, const rfi_mask *m, const rfi_options *o, rfi_apply_st
     int64_t ns = fb->nsamp;
     for (int c = 0; c < fb->nchan; c++) {
         int all = 1;
-        for (int j = 0; j < m->nint; j++) all &= m->bad[(size_t)j * m->nchan + c];
+        for (int j = 0; j < m->nint; j++)
+            all &= m->bad[(size_t)j * m->nchan + c];
         st->good_chans += !all;
     }
     if (!o->zero_dm && o->clip_sigma <= 0) return 0;
@@ -339,7 +355,8 @@ int rfi_apply(fb_data *fb, const rfi_mask *m, const rfi_options *o, rfi_apply_st
     uint8_t *clip = calloc((size_t)ns, 1);
     if (o->clip_sigma > 0) {
         float *z = malloc(sizeof(float) * ns), *scratch = malloc(sizeof(float) * ns);
-        for (int64_t i = 0; i < ns; i++) z[i] = cnt[i] > 0 ? sum[i] / sqrtf(cnt[i]) : 0.0f;
+        for (int64_t i = 0; i < ns; i++)
+            z[i] = cnt[i] > 0 ? sum[i] / sqrtf(cnt[i]) : 0.0f;
         float med, sig;
         stats_median_mad(z, (size_t)ns, scratch, &med, &sig);
         for (int64_t i = 0; i < ns; i++)
@@ -348,15 +365,18 @@ int rfi_apply(fb_data *fb, const rfi_mask *m, const rfi_options *o, rfi_apply_st
                 for (int64_t k = i - 1; k <= i + 1; k++)
                     if (k >= 0 && k < ns) clip[k] = 1;
             }
-        for (int64_t i = 0; i < ns; i++) st->clipped += clip[i];
+        for (int64_t i = 0; i < ns; i++)
+            st->clipped += clip[i];
         free(z);
         free(scratch);
     }
     for (int c = 0; c < fb->nchan; c++) {
         float *d = fb->data + (size_t)c * ns;
         for (int64_t i = 0; i < ns; i++) {
-            if (clip[i]) d[i] = 0.0f;
-            else if (o->zero_dm && cnt[i] > 0 && d[i] != 0.0f) d[i] -= sum[i] / cnt[i];
+            if (clip[i])
+                d[i] = 0.0f;
+            else if (o->zero_dm && cnt[i] > 0 && d[i] != 0.0f)
+                d[i] -= sum[i] / cnt[i];
         }
     }
     free(sum);

@@ -23,14 +23,14 @@ typedef struct rfi_options {
 typedef struct rfi_mask {
     int nchan, nint, ptsperint;
     double tsamp;
-    uint8_t *bad;     /* nint x nchan, 1 = masked ([interval][channel]) */
+    uint8_t *bad;             /* nint x nchan, 1 = masked ([interval][channel]) */
     float *mean, *std, *peak; /* cell statistics (NULL when read from a file) */
     int nbad_chan, nbad_int;
-    double bad_frac;  /* fraction of cells masked */
+    double bad_frac; /* fraction of cells masked */
 } rfi_mask;
 
 typedef struct rfi_apply_stats {
-    int64_t clipped;   /* samples zeroed by the burst clipper */
+    int64_t clipped; /* samples zeroed by the burst clipper */
     int good_chans;
 } rfi_apply_stats;
 
@@ -42,7 +42,6 @@ void rfi_mask_free(rfi_mask *m);
 /* Cleans fb in place: each cell's mean removed, each channel scaled to unit
  * variance, masked cells set to zero, then zero-DM and clipping as asked.
  * The mask must match fb (channels, sample time). */
-int rfi_apply(fb_data *fb, const rfi_mask *m, const rfi_options *o, rfi_apply_stats *st,
-              char *err);
+int rfi_apply(fb_data *fb, const rfi_mask *m, const rfi_options *o, rfi_apply_stats *st, char *err);
 
 #endif

@@ -46,12 +46,15 @@ int search_load_clean(const search_config *c, fb_data *fb, char *err)
     double fmin, fmax, cbw;
     fb_band(fb, &fmin, &fmax, &cbw);
     if (c->verbose)
-        fprintf(stderr, "read: %d channels %.3f-%.3f MHz, %lld samples of %.6g s (%.1f s) in %.1f s\n",
+        fprintf(stderr,
+                "read: %d channels %.3f-%.3f MHz, %lld samples of %.6g s (%.1f s) in %.1f s\n",
                 fb->nchan, fmin, fmax, (long long)fb->nsamp, fb->tsamp, fb->nsamp * fb->tsamp,
                 now_s() - t0);
     if (c->no_rfi) {
         /* Still normalise channels so that every step sees zero-mean data. */
-        rfi_mask m = {.nchan = fb->nchan, .tsamp = fb->tsamp, .nint = 1,
+        rfi_mask m = {.nchan = fb->nchan,
+                      .tsamp = fb->tsamp,
+                      .nint = 1,
                       .ptsperint = (int)(fb->nsamp > 0x7fffffff ? 0x7fffffff : fb->nsamp)};
         m.bad = calloc((size_t)fb->nchan, 1);
         rfi_options o = c->rfi;
@@ -76,10 +79,11 @@ int search_load_clean(const search_config *c, fb_data *fb, char *err)
     rfi_apply_stats st;
     int rc = rfi_apply(fb, &m, &c->rfi, &st, err);
     if (rc == 0 && c->verbose)
-        fprintf(stderr, "rfi: %d x %d cells, %.2f%% masked, %d channels and %d intervals fully "
-                "masked, %lld samples clipped%s (%.1f s)\n", m.nint, m.nchan, 100 * m.bad_frac,
-                m.nbad_chan, m.nbad_int, (long long)st.clipped, c->rfi.zero_dm ? ", zero-DM" : "",
-                now_s() - t0);
+        fprintf(stderr,
+                "rfi: %d x %d cells, %.2f%% masked, %d channels and %d intervals fully "
+                "masked, %lld samples clipped%s (%.1f s)\n",
+                m.nint, m.nchan, 100 * m.bad_frac, m.nbad_chan, m.nbad_int, (long long)st.clipped,
+                c->rfi.zero_dm ? ", zero-DM" : "", now_s() - t0);
     rfi_mask_free(&m);
     return rc;
 }
@@ -103,11 +107,18 @@ int search_make_plan(const search_config *c, const fb_data *fb, ddplan *plan, ch
     }
     double fmin, fmax, cbw;
     fb_band(fb, &fmin, &fmax, &cbw);
-    ddplan_params p = {.lodm = c->lodm, .hidm = c->hidm, .tsamp = fb->tsamp,
-                       .fctr = 0.5 * (fmin + fmax), .bw = (fmax - fmin) + cbw,
-                       .nchan = fb->nchan, .nsub = c->nsub, .ff = 1.0, .max_downsamp = 64};
+    ddplan_params p = {.lodm = c->lodm,
+                       .hidm = c->hidm,
+                       .tsamp = fb->tsamp,
+                       .fctr = 0.5 * (fmin + fmax),
+                       .bw = (fmax - fmin) + cbw,
+                       .nchan = fb->nchan,
+                       .nsub = c->nsub,
+                       .ff = 1.0,
+                       .max_downsamp = 64};
     int64_t maxds = fb->nsamp / 4096;
-    while (p.max_downsamp > 1 && p.max_downsamp > maxds) p.max_downsamp /= 2;
+    while (p.max_downsamp > 1 && p.max_downsamp > maxds)
+        p.max_downsamp /= 2;
     if (ddplan_make(&p, plan, err) != 0) return -1;
     if (c->verbose) {
         fprintf(stderr, "ddplan: %d DM trials %.2f-%.2f in %d steps, %d subbands\n",
@@ -125,7 +136,8 @@ typedef struct {
 static int ilog2(int v)
 {
     int k = 0;
-    while ((1 << k) < v) k++;
+    while ((1 << k) < v)
+        k++;
     return k;
 }
 
@@ -152,7 +164,8 @@ int search_periodicity(const search_config *c, const fb_data *fb, const ddplan *
             snprintf(err, 512, "search: down-sampling %d is not a power of two", ds);
             rc = -1;
         } else if (!x.by_ds[k] && dedisp_len(&d, ds) >= 256) {
-            x.by_ds[k] = fft_searcher_new(dedisp_len(&d, ds), fb->tsamp * ds, &c->sp, d.nthreads, err);
+            x.by_ds[k] =
+                fft_searcher_new(dedisp_len(&d, ds), fb->tsamp * ds, &c->sp, d.nthreads, err);
             if (!x.by_ds[k]) rc = -1;
         }
     }
@@ -162,7 +175,8 @@ int search_periodicity(const search_config *c, const fb_data *fb, const ddplan *
         cand_list_free(&x.per_thread[t]);
     }
     free(x.per_thread);
-    for (int k = 0; k < 64; k++) fft_searcher_free(x.by_ds[k]);
+    for (int k = 0; k < 64; k++)
+        fft_searcher_free(x.by_ds[k]);
     dedisp_free(&d);
     if (rc == 0 && c->verbose)
         fprintf(stderr, "search: %d DM trials, %zu raw candidates above %.1f sigma (%.1f s)\n",
@@ -175,20 +189,22 @@ int search_fold_report(const search_config *c, const fb_data *fb, const sift_lis
 {
     double t0 = now_s();
     if (mkdir(c->outdir, 0777) != 0 && errno != EEXIST) {
-        snprintf(err, 512, "%.300s: cannot create output directory: %s", c->outdir, strerror(errno));
+        snprintf(err, 512, "%.300s: cannot create output directory: %s", c->outdir,
+                 strerror(errno));
         return -1;
     }
     int n = sifted->n;
     final_cand *fc = calloc((size_t)(n ? n : 1), sizeof *fc);
-    for (int i = 0; i < n; i++) fc[i].s = sifted->v[i];
+    for (int i = 0; i < n; i++)
+        fc[i].s = sifted->v[i];
     int nfold = c->nfold < n ? c->nfold : n;
     for (int i = 0; i < nfold; i++) {
         fold_params fp = c->fold;
         fp.nthreads = c->nthreads;
         if (fc[i].s.best.fdot != 0.0 || c->sp.zmax > 0) fp.search_fdot = 1;
         char ferr[512];
-        if (fold_candidate(fb, fc[i].s.best.dm, fc[i].s.best.freq, fc[i].s.best.fdot, &fp,
-                           &fc[i].f, ferr) != 0) {
+        if (fold_candidate(fb, fc[i].s.best.dm, fc[i].s.best.freq, fc[i].s.best.fdot, &fp, &fc[i].f,
+                           ferr) != 0) {
             fprintf(stderr, "fold: candidate %d skipped: %s\n", i + 1, ferr);
             continue;
         }
@@ -218,7 +234,8 @@ int search_fold_report(const search_config *c, const fb_data *fb, const sift_lis
     if (rc == 0 && c->verbose)
         fprintf(stderr, "fold: %d candidates folded, reports in %s (%.1f s)\n", nfold, c->outdir,
                 now_s() - t0);
-    for (int i = 0; i < n; i++) fold_result_free(&fc[i].f);
+    for (int i = 0; i < n; i++)
+        fold_result_free(&fc[i].f);
     free(fc);
     return rc;
 }

@@ -20,8 +20,8 @@ typedef struct search_config {
     const char *outdir;
     int64_t max_samples;
     int no_rfi;
-    const char *mask_in;     /* use this mask instead of computing one */
-    const char *mask_out;    /* write the computed mask here (NULL: don't) */
+    const char *mask_in;  /* use this mask instead of computing one */
+    const char *mask_out; /* write the computed mask here (NULL: don't) */
     rfi_options rfi;
     double lodm, hidm;
     int nsub;

@@ -25,9 +25,11 @@ int series_write(const char *base, const series_info *info, const float *x, char
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     fp = ok ? fopen(tmp, "w") : NULL;
     if (fp) {
-        fprintf(fp, "# presto-search dedispersed series v1\ndm %.6f\ntsamp %.12g\nnsamp %lld\n"
-                "downsamp %d\nsource %s\n", info->dm, info->tsamp, (long long)info->nsamp,
-                info->downsamp, info->source[0] ? info->source : "unknown");
+        fprintf(fp,
+                "# presto-search dedispersed series v1\ndm %.6f\ntsamp %.12g\nnsamp %lld\n"
+                "downsamp %d\nsource %s\n",
+                info->dm, info->tsamp, (long long)info->nsamp, info->downsamp,
+                info->source[0] ? info->source : "unknown");
         ok = fclose(fp) == 0 && rename(tmp, path) == 0;
     } else {
         ok = 0;
@@ -53,7 +55,8 @@ int series_read(const char *dat_path, series_info *info, float **x, char *err)
         return -1;
     }
     char line[256];
-    if (!fgets(line, sizeof line, fp) || strncmp(line, "# presto-search dedispersed series v1", 36)) {
+    if (!fgets(line, sizeof line, fp) ||
+        strncmp(line, "# presto-search dedispersed series v1", 36)) {
         snprintf(err, 512, "%.300s: not a presto-search .inf file", path);
         fclose(fp);
         return -1;

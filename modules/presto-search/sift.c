@@ -46,7 +46,10 @@ static void group_hit(group *g, double dm, float sigma)
     g->sig[g->nhit++] = sigma;
 }
 
-static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
+static int gcd(int a, int b)
+{
+    return b ? gcd(b, a % b) : a;
+}
 
 int sift_candidates(cand_list *raw, const sift_params *p, sift_list *out)
 {

@@ -9,19 +9,19 @@
 #include "cands.h"
 
 typedef struct sift_params {
-    double r_tol;      /* match tolerance in Fourier bins (1.1) */
-    int min_dm_hits;   /* distinct DM trials required (2) */
-    double min_dm;     /* drop signals whose best DM is below (2.0) */
-    double sigma_min;  /* drop weaker signals (3.0) */
-    int max_harm;      /* largest n, m in harmonic ratios (16) */
+    double r_tol;     /* match tolerance in Fourier bins (1.1) */
+    int min_dm_hits;  /* distinct DM trials required (2) */
+    double min_dm;    /* drop signals whose best DM is below (2.0) */
+    double sigma_min; /* drop weaker signals (3.0) */
+    int max_harm;     /* largest n, m in harmonic ratios (16) */
 } sift_params;
 
 typedef struct sift_cand {
-    search_cand best;  /* strongest detection */
-    int ndm;           /* distinct DM trials with a detection */
-    double *dms;       /* those DMs, ascending ... */
-    float *dm_sigma;   /* ... and the best sigma at each */
-    int nharmonics;    /* raw candidates merged as harmonics of this one */
+    search_cand best; /* strongest detection */
+    int ndm;          /* distinct DM trials with a detection */
+    double *dms;      /* those DMs, ascending ... */
+    float *dm_sigma;  /* ... and the best sigma at each */
+    int nharmonics;   /* raw candidates merged as harmonics of this one */
 } sift_cand;
 
 typedef struct sift_list {

@@ -30,8 +30,10 @@ static float select_kth(float *x, size_t n, size_t k)
         float pivot = x[lo + (hi - lo) / 2];
         size_t i = lo, j = hi;
         while (i <= j) {
-            while (x[i] < pivot) i++;
-            while (x[j] > pivot) j--;
+            while (x[i] < pivot)
+                i++;
+            while (x[j] > pivot)
+                j--;
             if (i <= j) {
                 float t = x[i];
                 x[i] = x[j];
@@ -41,9 +43,12 @@ static float select_kth(float *x, size_t n, size_t k)
                 j--;
             }
         }
-        if (k <= j) hi = j;
-        else if (k >= i) lo = i;
-        else return x[k];
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return x[k];
     }
     return x[k];
 }
@@ -58,7 +63,8 @@ float stats_median(const float *x, size_t n, float *scratch)
 void stats_median_mad(const float *x, size_t n, float *scratch, float *median, float *sigma)
 {
     float m = stats_median(x, n, scratch);
-    for (size_t i = 0; i < n; i++) scratch[i] = fabsf(x[i] - m);
+    for (size_t i = 0; i < n; i++)
+        scratch[i] = fabsf(x[i] - m);
     *median = m;
     *sigma = n ? 1.4826f * select_kth(scratch, n, n / 2) : 0.0f;
 }
@@ -77,11 +83,14 @@ double stats_normal_isf_log(double logp)
     if (logp >= 0.0) return -40.0;
     /* log sf is monotonically decreasing: bisection is simple and exact enough. */
     double lo = -40.0, hi = 40.0;
-    while (stats_log_normal_sf(hi) > logp) hi *= 2.0;
+    while (stats_log_normal_sf(hi) > logp)
+        hi *= 2.0;
     for (int i = 0; i < 200 && hi - lo > 1e-10; i++) {
         double mid = 0.5 * (lo + hi);
-        if (stats_log_normal_sf(mid) > logp) lo = mid;
-        else hi = mid;
+        if (stats_log_normal_sf(mid) > logp)
+            lo = mid;
+        else
+            hi = mid;
     }
     return 0.5 * (lo + hi);
 }
@@ -125,8 +134,10 @@ double stats_power_sigma(double power, int numharm, double numindep)
     if (numindep < 1.0) numindep = 1.0;
     double logp;
     /* 1 - (1-q)^N, in log space; N*q when q is small. */
-    if (logq < -20.0) logp = logq + log(numindep);
-    else logp = log(-expm1(numindep * log1p(-exp(logq))));
+    if (logq < -20.0)
+        logp = logq + log(numindep);
+    else
+        logp = log(-expm1(numindep * log1p(-exp(logq))));
     if (logp > -1e-12) logp = -1e-12;
     return stats_normal_isf_log(logp);
 }

@@ -35,7 +35,8 @@ static void test_delay_formula(void **state)
     assert_true(fabs(dispersion_delay(1.0, 1000.0, 1e12) - 4.148808e-3) < 1e-9);
     assert_true(fabs(DISPERSION_K - 4148.808) < 1e-9);
     /* Linear in DM, zero at the reference. */
-    assert_true(fabs(dispersion_delay(12.5, 150, 169.6) - 12.5 * dispersion_delay(1, 150, 169.6)) < 1e-12);
+    assert_true(fabs(dispersion_delay(12.5, 150, 169.6) - 12.5 * dispersion_delay(1, 150, 169.6)) <
+                1e-12);
     assert_true(dispersion_delay(30, 169.6, 169.6) == 0.0);
     /* Channel smearing: 2 K DM dnu / f^3. */
     double sm = dispersion_channel_smear(12.5, 154.24, 0.08);
@@ -47,8 +48,15 @@ static void test_ddplan(void **state)
     (void)state;
     char err[256];
     ddplan p;
-    ddplan_params in = {.lodm = 0, .hidm = 30, .tsamp = 0.001, .fctr = 154.24, .bw = 30.72,
-                        .nchan = 384, .nsub = 32, .ff = 1.0, .max_downsamp = 64};
+    ddplan_params in = {.lodm = 0,
+                        .hidm = 30,
+                        .tsamp = 0.001,
+                        .fctr = 154.24,
+                        .bw = 30.72,
+                        .nchan = 384,
+                        .nsub = 32,
+                        .ff = 1.0,
+                        .max_downsamp = 64};
     assert_int_equal(ddplan_make(&in, &p, err), 0);
     assert_true(p.nsteps >= 2);
     /* First step: full resolution; half a step of DM error <= 1 sample over the band. */
@@ -123,12 +131,14 @@ static void test_dedispersion(void **state)
     dedisp_subbands(&d, 20.1, 1, sub);
     dedisp_series(&d, sub, 1, 20.0, out);
     float peak = 0;
-    for (int i = 98; i <= 102; i++) peak += out[i];
+    for (int i = 98; i <= 102; i++)
+        peak += out[i];
     assert_true(peak > 63.5f);
     /* At a wrong DM the impulse is spread out. */
     dedisp_direct(&d, 0.0, out);
     float mx = 0;
-    for (int64_t i = 0; i < fb.nsamp; i++) mx = out[i] > mx ? out[i] : mx;
+    for (int64_t i = 0; i < fb.nsamp; i++)
+        mx = out[i] > mx ? out[i] : mx;
     assert_true(mx < 10.0f);
     /* Down-sampled by 4: the sum lands in sample 100/4 = 25. */
     dedisp_subbands(&d, 20.0, 4, sub);
@@ -147,7 +157,8 @@ static void test_harmonic_sum(void **state)
      * half bins, rounded. */
     int64_t len = 8192;
     float *pp = calloc((size_t)len, sizeof(float));
-    for (int h = 1; h <= 16; h++) pp[llround(2 * h * 100.25)] = 1.0f;
+    for (int h = 1; h <= 16; h++)
+        pp[llround(2 * h * 100.25)] = 1.0f;
     /* Stage nh walks the top harmonic: j = 2 * nh * r. */
     for (int nh = 1; nh <= 16; nh *= 2) {
         int64_t j = llround(2 * nh * 100.25);
@@ -229,7 +240,8 @@ static void test_fold_snr(void **state)
     /* Boxcar of 4: 4 * (5 - mean) / 2, mean = 20/64. */
     assert_true(fabs(snr - 4 * (5 - 20.0 / 64) / 2) < 1e-4);
     assert_true(fabs(chi - (4 * pow(5 - 20.0 / 64, 2) + 60 * pow(20.0 / 64, 2)) / 63) < 1e-3);
-    for (int b = 0; b < 64; b++) prof[b] = 0;
+    for (int b = 0; b < 64; b++)
+        prof[b] = 0;
     snr = fold_profile_snr(prof, cnt, 64, 0.0, 1.0, &chi, NULL);
     assert_true(fabs(snr) < 1e-6 && chi < 1e-9);
 }
@@ -260,10 +272,12 @@ static void test_rfi_mask(void **state)
     rfi_mask m;
     assert_int_equal(rfi_find(&fb, &o, &m, err), 0);
     assert_int_equal(m.nint, 8);
-    for (int j = 0; j < m.nint; j++) assert_int_equal(m.bad[j * nchan + 5], 1);
+    for (int j = 0; j < m.nint; j++)
+        assert_int_equal(m.bad[j * nchan + 5], 1);
     int other = 0;
     for (int j = 0; j < m.nint; j++)
-        for (int c = 0; c < nchan; c++) other += c != 5 && m.bad[j * nchan + c];
+        for (int c = 0; c < nchan; c++)
+            other += c != 5 && m.bad[j * nchan + c];
     assert_true(other <= 2);
     char path[] = "/tmp/presto_unit_maskXXXXXX";
     int fd = mkstemp(path);
@@ -278,7 +292,8 @@ static void test_rfi_mask(void **state)
     assert_int_equal(rfi_apply(&fb, &m, &o, &st, err), 0);
     assert_true(fb.data[5 * ns + 123] == 0.0f);
     double ss = 0;
-    for (int64_t i = 0; i < ns; i++) ss += fb.data[i] * (double)fb.data[i];
+    for (int64_t i = 0; i < ns; i++)
+        ss += fb.data[i] * (double)fb.data[i];
     assert_true(fabs(ss / ns - 1.0) < 0.05);
     rfi_mask_free(&m);
     rfi_mask_free(&r);
@@ -315,10 +330,10 @@ static void test_png(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_delay_formula),  cmocka_unit_test(test_ddplan),
-        cmocka_unit_test(test_dedispersion),   cmocka_unit_test(test_harmonic_sum),
-        cmocka_unit_test(test_sigma),          cmocka_unit_test(test_accel_templates),
-        cmocka_unit_test(test_fold_snr),       cmocka_unit_test(test_rfi_mask),
+        cmocka_unit_test(test_delay_formula), cmocka_unit_test(test_ddplan),
+        cmocka_unit_test(test_dedispersion),  cmocka_unit_test(test_harmonic_sum),
+        cmocka_unit_test(test_sigma),         cmocka_unit_test(test_accel_templates),
+        cmocka_unit_test(test_fold_snr),      cmocka_unit_test(test_rfi_mask),
         cmocka_unit_test(test_png),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,7 +21,10 @@ typedef struct {
     uint64_t s[4];
 } rng;
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 static uint64_t next(rng *r)
 {
     uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
@@ -33,7 +36,10 @@ static uint64_t next(rng *r)
     s[3] = rotl(s[3], 45);
     return res;
 }
-static double uniform(rng *r) { return ((next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+static double uniform(rng *r)
+{
+    return ((next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
 static void gauss2(rng *r, float *a, float *b)
 {
     double u = uniform(r), v = uniform(r), m = sqrt(-2.0 * log(u));
@@ -61,42 +67,90 @@ int main(int argc, char **argv)
     int rc0 = 200, rn = 6;
     unsigned long long seed = 1;
     static struct option lo[] = {
-        {"out", 1, 0, 'o'},       {"nchan", 1, 0, 1},       {"flo", 1, 0, 2},
-        {"fhi", 1, 0, 3},         {"tsamp", 1, 0, 4},       {"nsamp", 1, 0, 5},
-        {"sigma", 1, 0, 6},       {"seed", 1, 0, 7},        {"period", 1, 0, 8},
-        {"dm", 1, 0, 9},          {"width", 1, 0, 10},      {"snr", 1, 0, 11},
-        {"fdot", 1, 0, 12},       {"burst-time", 1, 0, 13}, {"burst-width", 1, 0, 14},
-        {"burst-amp", 1, 0, 15},  {"rfi-freq", 1, 0, 16},   {"rfi-chan", 1, 0, 17},
-        {"rfi-nchan", 1, 0, 18},  {"rfi-amp", 1, 0, 19},    {"segments", 1, 0, 20},
-        {"nsblk", 1, 0, 21},      {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+        {"out", 1, 0, 'o'},      {"nchan", 1, 0, 1},       {"flo", 1, 0, 2},
+        {"fhi", 1, 0, 3},        {"tsamp", 1, 0, 4},       {"nsamp", 1, 0, 5},
+        {"sigma", 1, 0, 6},      {"seed", 1, 0, 7},        {"period", 1, 0, 8},
+        {"dm", 1, 0, 9},         {"width", 1, 0, 10},      {"snr", 1, 0, 11},
+        {"fdot", 1, 0, 12},      {"burst-time", 1, 0, 13}, {"burst-width", 1, 0, 14},
+        {"burst-amp", 1, 0, 15}, {"rfi-freq", 1, 0, 16},   {"rfi-chan", 1, 0, 17},
+        {"rfi-nchan", 1, 0, 18}, {"rfi-amp", 1, 0, 19},    {"segments", 1, 0, 20},
+        {"nsblk", 1, 0, 21},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
         double v = optarg ? atof(optarg) : 0;
         switch (ch) {
-        case 'o': out = optarg; break;
-        case 1: nchan = (int)v; break;
-        case 2: flo = v; break;
-        case 3: fhi = v; break;
-        case 4: tsamp = v; break;
-        case 5: nsamp = (long long)v; break;
-        case 6: sigma = v; break;
-        case 7: seed = strtoull(optarg, NULL, 10); break;
-        case 8: period = v; break;
-        case 9: dm = v; break;
-        case 10: width = v; break;
-        case 11: snr = v; break;
-        case 12: fdot = v; break;
-        case 13: bt = v; break;
-        case 14: bw = v; break;
-        case 15: ba = v; break;
-        case 16: rf = v; break;
-        case 17: rc0 = (int)v; break;
-        case 18: rn = (int)v; break;
-        case 19: ra = v; break;
-        case 20: nseg = (int)v; break;
-        case 21: nsblk = (int)v; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        case 'o':
+            out = optarg;
+            break;
+        case 1:
+            nchan = (int)v;
+            break;
+        case 2:
+            flo = v;
+            break;
+        case 3:
+            fhi = v;
+            break;
+        case 4:
+            tsamp = v;
+            break;
+        case 5:
+            nsamp = (long long)v;
+            break;
+        case 6:
+            sigma = v;
+            break;
+        case 7:
+            seed = strtoull(optarg, NULL, 10);
+            break;
+        case 8:
+            period = v;
+            break;
+        case 9:
+            dm = v;
+            break;
+        case 10:
+            width = v;
+            break;
+        case 11:
+            snr = v;
+            break;
+        case 12:
+            fdot = v;
+            break;
+        case 13:
+            bt = v;
+            break;
+        case 14:
+            bw = v;
+            break;
+        case 15:
+            ba = v;
+            break;
+        case 16:
+            rf = v;
+            break;
+        case 17:
+            rc0 = (int)v;
+            break;
+        case 18:
+            rn = (int)v;
+            break;
+        case 19:
+            ra = v;
+            break;
+        case 20:
+            nseg = (int)v;
+            break;
+        case 21:
+            nsblk = (int)v;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
         }
     }
     if (!out || nchan < 1 || nsamp < 64 || tsamp <= 0 || fhi <= flo || nseg < 1 || nsblk < 1) {
@@ -107,16 +161,18 @@ int main(int argc, char **argv)
     int fits = len > 5 && !strcmp(out + len - 5, ".fits");
     double cbw = (fhi - flo) / nchan;
     double *freq = malloc(sizeof(double) * nchan);
-    for (int c = 0; c < nchan; c++) freq[c] = fhi - (c + 0.5) * cbw; /* highest first, as SIGPROC */
+    for (int c = 0; c < nchan; c++)
+        freq[c] = fhi - (c + 0.5) * cbw; /* highest first, as SIGPROC */
     double T = nsamp * tsamp, sig_t = width / (2.0 * sqrt(2.0 * log(2.0)));
     double amp = snr * sigma / sqrt(nchan * (T / period) * sig_t * sqrt(M_PI) / tsamp);
     double sig_ph = sig_t / period;
-    fprintf(stderr, "fakepulsar: %d ch, %lld samples, pulsar amplitude %.3f DN per channel\n", nchan,
-            nsamp, amp);
+    fprintf(stderr, "fakepulsar: %d ch, %lld samples, pulsar amplitude %.3f DN per channel\n",
+            nchan, nsamp, amp);
 
     rng r = {{seed * 0x9E3779B97F4A7C15ULL + 1, 0xD1B54A32D192ED03ULL, 0xABCDEF12345ULL ^ seed,
               0x123456789ULL}};
-    for (int i = 0; i < 16; i++) next(&r);
+    for (int i = 0; i < 16; i++)
+        next(&r);
     /* Generate in blocks of nsblk samples (time-major, channel fastest). */
     float *blk = malloc(sizeof(float) * (size_t)nsblk * nchan);
     uint8_t *q = malloc((size_t)nsblk * nchan);
@@ -142,8 +198,10 @@ int main(int argc, char **argv)
             if (fits) {
                 if (pf && psrfits_close(pf, err)) goto fail;
                 char path[1024];
-                if (nseg > 1) snprintf(path, sizeof path, "%.*s_%04d.fits", (int)(len - 5), out, seg + 1);
-                else snprintf(path, sizeof path, "%s", out);
+                if (nseg > 1)
+                    snprintf(path, sizeof path, "%.*s_%04d.fits", (int)(len - 5), out, seg + 1);
+                else
+                    snprintf(path, sizeof path, "%s", out);
                 psrfits_hdr h;
                 memset(&h, 0, sizeof h);
                 snprintf(h.src_name, sizeof h.src_name, "FAKE_PSR");
@@ -167,8 +225,12 @@ int main(int argc, char **argv)
                 h.dec_deg = 22.0145;
                 if (psrfits_create(&pf, path, &h, err)) goto fail;
             } else if (!fw) {
-                fil_header h = {.fch1 = freq[0], .foff = -cbw, .nchan = nchan, .tsamp = tsamp,
-                                .tstart = 58000.0, .nbits = 8};
+                fil_header h = {.fch1 = freq[0],
+                                .foff = -cbw,
+                                .nchan = nchan,
+                                .tsamp = tsamp,
+                                .tstart = 58000.0,
+                                .nbits = 8};
                 snprintf(h.source, sizeof h.source, "FAKE_PSR");
                 if (fil_create(&fw, out, &h, err)) goto fail;
             }
@@ -189,14 +251,18 @@ int main(int argc, char **argv)
                 row[c] += (float)(amp * exp(-0.5 * d * d / (sig_ph * sig_ph)));
             }
             if (bt >= 0 && fabs(t - bt) < 0.5 * bw)
-                for (int c = 0; c < nchan; c++) row[c] += (float)ba;
+                for (int c = 0; c < nchan; c++)
+                    row[c] += (float)ba;
             if (rf > 0 && fmod(t * rf, 1.0) < 0.5)
-                for (int c = rc0; c < rc0 + rn && c < nchan; c++) row[c] += (float)ra;
-            for (int c = 0; c < nchan; c++) row[c] = (float)(base[c] + gain[c] * row[c]);
+                for (int c = rc0; c < rc0 + rn && c < nchan; c++)
+                    row[c] += (float)ra;
+            for (int c = 0; c < nchan; c++)
+                row[c] = (float)(base[c] + gain[c] * row[c]);
         }
         if (fits) {
             psrfits_quantise(blk, n, nchan, q, offs, scl);
-            if (psrfits_write_row(pf, freq, wts, offs, scl, q, (s0 % per_seg + 0.5 * n) * tsamp, err))
+            if (psrfits_write_row(pf, freq, wts, offs, scl, q, (s0 % per_seg + 0.5 * n) * tsamp,
+                                  err))
                 goto fail;
         } else {
             for (size_t k = 0; k < (size_t)n * nchan; k++) {
