@@ -9,3 +9,8 @@ $(B)/bin/sluice: $(patsubst %.c,$(B)/obj/%.o,$(SL_ALL_FRAMEWORK_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(SL_ALL_FRAMEWORK_LIBS) -lm -lpthread
 BINS += $(B)/bin/sluice
+
+# The same binary with ASan/UBSan, for debugging and sanitizer test runs.
+$(B)/san-bin/sluice: $(patsubst %.c,$(B)/san/%.o,$(SL_ALL_FRAMEWORK_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -o $@ $^ $(SL_ALL_FRAMEWORK_LIBS) -lm -lpthread

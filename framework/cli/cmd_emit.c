@@ -52,14 +52,15 @@ int cmd_emit(int argc, char **argv)
         for (int i = optind; i < argc; i++) {
             if (sl_key_validate(argv[i], &e) < 0)
                 sl_die(2, "key '%s': %s", argv[i], e.msg);
-            fprintf(f, "%s%s%s%s%s\n", stage ? "@" : "", stage ? stage : "", stage ? " " : "",
-                    argv[i], headers ? " " : "");
-            if (headers) {
-                /* headers must stay on one line */
+            if (stage)
+                fprintf(f, "@%s ", stage);
+            fputs(argv[i], f);
+            if (headers) { /* headers must stay on one line */
+                fputc(' ', f);
                 for (const char *h = headers; *h; h++)
-                    fputc(*h == '\n' ? ' ' : *h, f);
-                fputc('\n', f);
+                    fputc(*h == '\n' || *h == '\r' ? ' ' : *h, f);
             }
+            fputc('\n', f);
         }
         if (fclose(f) != 0)
             sl_die(1, "cannot write %s: %s", path, strerror(errno));

@@ -56,7 +56,13 @@ int sl_key_validate(const char *key, sl_err *err)
             return sl_errf(err, SL_EINVAL,
                            "key '%s' contains a control or non-ASCII byte 0x%02x at offset %zu",
                            key, c, i);
-        if (c == '\\') return sl_errf(err, SL_EINVAL, "key '%s' contains a backslash", key);
+        /* Keys become file names, argv words and lines of emit files: no
+         * whitespace, quotes, shell or template metacharacters. */
+        if (!isalnum(c) && !strchr("._-+=,@:%~/#", c))
+            return sl_errf(err, SL_EINVAL,
+                           "key '%s' contains '%c' at offset %zu (keys may hold letters, digits "
+                           "and . _ - + = , @ : %% ~ # /)",
+                           key, c, i);
     }
     if (key[0] == '/')
         return sl_errf(err, SL_EINVAL, "key '%s' starts with '/' (keys are relative paths)", key);

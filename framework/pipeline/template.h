@@ -2,8 +2,8 @@
  *
  * A task key is a short relative-path-like string, e.g.
  * "1257010784/p00001_00024/t1257010986_1257011185/ch109". It must be safe to
- * use as a relative path: 1..512 bytes, printable ASCII without '\\', no
- * leading '/', no empty, "." or ".." segment.
+ * use as a relative path: 1..512 bytes of letters, digits and . _ - + = , @
+ * : % ~ # /, no leading '/', no empty, "." or ".." segment.
  *
  * Templates build downstream keys from an upstream key:
  *   {key}        the whole input key

@@ -143,11 +143,12 @@ void sl_sched_close(sl_sched *s)
         pipe_free(s->pipes[i]);
     free(s->pipes);
     for (size_t i = 0; i < s->nagents; i++) {
-        free(s->agents[i].agent_id);
-        free(s->agents[i].host);
-        for (size_t g = 0; g < s->agents[i].ngroups; g++)
-            free(s->agents[i].groups[g]);
-        free(s->agents[i].groups);
+        free(s->agents[i]->agent_id);
+        free(s->agents[i]->host);
+        for (size_t g = 0; g < s->agents[i]->ngroups; g++)
+            free(s->agents[i]->groups[g]);
+        free(s->agents[i]->groups);
+        free(s->agents[i]);
     }
     free(s->agents);
     sl_store_close(s->store);

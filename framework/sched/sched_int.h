@@ -40,7 +40,7 @@ struct sl_sched {
     int64_t lease_ttl_ms;
     sl_pipe **pipes; /* every pipeline, by ascending id */
     size_t npipes;
-    sl_agent_rt *agents;
+    sl_agent_rt **agents; /* each allocated once: long-polls keep pointers across waits */
     size_t nagents;
     int stopping;
     double last_host_check;

@@ -32,8 +32,8 @@ void sl_lease_result_free(sl_lease_result *r)
 static sl_agent_rt *agent_by_host(sl_sched *s, const char *host)
 {
     for (size_t i = 0; i < s->nagents; i++)
-        if (strcmp(s->agents[i].host, host) == 0)
-            return &s->agents[i];
+        if (strcmp(s->agents[i]->host, host) == 0)
+            return s->agents[i];
     return NULL;
 }
 
@@ -54,8 +54,8 @@ static void split_groups(sl_agent_rt *a, const char *csv)
 static sl_agent_rt *agent_add(sl_sched *s, const char *host, const char *agent_id)
 {
     s->agents = sl_xrealloc(s->agents, (s->nagents + 1) * sizeof *s->agents);
-    sl_agent_rt *a = &s->agents[s->nagents++];
-    memset(a, 0, sizeof *a);
+    sl_agent_rt *a = sl_xcalloc(1, sizeof *a);
+    s->agents[s->nagents++] = a;
     a->host = sl_xstrdup(host);
     a->agent_id = sl_xstrdup(agent_id ? agent_id : "");
     return a;

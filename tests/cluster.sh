@@ -1,0 +1,53 @@
+# Helpers for integration tests that run a real controller and real agents
+# on 127.0.0.1 (sourced after tests/lib.sh). Every daemon is started here
+# and stopped by its PID at exit; nothing is killed by name.
+#
+#   start_controller [--lease-ttl 2s]   sets CTL (address) and CTL_PID
+#   start_agent NAME [--group G ...]    sets AGENT_PID_<NAME>
+#   submit FILE                         prints the pipeline id
+#   wait_pipeline ID SECONDS            waits until not running; prints state
+#   sql "SELECT ..."                    queries the controller's database
+STATE="$TMP/state"
+mkdir -p "$STATE"
+
+start_controller() {
+  rm -f "$STATE/addr"
+  sluice controller --state "$STATE" --listen 127.0.0.1:0 --addr-file "$STATE/addr" "$@" \
+    >>"$TMP/controller.log" 2>&1 &
+  CTL_PID=$!
+  track_pid $CTL_PID
+  wait_for 10 test -s "$STATE/addr" || { echo "controller did not start"; cat "$TMP/controller.log"; return 1; }
+  CTL=$(cat "$STATE/addr")
+  export SLUICE_CONTROLLER="$CTL"
+}
+
+start_agent() {
+  local name="$1"; shift
+  sluice agent --name "$name" --dir "$TMP/agents/$name" --mem "$TMP/mem/$name" --wait 2000 "$@" \
+    >>"$TMP/agent-$name.log" 2>&1 &
+  local pid=$!
+  track_pid $pid
+  eval "AGENT_PID_${name//-/_}=$pid"
+}
+
+submit() {
+  sluice submit --json "$1" | sed -n 's/.*"pipeline_id":\([0-9]*\).*/\1/p'
+}
+
+pipeline_state() {
+  sluice status --json "$1" 2>/dev/null | sed -n 's/^\[{"id":[0-9]*,"name":"[^"]*","state":"\([a-z]*\)".*/\1/p'
+}
+
+wait_pipeline() {
+  local id="$1" limit="$2" st=""
+  local end=$((SECONDS + limit))
+  while [ $SECONDS -lt $end ]; do
+    kill -0 "$CTL_PID" 2>/dev/null || { echo "controller-died"; return; }
+    st=$(pipeline_state "$id")
+    [ -n "$st" ] && [ "$st" != running ] && break
+    sleep 0.1
+  done
+  echo "$st"
+}
+
+sql() { sqlite3 "$STATE/sluice.db" "$1"; }
