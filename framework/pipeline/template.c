@@ -5,7 +5,13 @@
  * like an odometer, the first range varying slowest, as shell brace expansion
  * does, so "ch{1..2}/t{1..2}" gives ch1/t1 ch1/t2 ch2/t1 ch2/t2. The number of
  * keys is computed before anything is produced, so a typo such as
- * {1..1000000000} fails fast instead of filling memory. */
+ * {1..1000000000} fails fast instead of filling memory.
+ *
+ * A range may carry an output format after a ':' ({1..12960..24:p%05d_%05e}):
+ * %d is the value, %e the last value of its step (value + STEP - 1, never
+ * past B), %% a literal '%'; a zero-padded width goes between '%' and the
+ * letter (%05d). The format is checked when the template is compiled, so a bad
+ * one is an error before any key is made. */
 #include "pipeline/template.h"
 
 #include <ctype.h>
@@ -26,6 +32,8 @@ typedef struct part {
     int64_t a, b, step; /* P_RANGE */
     int width;          /* P_RANGE: zero padding width */
     int64_t count;      /* P_RANGE: number of values */
+    const char *fmt;    /* P_RANGE: output format after ':' (NULL: width-padded value) */
+    size_t fmtlen;
 } part;
 
 typedef struct tmpl {
@@ -92,6 +100,77 @@ static int parse_uint(const char *s, size_t n, int64_t *v)
     return 0;
 }
 
+/* Checks a range format: text plus %d (value), %e (last value of the step),
+ * %% and an optional zero-padded width (0 and at most 2 digits, %05d). At
+ * least one %d or %e is required, or every key of the range would be the
+ * same. */
+static int check_format(const char *tmpl_s, const char *br, size_t brn, const char *f, size_t n,
+                        sl_err *err)
+{
+    int conv = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (f[i] != '%') continue;
+        size_t j = i + 1;
+        if (j < n && f[j] == '%') {
+            i = j;
+            continue;
+        }
+        /* A width pads with zeros (%05d); space padding cannot make a key. */
+        size_t w0 = j;
+        while (j < n && isdigit((unsigned char)f[j]))
+            j++;
+        if ((j > w0 && (f[w0] != '0' || j - w0 > 3)) || j >= n || (f[j] != 'd' && f[j] != 'e'))
+            return sl_errf(err, SL_EINVAL,
+                           "template '%s': bad format in {%.*s} at '%.*s' (use %%d for the value, "
+                           "%%e for the last value of its step, a zero-padded width as in "
+                           "%%05d, and %%%% for '%%')",
+                           tmpl_s, (int)brn, br, (int)(n - i), f + i);
+        conv = 1;
+        i = j;
+    }
+    if (!conv)
+        return sl_errf(err, SL_EINVAL,
+                       "template '%s': the format of {%.*s} has no %%d or %%e, so every key of "
+                       "the range would be the same",
+                       tmpl_s, (int)brn, br);
+    return 0;
+}
+
+/* Appends range value x of part p (checked format, or the padded value). */
+static void render_range(sl_buf *b, const part *p, int64_t x)
+{
+    if (!p->fmt) {
+        sl_buf_printf(b, "%0*" PRId64, p->width, x);
+        return;
+    }
+    /* The last value of x's step: x + STEP - 1 counting up, x - STEP + 1
+     * counting down, clamped to B so the final step ends at B. */
+    int64_t e = p->a <= p->b ? x + p->step - 1 : x - p->step + 1;
+    if (p->a <= p->b ? e > p->b : e < p->b) e = p->b;
+    const char *f = p->fmt, *end = p->fmt + p->fmtlen;
+    while (f < end) {
+        if (*f != '%') {
+            size_t n = 0;
+            while (f + n < end && f[n] != '%')
+                n++;
+            sl_buf_append(b, f, n);
+            f += n;
+            continue;
+        }
+        f++;
+        if (*f == '%') {
+            sl_buf_putc(b, '%');
+            f++;
+            continue;
+        }
+        int width = 0;
+        while (isdigit((unsigned char)*f))
+            width = width * 10 + (*f++ - '0');
+        sl_buf_printf(b, "%0*" PRId64, width, *f == 'e' ? e : x);
+        f++;
+    }
+}
+
 static int compile_brace(tmpl *t, const char *tmpl_s, const char *s, size_t n, sl_err *err)
 {
     part p = {0};
@@ -113,20 +192,34 @@ static int compile_brace(tmpl *t, const char *tmpl_s, const char *s, size_t n, s
         add(t, p);
         return 0;
     }
-    const char *d1 = n >= 2 ? memmem(s, n, "..", 2) : NULL;
+    /* A range's format follows the first ':' (ranges themselves have none). */
+    const char *colon = memchr(s, ':', n);
+    size_t rn = colon ? (size_t)(colon - s) : n;
+    const char *d1 = rn >= 2 ? memmem(s, rn, "..", 2) : NULL;
+    if (colon && !d1)
+        return sl_errf(err, SL_EINVAL,
+                       "template '%s': {%.*s}: only a range {A..B} or {A..B..STEP} takes a "
+                       "':FORMAT'",
+                       tmpl_s, (int)n, s);
     if (d1) {
+        if (colon && check_format(tmpl_s, s, n, colon + 1, n - rn - 1, err) < 0) return SL_EINVAL;
         const char *aend = d1, *bs = d1 + 2;
-        const char *d2 = memmem(bs, n - (size_t)(bs - s), "..", 2);
-        const char *bend = d2 ? d2 : s + n;
+        const char *d2 = memmem(bs, rn - (size_t)(bs - s), "..", 2);
+        const char *bend = d2 ? d2 : s + rn;
         int64_t a, b, st = 1;
         if (parse_uint(s, (size_t)(aend - s), &a) < 0 ||
             parse_uint(bs, (size_t)(bend - bs), &b) < 0 ||
-            (d2 && (parse_uint(d2 + 2, (size_t)(s + n - d2 - 2), &st) < 0 || st < 1)))
+            (d2 && (parse_uint(d2 + 2, (size_t)(s + rn - d2 - 2), &st) < 0 || st < 1)))
             return sl_errf(err, SL_EINVAL,
                            "template '%s': bad range {%.*s} (use {A..B} or {A..B..STEP} with "
-                           "non-negative integers and STEP >= 1)",
+                           "non-negative integers and STEP >= 1, optionally followed by "
+                           "':FORMAT')",
                            tmpl_s, (int)n, s);
         p.kind = P_RANGE;
+        if (colon) {
+            p.fmt = colon + 1;
+            p.fmtlen = n - rn - 1;
+        }
         p.a = a;
         p.b = b;
         p.step = st;
@@ -141,7 +234,7 @@ static int compile_brace(tmpl *t, const char *tmpl_s, const char *s, size_t n, s
     }
     return sl_errf(err, SL_EINVAL,
                    "template '%s': unknown placeholder {%.*s} (use {key}, {1}, {-1}, {A..B}, "
-                   "{A..B..STEP}, or {{ and }} for literal braces)",
+                   "{A..B..STEP}, {A..B..STEP:FORMAT}, or {{ and }} for literal braces)",
                    tmpl_s, (int)n, s);
 }
 
@@ -244,7 +337,7 @@ int sl_template_expand(const char *tmpl_s, const char *in, sl_template_fn fn, vo
                 sl_buf_append(&b, p->lit, p->litlen);
             } else {
                 int64_t x = p->a <= p->b ? p->a + val[i] * p->step : p->a - val[i] * p->step;
-                sl_buf_printf(&b, "%0*" PRId64, p->width, x);
+                render_range(&b, p, x);
             }
         }
         if (sl_key_validate(b.data ? b.data : "", err) < 0) {

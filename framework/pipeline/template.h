@@ -10,6 +10,10 @@
  *   {1} {2} ...  the n-th '/'-separated segment (1-based); {-1} the last
  *   {A..B}       a range of integers, expanded to one key per value; the
  *   {A..B..S}    width of A sets zero padding ({001..024}); S is the step
+ *   {A..B..S:F}  a range with an output format F: %d the value, %e the last
+ *                value of its step (value+S-1, at most B), %% a '%', with an
+ *                optional zero-padded width: {1..12960..24:p%05d_%05e} ->
+ *                p00001_00024 p00025_00048 ... p12937_12960
  *   {{ and }}    literal braces
  * Several ranges in one template expand as a cartesian product.
  * Expansion is bounded (SL_TEMPLATE_MAX_KEYS keys) to keep typos harmless. */

@@ -1,5 +1,5 @@
 /* test_template.c - task key validation and key template expansion:
- * {key}, {N}, {-N}, ranges with padding and steps, cartesian products,
+ * {key}, {N}, {-N}, ranges with padding, steps and formats, cartesian products,
  * literal braces, the expansion bound, and every way a template or a
  * produced key can be wrong. */
 #include <setjmp.h>
@@ -128,6 +128,40 @@ static void test_ranges(void **state)
     expect("{key}/p{00..01}", "k", "k/p00 k/p01");
 }
 
+static void test_range_formats(void **state)
+{
+    (void)state;
+    /* the MWA pointing groups and time ranges */
+    expect("{1..72..24:p%05d_%05e}", NULL, "p00001_00024 p00025_00048 p00049_00072");
+    expect("1257010784/{1..48..24:p%05d_%05e}/{1257010986..1257011385..200:t%d_%e}/ch{109..110}",
+           NULL,
+           "1257010784/p00001_00024/t1257010986_1257011185/ch109 "
+           "1257010784/p00001_00024/t1257010986_1257011185/ch110 "
+           "1257010784/p00001_00024/t1257011186_1257011385/ch109 "
+           "1257010784/p00001_00024/t1257011186_1257011385/ch110 "
+           "1257010784/p00025_00048/t1257010986_1257011185/ch109 "
+           "1257010784/p00025_00048/t1257010986_1257011185/ch110 "
+           "1257010784/p00025_00048/t1257011186_1257011385/ch109 "
+           "1257010784/p00025_00048/t1257011186_1257011385/ch110");
+    /* the last step is clamped to B */
+    expect("{1..10..4:%d-%e}", NULL, "1-4 5-8 9-10");
+    expect("{1..9..4:%d-%e}", NULL, "1-4 5-8 9-9");
+    /* counting down: %e goes down too, and stops at B */
+    expect("{10..1..4:%d-%e}", NULL, "10-7 6-3 2-1");
+    /* without a step %e is the value itself; %d alone; a width wider than needed */
+    expect("{1..3:p%03d}", NULL, "p001 p002 p003");
+    expect("{1..2:x%e}", NULL, "x1 x2");
+    expect("{99..101:%02d}", NULL, "99 100 101");
+    expect("{1..1:%d.%d/%e}", NULL, "1.1/1");
+    /* the format replaces the zero padding of A; %% is a literal percent */
+    expect("{001..002:%d%%}", NULL, "1% 2%");
+    expect("{8..11:%02d}", NULL, "08 09 10 11");
+    /* with segments and several ranges */
+    expect("{1}/{0..20..10:t%d_%e}/{-1}", "obs/x/ch109",
+           "obs/t0_9/ch109 obs/t10_19/ch109 obs/t20_20/ch109");
+    expect("{1..2:a%d}{3..4:b%d}", NULL, "a1b3 a1b4 a2b3 a2b4");
+}
+
 static void test_braces(void **state)
 {
     (void)state;
@@ -155,6 +189,21 @@ static void test_bad_templates(void **state)
     expect_fail("{a..c}", NULL, "bad range");
     expect_fail("{-3..3}", NULL, "bad");
     expect_fail("{}", NULL, "unknown placeholder {}");
+    /* range formats */
+    expect_fail("{1..3:p}", NULL, "has no %d or %e");
+    expect_fail("{1..3:}", NULL, "has no %d or %e");
+    expect_fail("{1..3:%s}", NULL, "bad format in {1..3:%s} at '%s'");
+    expect_fail("{1..3:%d%}", NULL, "bad format");
+    expect_fail("{1..3:%-5d}", NULL, "bad format");
+    expect_fail("{1..3:%5d}", NULL, "zero-padded width");
+    expect_fail("{1..3:%0123d}", NULL, "bad format");
+    expect_fail("{1..3:%0d%x}", NULL, "bad format");
+    expect_fail("{key:%d}", "k", "only a range");
+    expect_fail("{x:%d}", "k", "only a range");
+    expect_fail("{1..:%d}", NULL, "bad range");
+    expect_fail("{1..3..0:%d}", NULL, "bad range");
+    expect_fail("{1..2:a %d}", NULL, "contains ' '");
+    assert_int_equal(sl_template_check("{1..12960..24:p%05d_%05e}", NULL), 0);
     /* input-dependent templates */
     expect_fail("{key}", NULL, "no input key");
     expect_fail("{3}", "a/b", "has no segment {3}");
@@ -200,10 +249,10 @@ static void test_max_expansion(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_validate),  cmocka_unit_test(test_key_and_segments),
-        cmocka_unit_test(test_ranges),        cmocka_unit_test(test_braces),
-        cmocka_unit_test(test_bad_templates), cmocka_unit_test(test_callback_stops),
-        cmocka_unit_test(test_max_expansion),
+        cmocka_unit_test(test_key_validate),   cmocka_unit_test(test_key_and_segments),
+        cmocka_unit_test(test_ranges),         cmocka_unit_test(test_range_formats),
+        cmocka_unit_test(test_braces),         cmocka_unit_test(test_bad_templates),
+        cmocka_unit_test(test_callback_stops), cmocka_unit_test(test_max_expansion),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
