@@ -161,6 +161,7 @@ static void *lease_thread(void *arg)
         for (size_t i = 0; i < a->nrunning; i++)
             count_load(&acc, &nacc, a->running[i]->pipeline_id, a->running[i]->stage);
         int room = a->cfg->max_inflight - a->inflight;
+        uint64_t freed_before = a->slot_freed;
         pthread_mutex_unlock(&a->mu);
 
         Sluice__V1__LeaseRequest req = SLUICE__V1__LEASE_REQUEST__INIT;
@@ -219,8 +220,9 @@ static void *lease_thread(void *arg)
             a->lease_ttl_ms = rep->lease_ttl_ms;
         int got = (int)rep->n_tasks, saturated = rep->saturated;
         sluice__v1__lease_reply__free_unpacked(rep, NULL);
-        if (got == 0 && saturated && !a->stopping) {
-            /* every stage with work is at our slot limit: wait for a slot */
+        if (got == 0 && saturated && !a->stopping && a->slot_freed == freed_before) {
+            /* every stage with work is at our slot limit: wait for a slot
+             * (unless one freed while the lease call was in flight) */
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += 1;
@@ -410,6 +412,7 @@ static void task_done(sl_agent *a, sl_atask *t)
     *pp = t;
     a->ndone++;
     a->inflight--;
+    a->slot_freed++;
     pthread_cond_signal(&a->report_cv);
     pthread_cond_signal(&a->capacity_cv);
     pthread_mutex_unlock(&a->mu);

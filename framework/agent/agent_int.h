@@ -57,6 +57,7 @@ typedef struct sl_agent {
     int64_t *cancel;           /* ids the controller asked to stop */
     size_t ncancel;
     int inflight;              /* pending + running + leased in the current pass */
+    uint64_t slot_freed;       /* bumped whenever a task finishes (no lost wakeups) */
     int stopping;
 
     /* executor thread only */
