@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "runtime/runtime.h"
 #include "sluice.pb-c.h"
 #include "util/clock.h"
 
@@ -148,10 +149,12 @@ static void *lease_thread(void *arg)
     int backoff = 50;
     for (;;) {
         pthread_mutex_lock(&a->mu);
-        while (!a->stopping && a->inflight >= a->cfg->max_inflight)
+        while (!a->stopping && !a->draining && a->inflight >= a->cfg->max_inflight)
             pthread_cond_wait(&a->capacity_cv, &a->mu);
-        if (a->stopping) {
+        if (a->stopping || a->draining) {
+            a->lease_done = 1;
             pthread_mutex_unlock(&a->mu);
+            wake_executor(a);
             break;
         }
         load_acc *acc = NULL;
@@ -220,7 +223,8 @@ static void *lease_thread(void *arg)
             a->lease_ttl_ms = rep->lease_ttl_ms;
         int got = (int)rep->n_tasks, saturated = rep->saturated;
         sluice__v1__lease_reply__free_unpacked(rep, NULL);
-        if (got == 0 && saturated && !a->stopping && a->slot_freed == freed_before) {
+        if (got == 0 && saturated && !a->stopping && !a->draining &&
+            a->slot_freed == freed_before) {
             /* every stage with work is at our slot limit: wait for a slot
              * (unless one freed while the lease call was in flight) */
             struct timespec ts;
@@ -460,7 +464,13 @@ static void reap(sl_agent *a)
         if (!t)
             continue;
         kill(-pid, SIGKILL); /* leftovers of the group die with the task */
+        /* container runtimes free or discard the task's slot, and may
+         * explain the end (e.g. out of memory inside the container) */
+        char note[512];
+        sl_runtime_task_ended(pid, status, t->timed_out || t->cancelled, note, sizeof note);
         sl_agent_task_finish(a, t, status);
+        if (note[0] && !t->error)
+            t->error = sl_xstrdup(note);
         task_done(a, t);
     }
 }
@@ -512,7 +522,10 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
                                : sl_xasprintf("/dev/shm/sluice/%s", a->name);
     char *dir = cfg.dir ? sl_xstrdup(cfg.dir) : sl_xasprintf("/var/tmp/sluice/%s", a->name);
     a->ssd_root = cfg.ssd_root ? sl_xstrdup(cfg.ssd_root) : sl_xasprintf("%s/ssd", dir);
-    a->work_root = sl_xasprintf("%s/work", dir);
+    /* Work dirs live in memory beside the memory tier: creating and
+     * removing one per attempt on a journaling disk costs more than
+     * running a short module. They only hold logs and emit files. */
+    a->work_root = sl_xasprintf("%s.work", a->mem_root);
     free(dir);
     if (mkdirs(a->mem_root) < 0 || mkdirs(a->ssd_root) < 0 || mkdirs(a->work_root) < 0)
         return sl_errf(err, SL_EIO, "cannot create agent directories (%s, %s, %s): %s",
@@ -569,19 +582,44 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     pthread_t lt, rt;
     pthread_create(&lt, NULL, lease_thread, a);
     pthread_create(&rt, NULL, report_thread, a);
+    int64_t drain_end = 0; /* > 0 while draining (--drain-on-term) */
     for (;;) {
         start_pending(a);
         int timeout = police(a);
+        if (drain_end && timeout > 100)
+            timeout = 100;
         struct pollfd pf[2] = {{sfd, POLLIN, 0}, {a->evfd, POLLIN, 0}};
         if (poll(pf, 2, timeout < 0 ? 0 : timeout) < 0 && errno != EINTR)
             break;
         int stop = 0;
         if (pf[0].revents & POLLIN) {
             struct signalfd_siginfo si;
-            while (read(sfd, &si, sizeof si) == sizeof si)
-                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+            while (read(sfd, &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGTERM && cfg.drain_ms > 0) {
+                    if (!drain_end) { /* drain: lease no more, let running tasks finish */
+                        fprintf(stderr, "sluice agent %s: SIGTERM: draining for up to %.0f s\n",
+                                a->name, cfg.drain_ms / 1000.0);
+                        drain_end = sl_mono_ms() + cfg.drain_ms;
+                        pthread_mutex_lock(&a->mu);
+                        a->draining = 1;
+                        pthread_cond_broadcast(&a->capacity_cv);
+                        pthread_mutex_unlock(&a->mu);
+                    }
+                } else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
                     stop = 1;
+                }
+            }
             reap(a);
+        }
+        if (drain_end) {
+            pthread_mutex_lock(&a->mu);
+            int idle = a->lease_done && !a->pending_head && a->nrunning == 0;
+            pthread_mutex_unlock(&a->mu);
+            if (idle || sl_mono_ms() >= drain_end) {
+                fprintf(stderr, "sluice agent %s: drain %s\n", a->name,
+                        idle ? "done" : "time is up: stopping what still runs");
+                stop = 1;
+            }
         }
         if (pf[1].revents & POLLIN) {
             uint64_t v;
@@ -601,6 +639,9 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     pthread_cond_broadcast(&a->capacity_cv);
     pthread_cond_broadcast(&a->report_cv);
     pthread_mutex_unlock(&a->mu);
+    /* slot containers go before the joins: a long poll may outlast the
+     * grace period of whoever stops us */
+    sl_runtime_shutdown_all();
     pthread_join(lt, NULL);
     pthread_join(rt, NULL);
     while (waitpid(-1, NULL, WNOHANG) > 0)
