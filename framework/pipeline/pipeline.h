@@ -50,8 +50,8 @@ typedef struct sl_stage {
     char *name;     /* [a-z0-9][a-z0-9_-]*, unique */
     char **command; /* argv prefix; the task key and headers JSON follow */
     size_t ncommand;
-    char *runtime; /* "process" (default), "noop", later containers */
-    char *image;   /* container image, NULL for process */
+    char *runtime; /* "process" (default), "noop", podman, docker, charliecloud, ... */
+    char *image;   /* container image; ignored by process, noop and bwrap */
     sl_kv *env;    /* the stage's own environment */
     size_t nenv;
     int slots; /* concurrent tasks of this stage per host, default 1 */
@@ -68,6 +68,8 @@ typedef struct sl_stage {
     char *on_full;       /* "wait" (default) or "drop-oldest" */
     int64_t cpus_milli;  /* containers: cpus * 1000, 0 = unlimited */
     int64_t memory;      /* containers: bytes, 0 = unlimited */
+    char **gpus;         /* containers: device paths or CDI names (`gpus:`) */
+    size_t ngpus;
     sl_emit *emits;
     size_t nemits;
     int gather; /* >0: a join; a task is made when this many members arrived */

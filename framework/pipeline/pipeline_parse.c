@@ -29,7 +29,8 @@ static const char *const top_keys[] = {"version", "name",    "description", "env
                                        "groups",  "cluster", "stages",      "messages"};
 static const char *const stage_keys[] = {
     "name",    "command", "runtime",     "image",   "env",  "slots",  "placement", "group",
-    "timeout", "retry",   "output_size", "on_full", "cpus", "memory", "emits",     "gather"};
+    "timeout", "retry",   "output_size", "on_full", "cpus", "memory", "emits",     "gather",
+    "gpus"};
 static const char *const emit_keys[] = {"to", "key", "stream"};
 static const char *const gather_keys[] = {"count"};
 static const char *const cluster_keys[] = {"agents"};
@@ -354,7 +355,7 @@ static int parse_emits(sl_pctx *c, sl_stage *s, const sl_ynode *n)
 
 static int is_container(const char *rt)
 {
-    return strcmp(rt, "process") && strcmp(rt, "noop");
+    return strcmp(rt, "process") && strcmp(rt, "noop") && strcmp(rt, "bwrap");
 }
 
 static int parse_stage(sl_pctx *c, size_t idx, const sl_ynode *n)
@@ -426,11 +427,6 @@ static int parse_stage(sl_pctx *c, size_t idx, const sl_ynode *n)
                                 s->name);
     }
     if ((v = opt(n, "image"))) {
-        if (!is_container(s->runtime))
-            return sl_pipeline_errf(c, key_node(n, "image")->loc,
-                                    "stage '%s' has an image but runtime %s runs no container "
-                                    "(set runtime: podman, docker, ...)",
-                                    s->name, s->runtime);
         if (str_of(c, v, "image", &s->image) < 0) return SL_EINVAL;
         if (!s->image[0])
             return sl_pipeline_errf(c, v->loc, "image of stage '%s' is empty", s->name);
@@ -617,6 +613,24 @@ static int parse_messages(sl_pctx *c, const sl_ynode *n)
             return sl_pipeline_errf(c, e->loc, "message #%zu has no 'to'", i + 1);
         if (str_of(c, v, "message 'to'", &m->to) < 0) return SL_EINVAL;
         m->to_index = sl_pipeline_stage_index(p, m->to);
+    if ((v = opt(n, "gpus"))) {
+        const sl_ynode *const *items = v->kind == SL_Y_SEQ ? (const sl_ynode *const *)v->items : NULL;
+        size_t ng = items ? v->n : 1;
+        s->ngpus = ng;
+        s->gpus = sl_arena_array(c->a, ng ? ng : 1, sizeof *s->gpus);
+        for (size_t i = 0; i < ng; i++) {
+            const sl_ynode *g = items ? items[i] : v;
+            snprintf(what, sizeof what, "a device in gpus of stage '%s'", s->name);
+            if (str_of(c, g, what, &s->gpus[i]) < 0) return SL_EINVAL;
+            const char *d = s->gpus[i];
+            int cdi = strchr(d, '=') && strchr(d, '/') && d[0] != '/';
+            if (!(d[0] == '/' && !strncmp(d, "/dev/", 5)) && !cdi)
+                return sl_pipeline_errf(c, g->loc,
+                                        "gpus of stage '%s': '%s' is neither a device path "
+                                        "(/dev/...) nor a CDI name (vendor.com/class=name)",
+                                        s->name, d);
+        }
+    }
         if (m->to_index < 0) {
             const char **names = sl_xcalloc(p->nstages, sizeof *names);
             for (size_t j = 0; j < p->nstages; j++)

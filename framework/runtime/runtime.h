@@ -30,10 +30,24 @@ typedef struct sl_runtime {
      * agent waits for. pid 0 with *exit_code set means it already finished
      * (the noop runtime). */
     int (*start)(const sl_run_spec *spec, pid_t *pid, int *exit_code, sl_err *err);
+    /* Optional. The pid start() returned was reaped with this wait status;
+     * `killed` is set when the agent killed it (timeout, cancel). A runtime
+     * that keeps a container per slot returns the slot to its pool here, or
+     * discards the container when what ran inside may still be running. It
+     * may explain the end in note (e.g. out of memory), "" otherwise. */
+    void (*finish)(pid_t pid, int wait_status, int killed, char *note, size_t notelen);
+    /* Optional. Stops and removes everything the runtime keeps (slot
+     * containers); called once by the agent when it stops. */
+    void (*shutdown)(void);
 } sl_runtime;
 
 /* The runtime registered under `name` ("process", "noop", ...), or NULL. */
 const sl_runtime *sl_runtime_find(const char *name);
+/* Calls every runtime's finish hook for a reaped task pid (runtimes ignore
+ * pids they did not start); note gets the first explanation given. */
+void sl_runtime_task_ended(pid_t pid, int wait_status, int killed, char *note, size_t notelen);
+/* Calls every runtime's shutdown hook (agent exit). */
+void sl_runtime_shutdown_all(void);
 
 /* Spawns argv[0] (resolved through PATH from envp when it has no '/') as
  * the leader of a new process group that dies with the calling thread

@@ -471,6 +471,37 @@ static void test_misc_rules(void **state)
 }
 
 /* Runs every file of tests/yaml/bad and checks its "# expect:" line. */
+/* Container keys: gpus as a list or one string; image beside a runtime
+ * chosen by a variable (process and bwrap ignore it). */
+static void test_container_keys(void **state)
+{
+    (void)state;
+    const char *y = "name: c\nstages:\n"
+                    "  - {name: a, runtime: podman, image: 'sluice/x:1', command: x, cpus: 0.5,\n"
+                    "     memory: 64m, gpus: [/dev/nvidia0, nvidia.com/gpu=all]}\n"
+                    "  - {name: b, runtime: bwrap, command: x, gpus: /dev/dri/card0}\n"
+                    "  - {name: c, image: 'sluice/x:1', command: x}\n";
+    sl_varsrc src = {0};
+    sl_pipeline *p = parse_ok(y, &src);
+    assert_int_equal(p->stages[0].ngpus, 2);
+    assert_string_equal(p->stages[0].gpus[1], "nvidia.com/gpu=all");
+    assert_int_equal(p->stages[0].memory, 64 << 20);
+    assert_int_equal(p->stages[0].cpus_milli, 500);
+    assert_int_equal(p->stages[1].ngpus, 1);
+    assert_string_equal(p->stages[1].gpus[0], "/dev/dri/card0");
+    assert_null(p->stages[1].image);
+    assert_string_equal(p->stages[2].runtime, "process");
+    assert_string_equal(p->stages[2].image, "sluice/x:1");
+    assert_int_equal(p->stages[2].ngpus, 0);
+    sl_pipeline_free(p);
+    parse_bad("name: c\nstages:\n  - {name: a, runtime: podman, image: x, command: x, gpus: [gpu0]}\n",
+              &src, "neither a device path");
+    parse_bad("name: c\nstages:\n  - {name: a, runtime: bwrap, command: x, gpus: {a: b}}\n", &src,
+              "gpus");
+    parse_bad("name: c\nstages:\n  - {name: a, runtime: charliecloud, command: x}\n", &src,
+              "has runtime charliecloud but no 'image'");
+}
+
 static void test_bad_table(void **state)
 {
     (void)state;
@@ -551,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_env_file_from_yaml),
         cmocka_unit_test(test_vars_round_trip),
         cmocka_unit_test(test_misc_rules),
+        cmocka_unit_test(test_container_keys),
         cmocka_unit_test(test_bad_table),
         cmocka_unit_test(test_good_table),
     };
