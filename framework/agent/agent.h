@@ -8,6 +8,7 @@
 #define SL_AGENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -22,6 +23,8 @@ typedef struct sl_agent_config {
     int max_inflight;         /* leased + running tasks at most (default 1024) */
     int wait_ms;              /* long-poll length (default 5000) */
     int keep_workdirs;        /* keep work dirs of successful attempts too */
+    int64_t drain_ms;         /* SIGTERM: stop leasing, let running tasks finish up to
+                                 this long, then stop (0: stop at once; SIGINT always does) */
 } sl_agent_config;
 
 /* Runs until SIGTERM/SIGINT. Returns 0 on a clean shutdown. */

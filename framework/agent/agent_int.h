@@ -59,6 +59,8 @@ typedef struct sl_agent {
     int inflight;              /* pending + running + leased in the current pass */
     uint64_t slot_freed;       /* bumped whenever a task finishes (no lost wakeups) */
     int stopping;
+    int draining;   /* SIGTERM with drain_ms: lease no more, finish what runs */
+    int lease_done; /* the lease thread has left (draining or stopping) */
 
     /* executor thread only */
     sl_amodel *models;

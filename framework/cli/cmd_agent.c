@@ -4,6 +4,7 @@
 
 #include "agent/agent.h"
 #include "cli/cli.h"
+#include "util/units.h"
 
 static const char USAGE[] =
     "usage: sluice agent [--controller ADDR] [--name HOST] [--group G]...\n"
@@ -18,7 +19,10 @@ static const char USAGE[] =
     "  --ssd DIR          SSD cache tier, $SLUICE_SSD (default DIR/ssd)\n"
     "  --max-inflight N   leased + running tasks at most (1024)\n"
     "  --wait MS          long-poll length in milliseconds (5000)\n"
-    "  --keep-workdirs    keep work dirs of successful attempts\n";
+    "  --keep-workdirs    keep work dirs of successful attempts\n"
+    "  --drain-on-term D  on SIGTERM stop leasing and let running tasks finish for up\n"
+    "                     to D (e.g. 100s) before stopping (Slurm's --signal); SIGINT\n"
+    "                     and a SIGTERM without this option stop at once\n";
 
 int cmd_agent(int argc, char **argv)
 {
@@ -26,6 +30,7 @@ int cmd_agent(int argc, char **argv)
         {"controller", 1, 0, 'c'}, {"name", 1, 0, 'n'},         {"group", 1, 0, 'g'},
         {"dir", 1, 0, 'd'},        {"mem", 1, 0, 'm'},          {"ssd", 1, 0, 's'},
         {"max-inflight", 1, 0, 'i'}, {"wait", 1, 0, 'w'},       {"keep-workdirs", 0, 0, 'k'},
+        {"drain-on-term", 1, 0, 'D'},
         {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
     sl_agent_config cfg = {0};
     const char *controller = NULL;
@@ -46,6 +51,14 @@ int cmd_agent(int argc, char **argv)
         case 'i': cfg.max_inflight = atoi(optarg); break;
         case 'w': cfg.wait_ms = atoi(optarg); break;
         case 'k': cfg.keep_workdirs = 1; break;
+        case 'D': {
+            sl_err de = {0};
+            if (sl_parse_duration_ms(optarg, &cfg.drain_ms, &de) < 0) {
+                fprintf(stderr, "sluice agent: --drain-on-term: %s\n", de.msg);
+                return 2;
+            }
+            break;
+        }
         case 'h': return sl_cli_usage(USAGE, 0);
         default: return sl_cli_usage(USAGE, 1);
         }
