@@ -64,6 +64,7 @@ int cmd_cancel(int argc, char **argv);
 int cmd_hosts(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_slurm(int argc, char **argv);
 
 /* Shared by submit and run: reads FILE, validates it, and submits it with
  * the variables it used. Prints errors; returns the pipeline id or -1. */

@@ -16,6 +16,7 @@ static const sl_cmd COMMANDS[] = {
     {"cancel", cmd_cancel, "cancel a pipeline"},
     {"hosts", cmd_hosts, "the agents' hosts, groups, cache roots and state"},
     {"emit", cmd_emit, "emit a message (inside a module, or into a pipeline)"},
+    {"slurm", cmd_slurm, "agents as Slurm jobs: up, status, down (pilot pattern)"},
 };
 
 static void usage(FILE *f)

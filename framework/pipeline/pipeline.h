@@ -99,6 +99,22 @@ typedef struct sl_local_agent {
     size_t ngroups;
 } sl_local_agent;
 
+/* cluster.slurm: defaults for `sluice slurm up --from FILE` (docs/slurm.md).
+ * Strings are NULL and counts 0 when not given. */
+typedef struct sl_cluster_slurm {
+    int present;
+    int nodes;      /* agents (compute nodes of a het job) */
+    int het_ingest; /* `het: "I:C"`: I ingest nodes, then nodes = C */
+    char *partition, *time, *qos, *reservation, *account, *constraint;
+    char *mem_root, *ssd_root;
+    int exclusive, group_by_node;
+    char **groups;
+    size_t ngroups;
+    char **sbatch; /* extra sbatch options */
+    size_t nsbatch;
+    int64_t drain_ms; /* -1 = not given */
+} sl_cluster_slurm;
+
 typedef struct sl_pipeline {
     char *file; /* path shown in errors */
     char *name;
@@ -111,6 +127,7 @@ typedef struct sl_pipeline {
     size_t nmessages;
     sl_local_agent *agents; /* cluster.agents: list or a count (names local-1..N) */
     size_t nagents;
+    sl_cluster_slurm slurm; /* cluster.slurm */
     int64_t lease_ttl_ms; /* default 30000 */
     sl_kv *vars;          /* variables that were substituted, with their values */
     size_t nvars;

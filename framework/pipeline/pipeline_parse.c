@@ -33,7 +33,11 @@ static const char *const stage_keys[] = {
     "gpus"};
 static const char *const emit_keys[] = {"to", "key", "stream"};
 static const char *const gather_keys[] = {"count"};
-static const char *const cluster_keys[] = {"agents"};
+static const char *const cluster_keys[] = {"agents", "slurm"};
+static const char *const slurm_keys[] = {
+    "nodes",    "het",      "partition",  "time",          "qos",    "reservation",
+    "account",  "constraint", "exclusive", "group_by_node", "groups", "mem_root",
+    "ssd_root", "drain",    "sbatch"};
 static const char *const agent_keys[] = {"name", "groups"};
 static const char *const message_keys[] = {"to", "key", "headers"};
 static const char *const runtimes[] = {"process",      "noop",      "podman",      "docker",
@@ -213,12 +217,108 @@ static int parse_groups(sl_pctx *c, const sl_ynode *n)
     return 0;
 }
 
+/* A value that goes into an #SBATCH line: one word, no quotes. */
+static int slurm_word_of(sl_pctx *c, const sl_ynode *n, const char *what, char **out)
+{
+    if (str_of(c, n, what, out) < 0) return SL_EINVAL;
+    for (const char *q = *out; *q; q++)
+        if ((unsigned char)*q <= ' ' || strchr("\"'`\\", *q))
+            return sl_pipeline_errf(c, n->loc, "%s '%s' must be one word without quotes", what,
+                                    *out);
+    if (!**out) return sl_pipeline_errf(c, n->loc, "%s must not be empty", what);
+    return 0;
+}
+
+static int parse_cluster_slurm(sl_pctx *c, const sl_ynode *n)
+{
+    sl_cluster_slurm *y = &c->p->slurm;
+    if (want(c, n, SL_Y_MAP, "cluster.slurm") < 0 ||
+        check_keys(c, n, slurm_keys, N(slurm_keys), "in cluster.slurm") < 0)
+        return SL_EINVAL;
+    y->present = 1;
+    y->drain_ms = -1;
+    const sl_ynode *v;
+    long long cnt;
+    if ((v = opt(n, "nodes"))) {
+        if (int_of(c, v, "cluster.slurm.nodes", 1, 100000, &cnt) < 0) return SL_EINVAL;
+        y->nodes = (int)cnt;
+    }
+    if ((v = opt(n, "het"))) {
+        char *s, *e1, *e2 = NULL;
+        if (str_of(c, v, "cluster.slurm.het", &s) < 0) return SL_EINVAL;
+        long a = strtol(s, &e1, 10), b = *e1 == ':' ? strtol(e1 + 1, &e2, 10) : 0;
+        if (!isdigit((unsigned char)*s) || *e1 != ':' || !isdigit((unsigned char)e1[1]) || *e2 ||
+            a < 1 || b < 1 || a > 100000 || b > 100000)
+            return sl_pipeline_errf(c, v->loc,
+                                    "cluster.slurm.het must be \"INGEST:COMPUTE\" node counts, "
+                                    "e.g. \"1:4\" (got '%s')", s);
+        if (opt(n, "nodes"))
+            return sl_pipeline_errf(c, v->loc, "cluster.slurm: give either nodes or het, not both");
+        y->het_ingest = (int)a;
+        y->nodes = (int)b;
+    }
+    struct {
+        const char *key;
+        char **dst;
+    } words[] = {{"partition", &y->partition},   {"qos", &y->qos},
+                 {"reservation", &y->reservation}, {"account", &y->account},
+                 {"constraint", &y->constraint}, {"mem_root", &y->mem_root},
+                 {"ssd_root", &y->ssd_root},     {"time", &y->time}};
+    for (size_t i = 0; i < N(words); i++) {
+        char what[64];
+        snprintf(what, sizeof what, "cluster.slurm.%s", words[i].key);
+        if ((v = opt(n, words[i].key)) && slurm_word_of(c, v, what, words[i].dst) < 0)
+            return SL_EINVAL;
+    }
+    if (y->time && strspn(y->time, "0123456789:-") != strlen(y->time) &&
+        strcmp(y->time, "infinite") && strcmp(y->time, "unlimited"))
+        return sl_pipeline_errf(c, opt(n, "time")->loc,
+                                "cluster.slurm.time '%s' is not a Slurm time limit (MM, "
+                                "HH:MM:SS, D-HH:MM, ...)", y->time);
+    if ((v = opt(n, "exclusive")) && bool_of(c, v, "cluster.slurm.exclusive", &y->exclusive) < 0)
+        return SL_EINVAL;
+    if ((v = opt(n, "group_by_node")) &&
+        bool_of(c, v, "cluster.slurm.group_by_node", &y->group_by_node) < 0)
+        return SL_EINVAL;
+    if ((v = opt(n, "drain")) && duration_of(c, v, "cluster.slurm.drain", &y->drain_ms) < 0)
+        return SL_EINVAL;
+    if ((v = opt(n, "groups"))) {
+        if (want(c, v, SL_Y_SEQ, "cluster.slurm.groups") < 0) return SL_EINVAL;
+        y->ngroups = v->n;
+        y->groups = sl_arena_array(c->a, v->n ? v->n : 1, sizeof *y->groups);
+        for (size_t j = 0; j < v->n; j++) {
+            if (str_of(c, v->items[j], "a group of cluster.slurm", &y->groups[j]) < 0)
+                return SL_EINVAL;
+            if (!match_name(y->groups[j], 0, "_.-"))
+                return sl_pipeline_errf(c, v->items[j]->loc,
+                                        "group name '%s' must match [A-Za-z0-9][A-Za-z0-9_.-]*",
+                                        y->groups[j]);
+        }
+    }
+    if ((v = opt(n, "sbatch"))) {
+        if (want(c, v, SL_Y_SEQ, "cluster.slurm.sbatch") < 0) return SL_EINVAL;
+        y->nsbatch = v->n;
+        y->sbatch = sl_arena_array(c->a, v->n ? v->n : 1, sizeof *y->sbatch);
+        for (size_t j = 0; j < v->n; j++) {
+            if (slurm_word_of(c, v->items[j], "an sbatch option", &y->sbatch[j]) < 0)
+                return SL_EINVAL;
+            if (y->sbatch[j][0] != '-')
+                return sl_pipeline_errf(c, v->items[j]->loc,
+                                        "sbatch option '%s' must start with '-' (e.g. --mem=0)",
+                                        y->sbatch[j]);
+        }
+    }
+    return 0;
+}
+
 static int parse_cluster(sl_pctx *c, const sl_ynode *n)
 {
     sl_pipeline *p = c->p;
     if (want(c, n, SL_Y_MAP, "cluster") < 0 ||
         check_keys(c, n, cluster_keys, N(cluster_keys), "in cluster") < 0)
         return SL_EINVAL;
+    const sl_ynode *sy = opt(n, "slurm");
+    if (sy && parse_cluster_slurm(c, sy) < 0) return SL_EINVAL;
     const sl_ynode *ag = opt(n, "agents");
     if (!ag) return 0;
     if (ag->kind == SL_Y_SCALAR) {
@@ -353,6 +453,8 @@ static int parse_emits(sl_pctx *c, sl_stage *s, const sl_ynode *n)
     return 0;
 }
 
+/* Runtimes that run an image. process, noop and bwrap ignore `image:`, so
+ * one file can say `runtime: ${RUNTIME:-process}` beside a fixed image. */
 static int is_container(const char *rt)
 {
     return strcmp(rt, "process") && strcmp(rt, "noop") && strcmp(rt, "bwrap");
@@ -511,6 +613,24 @@ static int parse_stage(sl_pctx *c, size_t idx, const sl_ynode *n)
                                     "cpus must be a number > 0 such as 1 or 1.5 (got '%s')", cs);
         s->cpus_milli = llround(d * 1000);
     }
+    if ((v = opt(n, "gpus"))) {
+        const sl_ynode *const *items = v->kind == SL_Y_SEQ ? (const sl_ynode *const *)v->items : NULL;
+        size_t ng = items ? v->n : 1;
+        s->ngpus = ng;
+        s->gpus = sl_arena_array(c->a, ng ? ng : 1, sizeof *s->gpus);
+        for (size_t i = 0; i < ng; i++) {
+            const sl_ynode *g = items ? items[i] : v;
+            snprintf(what, sizeof what, "a device in gpus of stage '%s'", s->name);
+            if (str_of(c, g, what, &s->gpus[i]) < 0) return SL_EINVAL;
+            const char *d = s->gpus[i];
+            int cdi = strchr(d, '=') && strchr(d, '/') && d[0] != '/';
+            if (!(d[0] == '/' && !strncmp(d, "/dev/", 5)) && !cdi)
+                return sl_pipeline_errf(c, g->loc,
+                                        "gpus of stage '%s': '%s' is neither a device path "
+                                        "(/dev/...) nor a CDI name (vendor.com/class=name)",
+                                        s->name, d);
+        }
+    }
     if ((v = opt(n, "emits")) && parse_emits(c, s, v) < 0) return SL_EINVAL;
     if ((v = opt(n, "gather"))) {
         const sl_ynode *cnt = v;
@@ -613,24 +733,6 @@ static int parse_messages(sl_pctx *c, const sl_ynode *n)
             return sl_pipeline_errf(c, e->loc, "message #%zu has no 'to'", i + 1);
         if (str_of(c, v, "message 'to'", &m->to) < 0) return SL_EINVAL;
         m->to_index = sl_pipeline_stage_index(p, m->to);
-    if ((v = opt(n, "gpus"))) {
-        const sl_ynode *const *items = v->kind == SL_Y_SEQ ? (const sl_ynode *const *)v->items : NULL;
-        size_t ng = items ? v->n : 1;
-        s->ngpus = ng;
-        s->gpus = sl_arena_array(c->a, ng ? ng : 1, sizeof *s->gpus);
-        for (size_t i = 0; i < ng; i++) {
-            const sl_ynode *g = items ? items[i] : v;
-            snprintf(what, sizeof what, "a device in gpus of stage '%s'", s->name);
-            if (str_of(c, g, what, &s->gpus[i]) < 0) return SL_EINVAL;
-            const char *d = s->gpus[i];
-            int cdi = strchr(d, '=') && strchr(d, '/') && d[0] != '/';
-            if (!(d[0] == '/' && !strncmp(d, "/dev/", 5)) && !cdi)
-                return sl_pipeline_errf(c, g->loc,
-                                        "gpus of stage '%s': '%s' is neither a device path "
-                                        "(/dev/...) nor a CDI name (vendor.com/class=name)",
-                                        s->name, d);
-        }
-    }
         if (m->to_index < 0) {
             const char **names = sl_xcalloc(p->nstages, sizeof *names);
             for (size_t j = 0; j < p->nstages; j++)
