@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# demo.sh - `make demo`: the MWA pulsar search from download to detection on
+# this machine. Simulates a small observation with mwa-sim (a pulsar among a
+# few pointings), packs it into per-second product tars like the real archive,
+# serves them over HTTP on 127.0.0.1, runs pipelines/demo.yaml with
+# `sluice run` (live progress), and prints the detected pulsar beside the
+# injected truth. Temporary data and the HTTP server are removed at the end;
+# the results stay in build/demo/ (override with DEMO_OUT=DIR).
+# Sizes (env): DEMO_SECONDS (20), DEMO_STEP (10), DEMO_CHANNELS (109-112),
+# DEMO_POINTINGS (6), DEMO_GROUP (3), DEMO_TILES (32), DEMO_SAMPLES (2000).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+export PATH="$ROOT/build/bin:$ROOT/pipelines/bin:$PATH"
+
+OBSID=${DEMO_OBSID:-1257010784}
+SECONDS_N=${DEMO_SECONDS:-20}
+STEP=${DEMO_STEP:-10}
+CHANNELS=${DEMO_CHANNELS:-109-112}
+NPOINT=${DEMO_POINTINGS:-6}
+GROUP=${DEMO_GROUP:-3}
+TILES=${DEMO_TILES:-32}
+FINE=128
+SAMPLES=${DEMO_SAMPLES:-2000}
+PERIOD=${DEMO_PERIOD:-0.1337}
+DM=${DEMO_DM:-30}
+STRENGTH=${DEMO_STRENGTH:-0.002}
+SEED=${DEMO_SEED:-42}
+CH_FIRST=${CHANNELS%-*} CH_LAST=${CHANNELS#*-}
+NCHAN=$((CH_LAST - CH_FIRST + 1))
+T_LAST=$((OBSID + SECONDS_N - 1))
+VCS_BYTES=$((TILES * FINE * SAMPLES * 2))
+
+OUT=${DEMO_OUT:-$ROOT/build/demo}
+STAMP=$(date +%Y%m%d-%H%M%S)
+RESULTS="$OUT/results-$STAMP"
+TMPD=$(mktemp -d "${TMPDIR:-/tmp}/sluice-demo.XXXXXX")
+SERVER_PID=""
+
+bold() { if [ -t 1 ]; then printf '\033[1m%s\033[0m\n' "$*"; else printf '%s\n' "$*"; fi; }
+step() {
+  echo
+  bold "==> $*"
+}
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$TMPD"
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: interrupted"; exit 130' INT TERM
+
+t_start=$SECONDS
+mkdir -p "$RESULTS"
+bold "sluice demo: the MWA pulsar search, from download to detection"
+echo "observation $OBSID: ${SECONDS_N} s, coarse channels $CH_FIRST-$CH_LAST, $TILES tiles x $FINE fine channels x $SAMPLES samples/s"
+echo "($((VCS_BYTES / 1000)) kB per channel-second; the real ones are 327,680 kB), $NPOINT pointings beamformed $GROUP at a time"
+
+step "1/6 Simulating the observation with mwa-sim (pulsar P=${PERIOD} s, DM=${DM}, hidden among $NPOINT pointings)"
+mwa-sim -o "$TMPD/sim" --obsid "$OBSID" -n "$SECONDS_N" -c "$CHANNELS" -t "$TILES" -f "$FINE" -s "$SAMPLES" \
+  --period "$PERIOD" --dm "$DM" --duty 0.06 --strength "$STRENGTH" --decoys $((NPOINT - 1)) \
+  --decoy-radius 1.0 --seed "$SEED"
+mkdir -p "$TMPD/meta"
+cp "$TMPD/sim/$OBSID.metafits" "$TMPD/sim/${OBSID}_solutions.bin" "$TMPD/sim/pointings.txt" "$TMPD/meta/"
+cp "$TMPD/sim/truth.txt" "$TMPD/sim/pointings.txt" "$RESULTS/"
+echo "wrote $(ls "$TMPD/sim" | grep -c '\.dat$') channel-second files, the metafits, calibration solutions, pointings.txt and truth.txt"
+
+step "2/6 Packing one tar per second (all $NCHAN channel files of that second, like the MWA archive) and a manifest"
+mkdir -p "$TMPD/www"
+for ((g = OBSID; g <= T_LAST; g++)); do
+  members=()
+  for ((c = CH_FIRST; c <= CH_LAST; c++)); do members+=("${OBSID}_${g}_ch$(printf %03d $c).dat"); done
+  tar -cf "$TMPD/www/${OBSID}_$g.tar" -C "$TMPD/sim" "${members[@]}"
+  (cd "$TMPD/sim" && rm -f "${members[@]}")
+done
+echo "$SECONDS_N tars of $(du -m "$TMPD/www/${OBSID}_$OBSID.tar" | cut -f1) MB in a temporary directory"
+
+step "3/6 Serving them over HTTP on 127.0.0.1"
+server="built C sendfile server (bench/ingest_httpd.c)"
+if make --no-print-directory -s build/bench/ingest_httpd >/dev/null 2>&1; then
+  build/bench/ingest_httpd "$TMPD/www" "$TMPD/port" 3600 &
+else
+  server="Python standard-library test server (modules/mwa-down/tests/httpd.py)"
+  /usr/bin/python3 modules/mwa-down/tests/httpd.py --root "$TMPD/www" --port-file "$TMPD/port" --lifetime 3600 &
+fi
+SERVER_PID=$!
+for _ in $(seq 100); do [ -s "$TMPD/port" ] && break || sleep 0.1; done
+[ -s "$TMPD/port" ] || { echo "demo: the HTTP server did not start" >&2; exit 1; }
+PORT=$(cat "$TMPD/port")
+DATA_URL="http://127.0.0.1:$PORT"
+mwa-down --sum --url-prefix "$DATA_URL" "$TMPD/www/"*.tar >"$TMPD/www/$OBSID.manifest"
+echo "$server, PID $SERVER_PID, at $DATA_URL"
+echo "manifest $DATA_URL/$OBSID.manifest ($SECONDS_N lines of URL, size, xxh64 checksum):"
+head -n 2 "$TMPD/www/$OBSID.manifest" | sed 's/^/    /'
+echo "    ..."
+
+step "4/6 Running pipelines/demo.yaml on sluice's embedded default (controller + 1 local agent)"
+echo "download -> unpack -> repack -> pull-unpack -> beam-maker -> down-sampler -> fits-merger -> presto-search"
+echo "$((SECONDS_N / STEP)) time ranges of $STEP s x $NCHAN channels; $((NPOINT / GROUP)) pointing groups of $GROUP; search per pointing"
+mkdir -p "$OUT"
+export OBSID T_FIRST="$OBSID" T_LAST T_STEP="$STEP" N_TRANGES=$((SECONDS_N / STEP))
+export CH_FIRST CH_LAST NCHAN P_FIRST=1 P_LAST="$NPOINT" P_GROUP="$GROUP" VCS_BYTES
+export DATA_URL META_DIR="$TMPD/meta" RESULTS_DIR="$RESULTS" SEARCH_OPTS="--dm-max 60"
+t_run=$SECONDS
+rc=0
+sluice run --state "$OUT/state-$STAMP" pipelines/demo.yaml || rc=$?
+t_run=$((SECONDS - t_run))
+if [ "$rc" -ne 0 ]; then
+  echo "demo: the pipeline failed (exit $rc); see: sluice logs, or $OUT/state-$STAMP" >&2
+  exit "$rc"
+fi
+
+step "5/6 Stopping the HTTP server (PID $SERVER_PID) and removing the temporary data"
+kill "$SERVER_PID" 2>/dev/null || true
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=""
+rm -rf "$TMPD"
+echo "done"
+
+step "6/6 Result"
+/usr/bin/python3 - "$RESULTS" "$OBSID" <<'PY'
+import json, os, sys
+res, obsid = sys.argv[1], sys.argv[2]
+truth = dict(l.strip().split("=", 1) for l in open(os.path.join(res, "truth.txt")) if "=" in l)
+rows = []
+base = os.path.join(res, obsid)
+for p in sorted(os.listdir(base)):
+    d = os.path.join(base, p)
+    info = dict(l.strip().split("=", 1) for l in open(os.path.join(d, "pointing.txt")) if "=" in l)
+    cands = json.load(open(os.path.join(d, "candidates.json")))["candidates"]
+    best = next((c for c in cands if "fold" in c), None)
+    rows.append((p, info.get("ra", "?"), info.get("dec", "?"), best, d))
+print("%-8s %-12s %-12s %12s %8s %8s" % ("pointing", "RA", "Dec", "period (ms)", "DM", "S/N"))
+for p, ra, dec, b, _ in rows:
+    if b:
+        f = b["fold"]
+        print("%-8s %-12s %-12s %12.4f %8.2f %8.1f" % (p, ra, dec, f["period_ms"], f["dm"], f["snr"]))
+    else:
+        print("%-8s %-12s %-12s %12s %8s %8s" % (p, ra, dec, "-", "-", "-"))
+det = [r for r in rows if r[3]]
+if not det:
+    print("\nno candidate in any pointing")
+    sys.exit(1)
+p, ra, dec, b, d = max(det, key=lambda r: r[3]["fold"]["snr"])
+f = b["fold"]
+tp = "p%05d" % int(truth["true_pointing_line"])
+print()
+print("                 detected             injected (truth.txt)")
+print("pointing         %-20s %s (%s %s)" % (p, tp, truth["psr_ra"], truth["psr_dec"]))
+print("period (ms)      %-20.4f %.4f" % (f["period_ms"], float(truth["period"]) * 1000))
+print("DM (pc/cm^3)     %-20.2f %.2f" % (f["dm"], float(truth["dm"])))
+print("folded S/N       %-20.1f" % f["snr"])
+print("candidate plot   %s" % os.path.join(d, f["png"]))
+ok = p == tp and abs(f["period_ms"] / (float(truth["period"]) * 1000) - 1) < 0.005 and abs(f["dm"] - float(truth["dm"])) < 3
+print("\n%s" % ("PULSAR RECOVERED: right pointing, period and DM" if ok else "NOT RECOVERED (see the table above)"))
+sys.exit(0 if ok else 1)
+PY
+echo
+echo "results: $RESULTS (per pointing: candidates.json, candidates.txt, cand_NNN.png; truth.txt)"
+echo "sluice state and logs: $OUT/state-$STAMP"
+echo "pipeline $t_run s, whole demo $((SECONDS - t_start)) s"
