@@ -14,9 +14,10 @@ cd "$(dirname "$0")/.."
 NOOP=${1:-100000}
 TRUE_N=${2:-5000}
 BIN=$PWD/build/bin
-TMP=$(mktemp -d /tmp/sluice-bench.XXXXXX)
+TMP=$(mktemp -d /tmp/sluice-bench.XXXXXX)       # durable state: on disk
+SHM=$(mktemp -d /dev/shm/sluice-bench.XXXXXX)   # the agents' memory tiers
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$TMP"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$TMP" "$SHM"; }
 trap cleanup EXIT
 
 start() {
@@ -26,7 +27,7 @@ start() {
   for _ in $(seq 500); do [ -s "$TMP/addr" ] && break; sleep 0.01; done
   export SLUICE_CONTROLLER=$(cat "$TMP/addr")
   for a in b1 b2; do
-    "$BIN/sluice" agent --name $a --dir "$TMP/$a" --mem "$TMP/mem/$a" --max-inflight 8192 \
+    "$BIN/sluice" agent --name $a --dir "$TMP/$a" --mem "$SHM/$a" --max-inflight 8192 \
       >"$TMP/agent-$a.log" 2>&1 &
     pids+=($!)
   done

@@ -40,15 +40,13 @@ static int child_main(void *arg)
     sigset_t none;
     sigemptyset(&none);
     /* The agent blocks signals for its signalfd and ignores SIGPIPE;
-     * modules must start with the defaults. */
-    for (int s = 1; s < NSIG; s++) {
-        if (s == SIGKILL || s == SIGSTOP)
-            continue;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_DFL;
-        sigaction(s, &sa, NULL);
-    }
+     * modules must start with the defaults. execve resets caught signals
+     * by itself; only ignored ones survive it, and SIGPIPE is the only
+     * signal the agent (and gRPC) ignores. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &sa, NULL);
     sigprocmask(SIG_SETMASK, &none, NULL);
     a->failed_step = "setpgid";
     if (setpgid(0, 0) < 0)
