@@ -54,7 +54,7 @@ all: check-deps
 SL_MK_FIRST := framework/util/build.mk framework/rpc/build.mk
 SL_MK_LAST := framework/cli/build.mk
 include $(SL_MK_FIRST)
-include $(filter-out $(SL_MK_FIRST) $(SL_MK_LAST),$(sort $(wildcard framework/*/build.mk modules/*/build.mk tests/*/build.mk bench/build.mk)))
+include $(filter-out $(SL_MK_FIRST) $(SL_MK_LAST),$(sort $(wildcard framework/*/build.mk modules/*/build.mk tests/*/build.mk bench/build.mk dockerfiles/build.mk)))
 include $(SL_MK_LAST)
 
 build-all: $(BINS)
