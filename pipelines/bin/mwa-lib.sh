@@ -30,15 +30,22 @@ tier_path() {
   esac
 }
 
-# The directories of the data flow (defaults: production placement).
-DOWN_DIR=$(tier_path "${DOWN_DIR:-ssd:mwa/down}")       # per-second product tars
-RAW_DIR=$(tier_path "${RAW_DIR:-ssd:mwa/raw}")          # unpacked channel-seconds
-REPACK_DIR=$(tier_path "${REPACK_DIR:-ssd:mwa/repack}") # repacked per-channel archives
-VCS_DIR=$(tier_path "${VCS_DIR:-mem:mwa/vcs}")          # pulled channel-seconds
-BEAM_DIR=$(tier_path "${BEAM_DIR:-mem:mwa/beams}")      # beam-maker output
-DS_DIR=$(tier_path "${DS_DIR:-mem:mwa/ds}")             # down-sampled beams
-MERGED_DIR=$(tier_path "${MERGED_DIR:-ssd:mwa/merged}") # merged per pointing
-RESULTS_DIR=$(tier_path "${RESULTS_DIR:-ssd:mwa/results}")
+# The directories of the data flow and their defaults (production
+# placement); `loc NAME` resolves one (the variable NAME overrides).
+declare -A LOC_DEFAULT=(
+  [DOWN_DIR]=ssd:mwa/down       # per-second product tars
+  [RAW_DIR]=ssd:mwa/raw         # unpacked channel-seconds
+  [REPACK_DIR]=ssd:mwa/repack   # repacked per-channel archives
+  [VCS_DIR]=mem:mwa/vcs         # pulled channel-seconds
+  [BEAM_DIR]=mem:mwa/beams      # beam-maker output
+  [DS_DIR]=mem:mwa/ds           # down-sampled beams
+  [MERGED_DIR]=ssd:mwa/merged   # merged per pointing
+  [RESULTS_DIR]=ssd:mwa/results # search results per pointing
+)
+loc() {
+  local v=${!1:-}
+  tier_path "${v:-${LOC_DEFAULT[$1]}}"
+}
 VCS_BYTES=${VCS_BYTES:-327680000} # bytes of one channel-second file
 
 # Appends a downstream message (a line of $SLUICE_WORK/emit); by hand it is
