@@ -124,6 +124,92 @@ static int do_register(sl_agent *a, sl_err *err)
     return rc;
 }
 
+/* ---- finished tasks on the wire -------------------------------------------- */
+
+/* Protobuf view of a list of finished tasks (strings borrowed). */
+typedef struct {
+    Sluice__V1__Completion *cs, **cp;
+    Sluice__V1__Message *ms, **mp;
+} pb_completions;
+
+static void pack_completions(pb_completions *pk, sl_atask *batch, size_t n)
+{
+    size_t nm = 0, i = 0, m = 0;
+    for (sl_atask *t = batch; t; t = t->next)
+        nm += t->nemitted;
+    pk->cs = sl_xcalloc(n ? n : 1, sizeof *pk->cs);
+    pk->cp = sl_xcalloc(n ? n : 1, sizeof *pk->cp);
+    pk->ms = sl_xcalloc(nm ? nm : 1, sizeof *pk->ms);
+    pk->mp = sl_xcalloc(nm ? nm : 1, sizeof *pk->mp);
+    for (sl_atask *t = batch; t && i < n; t = t->next, i++) {
+        Sluice__V1__Completion *c = &pk->cs[i];
+        sluice__v1__completion__init(c);
+        c->task_id = t->id;
+        c->attempt = t->attempt;
+        c->exit_code = t->exit_code;
+        c->started = t->started;
+        c->finished = t->finished;
+        c->stdout_tail = t->out_tail ? t->out_tail : (char *)"";
+        c->stderr_tail = t->err_tail ? t->err_tail : (char *)"";
+        c->error = t->error ? t->error : (char *)"";
+        c->emitted = pk->mp + m;
+        c->n_emitted = t->nemitted;
+        for (size_t k = 0; k < t->nemitted; k++, m++) {
+            sluice__v1__message__init(&pk->ms[m]);
+            pk->ms[m].stage = t->emitted[k].stage;
+            pk->ms[m].key = t->emitted[k].key;
+            pk->ms[m].headers = t->emitted[k].headers;
+            pk->mp[m] = &pk->ms[m];
+        }
+        pk->cp[i] = c;
+    }
+}
+
+static void pb_completions_free(pb_completions *pk)
+{
+    free(pk->cs);
+    free(pk->cp);
+    free(pk->ms);
+    free(pk->mp);
+}
+
+/* Takes up to max finished tasks off the report queue (caller holds mu). */
+static sl_atask *take_done(sl_agent *a, size_t max, size_t *n)
+{
+    sl_atask *batch = a->done_head, *last = NULL;
+    *n = 0;
+    for (sl_atask *t = batch; t && *n < max; t = t->next, (*n)++)
+        last = t;
+    if (!last)
+        return NULL;
+    a->done_head = last->next;
+    last->next = NULL;
+    a->ndone -= *n;
+    return batch;
+}
+
+/* Puts a batch back at the front, in order, after a failed send (holds mu). */
+static void put_back_done(sl_agent *a, sl_atask *batch, size_t n)
+{
+    if (!batch)
+        return;
+    sl_atask *last = batch;
+    while (last->next)
+        last = last->next;
+    last->next = a->done_head;
+    a->done_head = batch;
+    a->ndone += n;
+}
+
+static void free_batch(sl_atask *batch)
+{
+    while (batch) {
+        sl_atask *nx = batch->next;
+        sl_agent_task_free(batch);
+        batch = nx;
+    }
+}
+
 /* ---- lease thread ----------------------------------------------------------- */
 
 typedef struct {
@@ -165,7 +251,11 @@ static void *lease_thread(void *arg)
             count_load(&acc, &nacc, a->running[i]->pipeline_id, a->running[i]->stage);
         int room = a->cfg->max_inflight - a->inflight;
         uint64_t freed_before = a->slot_freed;
+        size_t ndone = 0;
+        sl_atask *done = take_done(a, REPORT_BATCH, &ndone);
         pthread_mutex_unlock(&a->mu);
+        pb_completions pk;
+        pack_completions(&pk, done, ndone);
 
         Sluice__V1__LeaseRequest req = SLUICE__V1__LEASE_REQUEST__INIT;
         Sluice__V1__StageLoad *ls = sl_xcalloc(nacc ? nacc : 1, sizeof *ls);
@@ -183,6 +273,8 @@ static void *lease_thread(void *arg)
         req.load = lp;
         req.n_load = nacc;
         req.wait_ms = a->cfg->wait_ms;
+        req.done = pk.cp;
+        req.n_done = ndone;
         Sluice__V1__LeaseReply *rep = NULL;
         sl_err err = {0};
         int rc = CALL(M_LEASE, lease_request, &req, lease_reply, rep, a->cfg->wait_ms + 10000,
@@ -190,7 +282,12 @@ static void *lease_thread(void *arg)
         free(ls);
         free(lp);
         free(acc);
+        pb_completions_free(&pk);
         if (rc < 0) {
+            pthread_mutex_lock(&a->mu); /* keep them for the next call */
+            put_back_done(a, done, ndone);
+            pthread_cond_signal(&a->report_cv);
+            pthread_mutex_unlock(&a->mu);
             if (rc == SL_ERPC || rc == SL_ETIMEOUT) { /* controller away: keep trying */
                 sl_sleep_ms(backoff);
                 backoff = backoff < 2000 ? backoff * 2 : 2000;
@@ -201,6 +298,7 @@ static void *lease_thread(void *arg)
             continue;
         }
         backoff = 50;
+        free_batch(done);
         pthread_mutex_lock(&a->mu);
         for (size_t i = 0; i < rep->n_tasks; i++) {
             const Sluice__V1__LeasedTask *lt = rep->tasks[i];
@@ -230,7 +328,9 @@ static void *lease_thread(void *arg)
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += 1;
+            a->lease_waiting = 1; /* the next finished task rides on our lease */
             pthread_cond_timedwait(&a->capacity_cv, &a->mu, &ts);
+            a->lease_waiting = 0;
         }
         pthread_mutex_unlock(&a->mu);
         if (got)
@@ -244,39 +344,11 @@ static void *lease_thread(void *arg)
 static int send_completions(sl_agent *a, sl_atask *batch, size_t n)
 {
     Sluice__V1__CompleteRequest req = SLUICE__V1__COMPLETE_REQUEST__INIT;
-    Sluice__V1__Completion *cs = sl_xcalloc(n, sizeof *cs);
-    Sluice__V1__Completion **cp = sl_xcalloc(n, sizeof *cp);
-    size_t nm = 0, i = 0;
-    for (sl_atask *t = batch; t; t = t->next)
-        nm += t->nemitted;
-    Sluice__V1__Message *ms = sl_xcalloc(nm ? nm : 1, sizeof *ms);
-    Sluice__V1__Message **mp = sl_xcalloc(nm ? nm : 1, sizeof *mp);
-    size_t m = 0;
-    for (sl_atask *t = batch; t; t = t->next, i++) {
-        Sluice__V1__Completion *c = &cs[i];
-        sluice__v1__completion__init(c);
-        c->task_id = t->id;
-        c->attempt = t->attempt;
-        c->exit_code = t->exit_code;
-        c->started = t->started;
-        c->finished = t->finished;
-        c->stdout_tail = t->out_tail ? t->out_tail : (char *)"";
-        c->stderr_tail = t->err_tail ? t->err_tail : (char *)"";
-        c->error = t->error ? t->error : (char *)"";
-        c->emitted = mp + m;
-        c->n_emitted = t->nemitted;
-        for (size_t k = 0; k < t->nemitted; k++, m++) {
-            sluice__v1__message__init(&ms[m]);
-            ms[m].stage = t->emitted[k].stage;
-            ms[m].key = t->emitted[k].key;
-            ms[m].headers = t->emitted[k].headers;
-            mp[m] = &ms[m];
-        }
-        cp[i] = c;
-    }
+    pb_completions pk;
+    pack_completions(&pk, batch, n);
     req.agent_id = a->agent_id;
     req.host = a->name;
-    req.done = cp;
+    req.done = pk.cp;
     req.n_done = n;
     Sluice__V1__CompleteReply *rep = NULL;
     sl_err err = {0};
@@ -285,10 +357,7 @@ static int send_completions(sl_agent *a, sl_atask *batch, size_t n)
         sluice__v1__complete_reply__free_unpacked(rep, NULL);
     else if (rc != SL_ERPC && rc != SL_ETIMEOUT)
         fprintf(stderr, "sluice agent %s: complete: %s\n", a->name, err.msg);
-    free(cs);
-    free(cp);
-    free(ms);
-    free(mp);
+    pb_completions_free(&pk);
     return rc;
 }
 
@@ -334,7 +403,7 @@ static void *report_thread(void *arg)
     for (;;) {
         pthread_mutex_lock(&a->mu);
         int64_t now = sl_mono_ms();
-        while (!a->done_head && !a->stopping && now < next_hb) {
+        while ((!a->done_head || a->lease_waiting) && !a->stopping && now < next_hb) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             int64_t wait = next_hb - now;
@@ -351,25 +420,17 @@ static void *report_thread(void *arg)
             pthread_mutex_unlock(&a->mu);
             break;
         }
-        /* take up to REPORT_BATCH finished tasks */
-        sl_atask *batch = a->done_head, *last = NULL;
+        /* take up to REPORT_BATCH finished tasks, unless the lease thread
+         * is about to carry them on its next call */
         size_t n = 0;
-        for (sl_atask *t = batch; t && n < REPORT_BATCH; t = t->next, n++)
-            last = t;
-        if (last) {
-            a->done_head = last->next;
-            last->next = NULL;
-            a->ndone -= n;
-        }
+        sl_atask *batch = a->lease_waiting ? NULL : take_done(a, REPORT_BATCH, &n);
         int stopping = a->stopping;
         pthread_mutex_unlock(&a->mu);
         if (n) {
             if (send_completions(a, batch, n) < 0) {
                 /* keep them (in order) and retry: the controller may be restarting */
                 pthread_mutex_lock(&a->mu);
-                last->next = a->done_head;
-                a->done_head = batch;
-                a->ndone += n;
+                put_back_done(a, batch, n);
                 pthread_mutex_unlock(&a->mu);
                 if (stopping)
                     break; /* their leases will expire and be retried elsewhere */
@@ -378,11 +439,7 @@ static void *report_thread(void *arg)
                 continue;
             }
             backoff = 50;
-            while (batch) {
-                sl_atask *nx = batch->next;
-                sl_agent_task_free(batch);
-                batch = nx;
-            }
+            free_batch(batch);
         }
         if (sl_mono_ms() >= next_hb) {
             heartbeat(a);

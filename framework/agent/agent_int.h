@@ -58,6 +58,7 @@ typedef struct sl_agent {
     size_t ncancel;
     int inflight;              /* pending + running + leased in the current pass */
     uint64_t slot_freed;       /* bumped whenever a task finishes (no lost wakeups) */
+    int lease_waiting;         /* lease thread waits for a slot: it will report */
     int stopping;
     int draining;   /* SIGTERM with drain_ms: lease no more, finish what runs */
     int lease_done; /* the lease thread has left (draining or stopping) */

@@ -478,6 +478,48 @@ static int h_register(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, s
     return rc;
 }
 
+/* Borrowed view of protobuf completions as scheduler completions; the
+ * strings stay owned by the unpacked request. */
+typedef struct {
+    sl_completion *c;
+    sl_msg *msgs;
+} completions_view;
+
+static void view_completions(completions_view *v, Sluice__V1__Completion **done, size_t n)
+{
+    v->c = sl_xcalloc(n ? n : 1, sizeof *v->c);
+    size_t nmsg = 0;
+    for (size_t i = 0; i < n; i++)
+        nmsg += done[i]->n_emitted;
+    v->msgs = sl_xcalloc(nmsg ? nmsg : 1, sizeof *v->msgs);
+    sl_msg *mp = v->msgs;
+    for (size_t i = 0; i < n; i++) {
+        const Sluice__V1__Completion *d = done[i];
+        sl_completion *c = &v->c[i];
+        c->task_id = d->task_id;
+        c->attempt = d->attempt;
+        c->exit_code = d->exit_code;
+        c->started = d->started;
+        c->finished = d->finished;
+        c->stdout_tail = d->stdout_tail;
+        c->stderr_tail = d->stderr_tail;
+        c->error = d->error;
+        c->emitted = mp;
+        c->nemitted = d->n_emitted;
+        for (size_t k = 0; k < d->n_emitted; k++, mp++) {
+            mp->stage = d->emitted[k]->stage;
+            mp->key = d->emitted[k]->key;
+            mp->headers = d->emitted[k]->headers;
+        }
+    }
+}
+
+static void view_free(completions_view *v)
+{
+    free(v->c);
+    free(v->msgs);
+}
+
 static int h_lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
 {
     UNPACK(LeaseRequest, lease_request, r);
@@ -489,7 +531,15 @@ static int h_lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_e
     }
     int wait = r->wait_ms < 0 ? 0 : r->wait_ms > 60000 ? 60000 : r->wait_ms;
     sl_lease_result res;
-    int rc = sl_sched_lease(ctx, r->agent_id, r->host, load, r->n_load,
+    int rc = 0;
+    if (r->n_done) { /* completions piggybacked on the lease: record them first */
+        completions_view v;
+        view_completions(&v, r->done, r->n_done);
+        rc = sl_sched_complete(ctx, r->agent_id, r->host, v.c, r->n_done, err);
+        view_free(&v);
+    }
+    if (rc >= 0)
+        rc = sl_sched_lease(ctx, r->agent_id, r->host, load, r->n_load,
                             r->max_tasks > 0 ? r->max_tasks : 64, wait, &res, err);
     if (rc == 0) {
         Sluice__V1__LeaseReply o = SLUICE__V1__LEASE_REPLY__INIT;
@@ -523,38 +573,16 @@ static int h_lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_e
 static int h_complete(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
 {
     UNPACK(CompleteRequest, complete_request, r);
-    sl_completion *c = sl_xcalloc(r->n_done ? r->n_done : 1, sizeof *c);
-    size_t nmsg = 0;
-    for (size_t i = 0; i < r->n_done; i++)
-        nmsg += r->done[i]->n_emitted;
-    sl_msg *msgs = sl_xcalloc(nmsg ? nmsg : 1, sizeof *msgs), *mp = msgs;
-    for (size_t i = 0; i < r->n_done; i++) {
-        const Sluice__V1__Completion *d = r->done[i];
-        c[i].task_id = d->task_id;
-        c[i].attempt = d->attempt;
-        c[i].exit_code = d->exit_code;
-        c[i].started = d->started;
-        c[i].finished = d->finished;
-        c[i].stdout_tail = d->stdout_tail;
-        c[i].stderr_tail = d->stderr_tail;
-        c[i].error = d->error;
-        c[i].emitted = mp;
-        c[i].nemitted = d->n_emitted;
-        for (size_t k = 0; k < d->n_emitted; k++, mp++) {
-            mp->stage = d->emitted[k]->stage;
-            mp->key = d->emitted[k]->key;
-            mp->headers = d->emitted[k]->headers;
-        }
-    }
-    int rc = sl_sched_complete(ctx, r->agent_id, r->host, c, r->n_done, err);
+    completions_view v;
+    view_completions(&v, r->done, r->n_done);
+    int rc = sl_sched_complete(ctx, r->agent_id, r->host, v.c, r->n_done, err);
     if (rc >= 0) {
         Sluice__V1__CompleteReply o = SLUICE__V1__COMPLETE_REPLY__INIT;
         o.accepted = rc;
         PACK(complete_reply, &o);
         rc = 0;
     }
-    free(msgs);
-    free(c);
+    view_free(&v);
     sluice__v1__complete_request__free_unpacked(r, NULL);
     return rc;
 }
