@@ -185,7 +185,7 @@ int sl_sched_complete(sl_sched *s, const char *agent_id, const char *host,
         if (strcmp(s->pipes[i]->state, "running") == 0 &&
             (rc = sl_sched_check_done(s, s->pipes[i], now, err)) < 0)
             goto fail;
-    sl_store_host_seen(s->store, host, now, NULL);
+    sl_sched_host_seen(s, host, now);
     if ((rc = sl_store_commit(s->store, err)) < 0)
         goto fail;
     pthread_cond_broadcast(&s->work_cv);

@@ -28,6 +28,7 @@ typedef struct sl_pipe {
 } sl_pipe;
 
 typedef struct sl_agent_rt {
+    double seen_written; /* last time hosts.last_seen was written for it */
     char *agent_id, *host;
     char **groups;
     size_t ngroups;
@@ -62,6 +63,8 @@ int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const char *key, const c
 int sl_sched_check_done(sl_sched *s, sl_pipe *p, double now, sl_err *err);
 void sl_sched_count(sl_pipe *p, int stage, int from_state, int to_state);
 void sl_sched_note_done(sl_pipe *p, int stage, double now);
+/* Records contact with host; writes the store at most once a second. */
+void sl_sched_host_seen(sl_sched *s, const char *host, double now);
 int sl_sched_reload_counts(sl_sched *s, sl_err *err);
 
 #endif

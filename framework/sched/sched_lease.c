@@ -37,6 +37,15 @@ static sl_agent_rt *agent_by_host(sl_sched *s, const char *host)
     return NULL;
 }
 
+void sl_sched_host_seen(sl_sched *s, const char *host, double now)
+{
+    sl_agent_rt *a = agent_by_host(s, host);
+    if (a && now - a->seen_written < 1.0)
+        return;
+    if (sl_store_host_seen(s->store, host, now, NULL) > 0 && a)
+        a->seen_written = now;
+}
+
 static void split_groups(sl_agent_rt *a, const char *csv)
 {
     const char *p = csv;
@@ -216,7 +225,7 @@ static int try_lease(sl_sched *s, sl_agent_rt *a, const char *agent_id, const sl
         }
     }
     if (out->n)
-        sl_store_host_seen(s->store, a->host, now, NULL);
+        sl_sched_host_seen(s, a->host, now);
     if ((rc = sl_store_commit(s->store, err)) < 0) {
         sl_store_rollback(s->store);
         sl_sched_reload_counts(s, NULL);
