@@ -152,7 +152,7 @@ print("                 detected             injected (truth.txt)")
 print("pointing         %-20s %s (%s %s)" % (p, tp, truth["psr_ra"], truth["psr_dec"]))
 print("period (ms)      %-20.4f %.4f" % (f["period_ms"], float(truth["period"]) * 1000))
 print("DM (pc/cm^3)     %-20.2f %.2f" % (f["dm"], float(truth["dm"])))
-print("folded S/N       %-20.1f" % f["snr"])
+print("folded S/N       %.1f" % f["snr"])
 print("candidate plot   %s" % os.path.join(d, f["png"]))
 ok = p == tp and abs(f["period_ms"] / (float(truth["period"]) * 1000) - 1) < 0.005 and abs(f["dm"] - float(truth["dm"])) < 3
 print("\n%s" % ("PULSAR RECOVERED: right pointing, period and DM" if ok else "NOT RECOVERED (see the table above)"))
