@@ -7,8 +7,10 @@
  * image is a directory path, or a name such as sluice/beam-maker:0.1.0 found
  * as $SLUICE_CH_IMAGES/sluice%beam-maker+0.1.0 (charliecloud's own storage
  * naming; default /var/tmp/sluice/ch), made from the podman image by
- * dockerfiles/ch-image.sh. ch-run only binds onto existing paths, so the
- * cache tiers and work root are created inside the image directory first.
+ * dockerfiles/ch-image.sh. ch-run only binds onto existing paths and mounts
+ * the image read-only, so the cache tiers and work root are created inside
+ * the image directory first (under /tmp ch-run makes them in its private
+ * tmpfs itself).
  * The host network is shared; cpus/memory are not enforced (no cgroups). */
 #include "runtime/container.h"
 #include "util/buf.h"
@@ -76,6 +78,7 @@ static int ch_start(const sl_run_spec *s, pid_t *pid, int *exit_code, sl_err *er
     const char *binds[] = {s->mem_root, s->ssd_root, work_root};
     sl_argv a = {0};
     sl_argv_add(&a, "ch-run");
+    sl_argv_add(&a, "--private-tmp"); /* else the host's /tmp is shared */
     sl_argv_add(&a, "--unset-env=*");
     sl_argv_add(&a, "--set-env=PATH=/usr/local/bin:/usr/bin:/bin");
     for (char *const *e = s->envp; e && *e; e++)
