@@ -24,13 +24,11 @@
 
 static char *sif_path(const char *image)
 {
-    if (image[0] == '/' || image[0] == '.' || strstr(image, "://"))
-        return sl_xstrdup(image);
+    if (image[0] == '/' || image[0] == '.' || strstr(image, "://")) return sl_xstrdup(image);
     const char *dir = getenv("SLUICE_SIF_DIR");
     char *name = sl_xstrdup(image);
     for (char *p = name; *p; p++)
-        if (*p == '/' || *p == ':')
-            *p = '_';
+        if (*p == '/' || *p == ':') *p = '_';
     char *path = sl_xasprintf("%s/%s.sif", dir && *dir ? dir : DEFAULT_SIF_DIR, name);
     free(name);
     return path;
@@ -59,18 +57,15 @@ static int ap_start(const char *prog, const char *envprefix, const sl_run_spec *
     sl_argv_add(&a, "--containall");
     const char *binds[] = {s->mem_root, s->ssd_root, work_root};
     for (size_t i = 0; i < 3; i++)
-        if (binds[i] && binds[i][0])
-            sl_argv_addf(&a, "--bind=%s", binds[i]);
+        if (binds[i] && binds[i][0]) sl_argv_addf(&a, "--bind=%s", binds[i]);
     sl_argv_addf(&a, "--pwd=%s", s->workdir);
     if (s->stage->cpus_milli > 0) {
         char c[32];
         sl_runtime_cpus_str(s->stage->cpus_milli, c, sizeof c);
         sl_argv_addf(&a, "--cpus=%s", c);
     }
-    if (s->stage->memory > 0)
-        sl_argv_addf(&a, "--memory=%lld", (long long)s->stage->memory);
-    if (s->stage->ngpus > 0)
-        sl_argv_add(&a, "--nv");
+    if (s->stage->memory > 0) sl_argv_addf(&a, "--memory=%lld", (long long)s->stage->memory);
+    if (s->stage->ngpus > 0) sl_argv_add(&a, "--nv");
     sl_argv_add(&a, img);
     for (char *const *v = s->argv; *v; v++)
         sl_argv_add(&a, *v);

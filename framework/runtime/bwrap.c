@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 static const char *const ETC_FILES[] = {
-    "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
-    "/etc/hosts",       "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/passwd",
-    "/etc/group",       "/etc/ssl",        "/etc/ca-certificates", "/etc/localtime",
+    "/etc/ld.so.cache", "/etc/ld.so.conf",  "/etc/ld.so.conf.d",    "/etc/alternatives",
+    "/etc/hosts",       "/etc/resolv.conf", "/etc/nsswitch.conf",   "/etc/passwd",
+    "/etc/group",       "/etc/ssl",         "/etc/ca-certificates", "/etc/localtime",
     "/etc/gai.conf",    "/etc/host.conf",
 };
 
@@ -45,14 +45,11 @@ static void top_dir(sl_argv *a, const char *path)
 
 static char *resolve_cmd(const char *prog, char *const *envp)
 {
-    if (strchr(prog, '/'))
-        return realpath(prog, NULL);
+    if (strchr(prog, '/')) return realpath(prog, NULL);
     const char *path = NULL;
     for (char *const *e = envp; e && *e; e++)
-        if (!strncmp(*e, "PATH=", 5))
-            path = *e + 5;
-    if (!path)
-        path = "/usr/local/bin:/usr/bin:/bin";
+        if (!strncmp(*e, "PATH=", 5)) path = *e + 5;
+    if (!path) path = "/usr/local/bin:/usr/bin:/bin";
     while (*path) {
         const char *end = strchr(path, ':');
         size_t k = end ? (size_t)(end - path) : strlen(path);
@@ -72,8 +69,7 @@ static int bwrap_start(const sl_run_spec *s, pid_t *pid, int *exit_code, sl_err 
 {
     *exit_code = 0;
     char *cmd = resolve_cmd(s->argv[0], s->envp);
-    if (!cmd)
-        return sl_errf(err, SL_ENOTFOUND, "command '%s' not found in PATH", s->argv[0]);
+    if (!cmd) return sl_errf(err, SL_ENOTFOUND, "command '%s' not found in PATH", s->argv[0]);
     sl_argv a = {0};
     sl_argv_add(&a, "bwrap");
     sl_argv_add(&a, "--unshare-all");
@@ -85,8 +81,7 @@ static int bwrap_start(const sl_run_spec *s, pid_t *pid, int *exit_code, sl_err 
     sl_argv_add(&a, "/usr");
     const char *tops[] = {"/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"};
     for (size_t i = 0; i < sizeof tops / sizeof tops[0]; i++)
-        if (access(tops[i], F_OK) == 0)
-            top_dir(&a, tops[i]);
+        if (access(tops[i], F_OK) == 0) top_dir(&a, tops[i]);
     for (size_t i = 0; i < sizeof ETC_FILES / sizeof ETC_FILES[0]; i++) {
         sl_argv_add(&a, "--ro-bind-try");
         sl_argv_add(&a, ETC_FILES[i]);
@@ -123,15 +118,13 @@ static int bwrap_start(const sl_run_spec *s, pid_t *pid, int *exit_code, sl_err 
     sl_argv_add(&a, "--clearenv");
     const char *path = "/usr/local/bin:/usr/bin:/bin";
     for (char *const *e = s->envp; e && *e; e++)
-        if (!strncmp(*e, "PATH=", 5))
-            path = *e + 5;
+        if (!strncmp(*e, "PATH=", 5)) path = *e + 5;
     sl_argv_add(&a, "--setenv");
     sl_argv_add(&a, "PATH");
     sl_argv_add(&a, path);
     for (char *const *e = s->envp; e && *e; e++) {
         const char *eq = strchr(*e, '=');
-        if (!eq || !sl_runtime_env_passes(s->stage, *e))
-            continue;
+        if (!eq || !sl_runtime_env_passes(s->stage, *e)) continue;
         sl_argv_add(&a, "--setenv");
         sl_argv_addf(&a, "%.*s", (int)(eq - *e), *e);
         sl_argv_add(&a, eq + 1);

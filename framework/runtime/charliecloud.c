@@ -26,8 +26,7 @@
 
 static char *image_dir(const char *image)
 {
-    if (image[0] == '/' || image[0] == '.')
-        return sl_xstrdup(image);
+    if (image[0] == '/' || image[0] == '.') return sl_xstrdup(image);
     const char *store = getenv("SLUICE_CH_IMAGES");
     char *name = sl_xstrdup(image);
     for (char *p = name; *p; p++)
@@ -44,15 +43,13 @@ static int mkdirs_in(const char *root, const char *path)
 {
     char *p = sl_xasprintf("%s%s", root, path);
     int rc = 0;
-    for (char *s = p + strlen(root) + 1; ; s++) {
+    for (char *s = p + strlen(root) + 1;; s++) {
         if (*s == '/' || !*s) {
             char c = *s;
             *s = 0;
-            if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                rc = -1;
+            if (mkdir(p, 0755) < 0 && errno != EEXIST) rc = -1;
             *s = c;
-            if (!c)
-                break;
+            if (!c) break;
         }
     }
     free(p);
@@ -82,16 +79,14 @@ static int ch_start(const sl_run_spec *s, pid_t *pid, int *exit_code, sl_err *er
     sl_argv_add(&a, "--unset-env=*");
     sl_argv_add(&a, "--set-env=PATH=/usr/local/bin:/usr/bin:/bin");
     for (char *const *e = s->envp; e && *e; e++)
-        if (sl_runtime_env_passes(s->stage, *e))
-            sl_argv_addf(&a, "--set-env=%s", *e);
+        if (sl_runtime_env_passes(s->stage, *e)) sl_argv_addf(&a, "--set-env=%s", *e);
     sl_argv_add(&a, "--env-no-expand");
     int rc = 0;
     for (size_t i = 0; i < 3 && rc == 0; i++) {
-        if (!binds[i] || !binds[i][0])
-            continue;
+        if (!binds[i] || !binds[i][0]) continue;
         if (mkdirs_in(img, binds[i]) < 0)
-            rc = sl_errf(err, SL_EIO, "cannot create mount point %s in image %s: %s", binds[i],
-                         img, strerror(errno));
+            rc = sl_errf(err, SL_EIO, "cannot create mount point %s in image %s: %s", binds[i], img,
+                         strerror(errno));
         sl_argv_addf(&a, "--bind=%s", binds[i]);
     }
     sl_argv_addf(&a, "--cd=%s", s->workdir);
@@ -108,8 +103,7 @@ static int ch_start(const sl_run_spec *s, pid_t *pid, int *exit_code, sl_err *er
         struct passwd *pw = getpwuid(getuid());
         sl_argv_addf(&env, "USER=%s", pw ? pw->pw_name : "root");
     }
-    if (rc == 0)
-        rc = sl_spawn(a.v, env.v, s->workdir, s->stdout_path, s->stderr_path, pid, err);
+    if (rc == 0) rc = sl_spawn(a.v, env.v, s->workdir, s->stdout_path, s->stderr_path, pid, err);
     if (rc == SL_ENOTFOUND && !strstr(err->msg, "image"))
         rc = sl_errf(err, SL_ENOTFOUND,
                      "ch-run is not installed on this host (runtime: charliecloud); install it "

@@ -52,21 +52,18 @@ void sl_argv_free(sl_argv *a)
 
 int sl_runtime_env_passes(const sl_stage *st, const char *entry)
 {
-    if (strncmp(entry, "SLUICE_", 7) == 0)
-        return 1;
+    if (strncmp(entry, "SLUICE_", 7) == 0) return 1;
     const char *eq = strchr(entry, '=');
     size_t n = eq ? (size_t)(eq - entry) : strlen(entry);
     for (size_t i = 0; st && i < st->nenv; i++)
-        if (strlen(st->env[i].key) == n && strncmp(st->env[i].key, entry, n) == 0)
-            return 1;
+        if (strlen(st->env[i].key) == n && strncmp(st->env[i].key, entry, n) == 0) return 1;
     return 0;
 }
 
 char *sl_runtime_work_root(const char *workdir)
 {
     const char *slash = strrchr(workdir, '/');
-    if (!slash || slash == workdir)
-        return sl_xstrdup(workdir);
+    if (!slash || slash == workdir) return sl_xstrdup(workdir);
     return sl_xstrndup(workdir, (size_t)(slash - workdir));
 }
 
@@ -80,21 +77,18 @@ static void read_all(int fd, sl_buf *b)
     char tmp[4096];
     ssize_t k;
     while ((k = read(fd, tmp, sizeof tmp)) > 0 || (k < 0 && errno == EINTR))
-        if (k > 0)
-            sl_buf_append(b, tmp, (size_t)k);
+        if (k > 0) sl_buf_append(b, tmp, (size_t)k);
 }
 
 static void copy_trimmed(const char *s, char *dst, size_t n, int first_line)
 {
-    if (!dst || !n)
-        return;
+    if (!dst || !n) return;
     while (*s == ' ' || *s == '\n' || *s == '\t')
         s++;
     size_t len = first_line ? strcspn(s, "\n") : strlen(s);
     while (len && (s[len - 1] == '\n' || s[len - 1] == ' ' || s[len - 1] == '\r'))
         len--;
-    if (len >= n)
-        len = n - 1;
+    if (len >= n) len = n - 1;
     memcpy(dst, s, len);
     dst[len] = 0;
 }
@@ -103,8 +97,7 @@ int sl_runtime_run(char *const *argv, char *out, size_t outlen, char *errline, s
                    sl_err *err)
 {
     int po[2], pe[2];
-    if (pipe2(po, O_CLOEXEC) < 0)
-        return sl_errf(err, SL_EIO, "pipe: %s", strerror(errno));
+    if (pipe2(po, O_CLOEXEC) < 0) return sl_errf(err, SL_EIO, "pipe: %s", strerror(errno));
     if (pipe2(pe, O_CLOEXEC) < 0) {
         close(po[0]);
         close(po[1]);
@@ -190,8 +183,7 @@ char *sl_runtime_helper(const char *name)
         if (slash) {
             *slash = 0;
             char *p = sl_xasprintf("%s/%s", self, name);
-            if (access(p, X_OK) == 0)
-                return p;
+            if (access(p, X_OK) == 0) return p;
             free(p);
         }
     }
@@ -200,8 +192,7 @@ char *sl_runtime_helper(const char *name)
         const char *end = strchr(path, ':');
         size_t k = end ? (size_t)(end - path) : strlen(path);
         char *p = sl_xasprintf("%.*s/%s", (int)k, path, name);
-        if (k && access(p, X_OK) == 0)
-            return p;
+        if (k && access(p, X_OK) == 0) return p;
         free(p);
         path += k + (end ? 1 : 0);
     }

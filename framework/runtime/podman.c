@@ -33,11 +33,11 @@
 
 #define MAX_IDLE_SLOTS 8 /* idle containers kept per agent before the oldest goes */
 
-static void note_set(char *note, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void note_set(char *note, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void note_set(char *note, size_t n, const char *fmt, ...)
 {
-    if (!note || !n || note[0])
-        return;
+    if (!note || !n || note[0]) return;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(note, n, fmt, ap);
@@ -66,10 +66,14 @@ static char *slot_key(const sl_run_spec *s, const char *work_root)
 static int image_present(sl_cengine *e, const char *image, sl_err *err)
 {
     for (size_t i = 0; i < e->nimages; i++)
-        if (!strcmp(e->images[i], image))
-            return 0;
-    char *argv[] = {(char *)e->prog, (char *)"image", (char *)"inspect", (char *)"--format",
-                    (char *)"{{.Id}}", (char *)image, NULL};
+        if (!strcmp(e->images[i], image)) return 0;
+    char *argv[] = {(char *)e->prog,
+                    (char *)"image",
+                    (char *)"inspect",
+                    (char *)"--format",
+                    (char *)"{{.Id}}",
+                    (char *)image,
+                    NULL};
     char line[512];
     int rc = sl_runtime_run(argv, NULL, 0, line, sizeof line, err);
     if (rc < 0)
@@ -80,8 +84,8 @@ static int image_present(sl_cengine *e, const char *image, sl_err *err)
     if (rc != 0) {
         int ours = !strncmp(image, "sluice/", 7) || !strncmp(image, "localhost/sluice/", 17);
         if (ours)
-            return sl_errf(err, SL_ENOTFOUND, "image %s not found by %s; build it with: make images",
-                           image, e->prog);
+            return sl_errf(err, SL_ENOTFOUND,
+                           "image %s not found by %s; build it with: make images", image, e->prog);
         return sl_errf(err, SL_ENOTFOUND,
                        "image %s not found by %s; load it with: %s load -i FILE.tar (or %s pull "
                        "%s where a registry is reachable)",
@@ -96,8 +100,7 @@ static int image_present(sl_cengine *e, const char *image, sl_err *err)
  * agent (O_RDWR never blocks) and never written. */
 static int ensure_fifo(sl_cengine *e, const char *work_root, sl_err *err)
 {
-    if (e->fifo_fd >= 0 && e->fifo_path)
-        return 0;
+    if (e->fifo_fd >= 0 && e->fifo_path) return 0;
     char *p = sl_xasprintf("%s/.sluice-agent-%d.fifo", work_root, (int)getpid());
     unlink(p);
     if (mkfifo(p, 0600) < 0) {
@@ -123,8 +126,7 @@ static void common_flags(sl_argv *a, const sl_run_spec *s, const char *work_root
     sl_argv_add(a, "--network=host");
     const char *binds[] = {s->mem_root, s->ssd_root, work_root};
     for (size_t i = 0; i < 3; i++)
-        if (binds[i] && binds[i][0])
-            sl_argv_addf(a, "--volume=%s:%s", binds[i], binds[i]);
+        if (binds[i] && binds[i][0]) sl_argv_addf(a, "--volume=%s:%s", binds[i], binds[i]);
     if (st->cpus_milli > 0) {
         char c[32];
         sl_runtime_cpus_str(st->cpus_milli, c, sizeof c);
@@ -141,8 +143,7 @@ static void common_flags(sl_argv *a, const sl_run_spec *s, const char *work_root
 static void env_flags(sl_argv *a, const sl_run_spec *s)
 {
     for (char *const *e = s->envp; e && *e; e++)
-        if (sl_runtime_env_passes(s->stage, *e))
-            sl_argv_addf(a, "--env=%s", *e);
+        if (sl_runtime_env_passes(s->stage, *e)) sl_argv_addf(a, "--env=%s", *e);
 }
 
 static sl_cslot *slot_new(sl_cengine *e)
@@ -166,8 +167,7 @@ static void rm_argv(sl_cengine *e, sl_argv *a)
     sl_argv_add(a, e->prog);
     sl_argv_add(a, "rm");
     sl_argv_add(a, "--force");
-    if (!strcmp(e->prog, "podman"))
-        sl_argv_add(a, "--time=0");
+    if (!strcmp(e->prog, "podman")) sl_argv_add(a, "--time=0");
 }
 
 /* Removes a container in the background; shutdown waits for these. */
@@ -187,8 +187,7 @@ static void remove_bg(sl_cengine *e, const char *name)
 static int create_slot(sl_cengine *e, const sl_run_spec *s, const char *work_root, char *key,
                        sl_cslot **out, sl_err *err)
 {
-    if (image_present(e, s->stage->image, err) < 0)
-        return err->code;
+    if (image_present(e, s->stage->image, err) < 0) return err->code;
     if (!e->init_path) {
         e->init_path = sl_runtime_helper("sluice-init");
         if (!e->init_path)
@@ -196,8 +195,7 @@ static int create_slot(sl_cengine *e, const sl_run_spec *s, const char *work_roo
                            "sluice-init not found beside the sluice binary or in PATH "
                            "(build it with: make build/bin/sluice-init)");
     }
-    if (ensure_fifo(e, work_root, err) < 0)
-        return err->code;
+    if (ensure_fifo(e, work_root, err) < 0) return err->code;
     sl_cslot *slot = slot_new(e);
     sl_argv a = {0};
     sl_argv_add(&a, e->prog);
@@ -220,8 +218,7 @@ static int create_slot(sl_cengine *e, const sl_run_spec *s, const char *work_roo
         slot_drop(e, e->nslots - 1);
         free(key);
         remove_bg(e, name); /* a half-created container, if any */
-        if (rc < 0)
-            return err->code;
+        if (rc < 0) return err->code;
         return sl_errf(err, SL_EIO, "%s run of image %s failed (exit %d): %s", e->prog,
                        s->stage->image, rc, line);
     }
@@ -259,16 +256,14 @@ static int engine_exec(sl_cengine *e, const sl_run_spec *s, pid_t *pid, sl_err *
         sl_argv_add(&a, *v);
     int rc = sl_spawn(a.v, s->envp, s->workdir, s->stdout_path, s->stderr_path, pid, err);
     sl_argv_free(&a);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     slot->busy = *pid;
     return 0;
 }
 
 static int engine_run(sl_cengine *e, const sl_run_spec *s, pid_t *pid, sl_err *err)
 {
-    if (image_present(e, s->stage->image, err) < 0)
-        return err->code;
+    if (image_present(e, s->stage->image, err) < 0) return err->code;
     char *work_root = sl_runtime_work_root(s->workdir);
     sl_cslot *slot = slot_new(e);
     snprintf(slot->name, sizeof slot->name, "sluice-%d-r%u", (int)getpid(), e->next_id);
@@ -326,16 +321,13 @@ static long oom_kills(const char *id)
         char path[512];
         snprintf(path, sizeof path, fmts[i], id);
         FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
+        if (!f) continue;
         char k[64];
         long v, found = -1;
         while (fscanf(f, "%63s %ld", k, &v) == 2)
-            if (!strcmp(k, "oom_kill"))
-                found = v;
+            if (!strcmp(k, "oom_kill")) found = v;
         fclose(f);
-        if (found >= 0)
-            return found;
+        if (found >= 0) return found;
     }
     return -1;
 }
@@ -344,10 +336,8 @@ void sl_cengine_finish(sl_cengine *e, pid_t pid, int status, int killed, char *n
 {
     size_t i;
     for (i = 0; i < e->nslots; i++)
-        if (e->slots[i].busy == pid)
-            break;
-    if (i == e->nslots)
-        return;
+        if (e->slots[i].busy == pid) break;
+    if (i == e->nslots) return;
     sl_cslot *s = &e->slots[i];
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (code == 137 && !killed) {
@@ -360,8 +350,7 @@ void sl_cengine_finish(sl_cengine *e, pid_t pid, int status, int killed, char *n
                      oom > s->oom_seen ? " (the kernel's OOM killer fired)" : "");
         else
             note_set(note, n, "killed by SIGKILL inside container %s (exit 137)", s->name);
-        if (oom >= 0)
-            s->oom_seen = oom;
+        if (oom >= 0) s->oom_seen = oom;
     } else if (code == 125) {
         note_set(note, n, "%s could not run the task in container %s (exit 125; see stderr)",
                  e->prog, s->name);
@@ -383,8 +372,7 @@ void sl_cengine_finish(sl_cengine *e, pid_t pid, int status, int killed, char *n
     size_t idle = 0, oldest = 0;
     for (size_t k = 0; k < e->nslots; k++)
         if (!e->slots[k].busy && !e->slots[k].oneshot) {
-            if (!idle++ || e->slots[k].last_used < e->slots[oldest].last_used)
-                oldest = k;
+            if (!idle++ || e->slots[k].last_used < e->slots[oldest].last_used) oldest = k;
         }
     if (idle > MAX_IDLE_SLOTS) {
         remove_bg(e, e->slots[oldest].name);
@@ -419,11 +407,9 @@ void sl_cengine_shutdown(sl_cengine *e)
     free(e->images);
     e->images = NULL;
     e->nimages = 0;
-    if (e->fifo_fd >= 0)
-        close(e->fifo_fd);
+    if (e->fifo_fd >= 0) close(e->fifo_fd);
     e->fifo_fd = -1;
-    if (e->fifo_path)
-        unlink(e->fifo_path);
+    if (e->fifo_path) unlink(e->fifo_path);
     free(e->fifo_path);
     e->fifo_path = NULL;
     free(e->init_path);

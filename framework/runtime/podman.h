@@ -32,7 +32,10 @@ typedef struct sl_cengine {
     char *fifo_path, *init_path;
 } sl_cengine;
 
-#define SL_CENGINE_INIT(prog) {prog, -1, NULL, 0, 0, NULL, 0, NULL, 0, -1, NULL, NULL}
+#define SL_CENGINE_INIT(prog)                                                                      \
+    {                                                                                              \
+        prog, -1, NULL, 0, 0, NULL, 0, NULL, 0, -1, NULL, NULL                                     \
+    }
 
 int sl_cengine_start(sl_cengine *e, const sl_run_spec *s, pid_t *pid, int *exit_code, sl_err *err);
 void sl_cengine_finish(sl_cengine *e, pid_t pid, int status, int killed, char *note, size_t n);

@@ -27,33 +27,34 @@ static const sl_runtime process_rt = {"process", process_start, NULL, NULL};
 static const sl_runtime noop_rt = {"noop", noop_start, NULL, NULL};
 
 static const sl_runtime *const RUNTIMES[] = {
-    &process_rt,          &noop_rt,          &sl_runtime_podman,      &sl_runtime_docker,
-    &sl_runtime_charliecloud, &sl_runtime_apptainer, &sl_runtime_singularity, &sl_runtime_bwrap,
+    &process_rt,
+    &noop_rt,
+    &sl_runtime_podman,
+    &sl_runtime_docker,
+    &sl_runtime_charliecloud,
+    &sl_runtime_apptainer,
+    &sl_runtime_singularity,
+    &sl_runtime_bwrap,
 };
 #define NRUNTIMES (sizeof RUNTIMES / sizeof RUNTIMES[0])
 
 const sl_runtime *sl_runtime_find(const char *name)
 {
-    if (!name || !*name)
-        name = "process";
+    if (!name || !*name) name = "process";
     for (size_t i = 0; i < NRUNTIMES; i++)
-        if (strcmp(RUNTIMES[i]->name, name) == 0)
-            return RUNTIMES[i];
+        if (strcmp(RUNTIMES[i]->name, name) == 0) return RUNTIMES[i];
     return NULL;
 }
 
 void sl_runtime_task_ended(pid_t pid, int wait_status, int killed, char *note, size_t notelen)
 {
-    if (note && notelen)
-        note[0] = 0;
+    if (note && notelen) note[0] = 0;
     for (size_t i = 0; i < NRUNTIMES; i++)
-        if (RUNTIMES[i]->finish)
-            RUNTIMES[i]->finish(pid, wait_status, killed, note, notelen);
+        if (RUNTIMES[i]->finish) RUNTIMES[i]->finish(pid, wait_status, killed, note, notelen);
 }
 
 void sl_runtime_shutdown_all(void)
 {
     for (size_t i = 0; i < NRUNTIMES; i++)
-        if (RUNTIMES[i]->shutdown)
-            RUNTIMES[i]->shutdown();
+        if (RUNTIMES[i]->shutdown) RUNTIMES[i]->shutdown();
 }

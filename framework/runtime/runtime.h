@@ -15,11 +15,11 @@
 #include "util/err.h"
 
 typedef struct sl_run_spec {
-    const sl_stage *stage;     /* image, cpus, memory, env ... */
-    char *const *argv;         /* module argv: command..., key, headers */
-    char *const *envp;         /* full environment of the module */
-    const char *workdir;       /* private per attempt; the module's cwd */
-    const char *stdout_path;   /* created/truncated */
+    const sl_stage *stage;   /* image, cpus, memory, env ... */
+    char *const *argv;       /* module argv: command..., key, headers */
+    char *const *envp;       /* full environment of the module */
+    const char *workdir;     /* private per attempt; the module's cwd */
+    const char *stdout_path; /* created/truncated */
     const char *stderr_path;
     const char *mem_root, *ssd_root; /* cache tiers to bind at the same paths */
 } sl_run_spec;

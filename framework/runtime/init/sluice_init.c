@@ -40,13 +40,11 @@ int main(int argc, char **argv)
                 strerror(errno));
     for (;;) {
         struct pollfd pf[2] = {{sfd, POLLIN, 0}, {ffd, POLLIN, 0}};
-        if (poll(pf, ffd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
-            return 1;
+        if (poll(pf, ffd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) return 1;
         if (pf[0].revents & POLLIN) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) == sizeof si)
-                if (si.ssi_signo != SIGCHLD)
-                    return 0;
+                if (si.ssi_signo != SIGCHLD) return 0;
             while (waitpid(-1, NULL, WNOHANG) > 0)
                 ;
         }
