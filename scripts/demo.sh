@@ -66,7 +66,8 @@ mwa-sim -o "$TMPD/sim" --obsid "$OBSID" -n "$SECONDS_N" -c "$CHANNELS" -t "$TILE
 mkdir -p "$TMPD/meta"
 cp "$TMPD/sim/$OBSID.metafits" "$TMPD/sim/${OBSID}_solutions.bin" "$TMPD/sim/pointings.txt" "$TMPD/meta/"
 cp "$TMPD/sim/truth.txt" "$TMPD/sim/pointings.txt" "$RESULTS/"
-echo "wrote $(ls "$TMPD/sim" | grep -c '\.dat$') channel-second files, the metafits, calibration solutions, pointings.txt and truth.txt"
+dats=("$TMPD/sim/"*.dat)
+echo "wrote ${#dats[@]} channel-second files, the metafits, calibration solutions, pointings.txt and truth.txt"
 
 step "2/6 Packing one tar per second (all $NCHAN channel files of that second, like the MWA archive) and a manifest"
 mkdir -p "$TMPD/www"

@@ -4,6 +4,7 @@
 # command line, reads its inputs from this host's cache tiers, writes outputs
 # under a temporary name and renames them, and emits the keys the next stage
 # needs. See docs/mwa-pipelines.md for the keys, variables and directories.
+# shellcheck disable=SC2034  # the parse_* functions set variables for the wrappers
 set -euo pipefail
 
 ME=${SLUICE_STAGE:-$(basename "$0")}

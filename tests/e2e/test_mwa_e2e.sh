@@ -136,7 +136,7 @@ if [ "${E2E_ONLY:-B}" != A ]; then
   export REPACK_DIR="$TMP/archive" MERGED_DIR="$TMP/merged" RESULTS_DIR="$TMP/results-B"
   if PIPELINE_NAME=e2e-prep run B-prep pipelines/mwa-prep.yaml; then
     check_counts B-prep "download=2 unpack=2 repack=6"
-    n=$(ls "$REPACK_DIR/$OBSID" | grep -c '\.dat\.tar\.zst$' || true)
+    n=$(find "$REPACK_DIR/$OBSID" -name '*.dat.tar.zst' | wc -l)
     check "B-prep: $((NSEC / STEP * NCHAN)) repacked archives {t0}_{t1}_chNNN.dat.tar.zst ($n)" \
       test "$n" -eq $((NSEC / STEP * NCHAN))
     check "B-prep: archive names are the repack spans" \
