@@ -38,7 +38,8 @@ static const char USAGE_UP[] =
     "                       C compute nodes (group 'compute')\n"
     "  --partition P  --time T  --qos Q  --reservation R  --account A\n"
     "  --constraint C       the usual sbatch options (T: MM, HH:MM:SS, D-HH:MM, ...)\n"
-    "  --exclusive          whole nodes\n"
+    "  --shared             do not ask for whole nodes (default: --exclusive); agents\n"
+    "                       are then named NODE-jJOBID, as a node may hold two\n"
     "  --sbatch OPT         any other sbatch option, e.g. --sbatch=--mem=0 (repeatable)\n"
     "  --groups G[,G...]    groups for every agent (repeatable)\n"
     "  --group-by-node      also a group named after each node\n"
@@ -217,7 +218,7 @@ static int slurm_up(int argc, char **argv)
     static const struct option opts[] = {
         {"nodes", 1, 0, 'n'},        {"het", 1, 0, 'H'},          {"partition", 1, 0, 'p'},
         {"time", 1, 0, 't'},         {"qos", 1, 0, 'q'},          {"reservation", 1, 0, 'r'},
-        {"account", 1, 0, 'A'},      {"constraint", 1, 0, 'C'},   {"exclusive", 0, 0, 'x'},
+        {"account", 1, 0, 'A'},      {"constraint", 1, 0, 'C'},   {"shared", 0, 0, 'x'},
         {"sbatch", 1, 0, 'S'},       {"groups", 1, 0, 'g'},       {"group-by-node", 0, 0, 'G'},
         {"drain", 1, 0, 'd'},        {"controller", 1, 0, 'c'},   {"controller-inside", 0, 0, 'I'},
         {"controller-state", 1, 0, 's'}, {"mem-root", 1, 0, 'm'}, {"ssd-root", 1, 0, 'D'},
@@ -246,7 +247,7 @@ static int slurm_up(int argc, char **argv)
         case 'r': o.reservation = optarg; break;
         case 'A': o.account = optarg; break;
         case 'C': o.constraint = optarg; break;
-        case 'x': exclusive = 1; break;
+        case 'x': exclusive = 0; break;
         case 'S':
             sbatch = sl_xrealloc(sbatch, (nsb + 1) * sizeof *sbatch);
             sbatch[nsb++] = optarg;
@@ -298,7 +299,7 @@ static int slurm_up(int argc, char **argv)
         DEF(partition); DEF(time); DEF(qos); DEF(reservation); DEF(account);
         DEF(constraint); DEF(mem_root); DEF(ssd_root);
 #undef DEF
-        if (exclusive < 0) exclusive = y->exclusive;
+        if (exclusive < 0 && y->exclusive >= 0) exclusive = y->exclusive;
         if (group_by_node < 0) group_by_node = y->group_by_node;
         if (!ng)
             for (size_t i = 0; i < y->ngroups; i++) {
@@ -323,7 +324,7 @@ static int slurm_up(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    o.exclusive = exclusive > 0;
+    o.exclusive = exclusive != 0; /* default: whole nodes */
     o.group_by_node = group_by_node > 0;
     o.groups = groups;
     o.ngroups = ng;

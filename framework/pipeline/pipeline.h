@@ -107,7 +107,8 @@ typedef struct sl_cluster_slurm {
     int het_ingest; /* `het: "I:C"`: I ingest nodes, then nodes = C */
     char *partition, *time, *qos, *reservation, *account, *constraint;
     char *mem_root, *ssd_root;
-    int exclusive, group_by_node;
+    int exclusive; /* -1 = not given */
+    int group_by_node;
     char **groups;
     size_t ngroups;
     char **sbatch; /* extra sbatch options */

@@ -237,6 +237,7 @@ static int parse_cluster_slurm(sl_pctx *c, const sl_ynode *n)
         return SL_EINVAL;
     y->present = 1;
     y->drain_ms = -1;
+    y->exclusive = -1;
     const sl_ynode *v;
     long long cnt;
     if ((v = opt(n, "nodes"))) {

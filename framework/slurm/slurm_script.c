@@ -134,6 +134,7 @@ char *sl_slurm_comment(const sl_slurm_opts *o)
 /* The per-node wrapper srun runs (single-quoted in the script: no ' inside). */
 static const char NODE_WRAPPER[] =
     "node=${SLURMD_NODENAME:-$(hostname -s)}\n"
+    "  [ \"$SLUICE_SLURM_SHARED\" = 1 ] && node=\"$node-j$SLUICE_SLURM_JOB\"\n"
     "  mem=\"$SLUICE_SLURM_MEM/sluice-$SLUICE_SLURM_JOB/$node\"\n"
     "  dir=\"$SLUICE_SLURM_SSD/sluice-$SLUICE_SLURM_JOB/$node\"\n"
     "  set -- --controller \"$SLUICE_SLURM_CONTROLLER\" --name \"$node\" --dir \"$dir\" \\\n"
@@ -142,14 +143,14 @@ static const char NODE_WRAPPER[] =
     "done\n"
     "  [ \"$SLUICE_SLURM_GROUP_BY_NODE\" = 1 ] && set -- \"$@\" --group \"$node\"\n"
     "  [ \"$SLUICE_SLURM_DRAIN\" -gt 0 ] && set -- \"$@\" --drain-on-term \"$SLUICE_SLURM_DRAIN\"\n"
-    "  echo \"sluice-slurm: agent $node (pid $$) -> $SLUICE_SLURM_CONTROLLER\" >&2\n"
     "  \"$SLUICE_SLURM_BIN\" agent \"$@\" &\n"
     "  pid=$!\n"
+    "  echo \"sluice-slurm: agent $node pid $pid -> $SLUICE_SLURM_CONTROLLER\" >&2\n"
     "  trap \"kill -TERM $pid 2>/dev/null\" TERM\n"
     "  trap \"kill -INT $pid 2>/dev/null\" INT\n"
     "  rc=0\n"
     "  while kill -0 $pid 2>/dev/null; do wait $pid; rc=$?; done\n"
-    "  rm -rf \"$mem\" \"$dir\"\n"
+    "  rm -rf \"$mem\" \"$mem.work\" \"$dir\"\n"
     "  rmdir \"$SLUICE_SLURM_MEM/sluice-$SLUICE_SLURM_JOB\" "
     "\"$SLUICE_SLURM_SSD/sluice-$SLUICE_SLURM_JOB\" 2>/dev/null\n"
     "  exit $rc";
@@ -206,6 +207,8 @@ int sl_slurm_render_script(const sl_slurm_opts *o, sl_buf *b, sl_err *err)
         sl_buf_printf(b, "%s%s", i ? " " : "", o->groups[i]);
     sl_buf_puts(b, "'\n");
     sl_buf_printf(b, "export SLUICE_SLURM_GROUP_BY_NODE=%d\n", o->group_by_node ? 1 : 0);
+    /* nodes shared with other jobs may hold another sluice agent: unique names */
+    sl_buf_printf(b, "export SLUICE_SLURM_SHARED=%d\n", o->exclusive ? 0 : 1);
     /* the agent finishes running tasks for most of the lead time, then leaves */
     int grace = o->drain_s > 0 ? (o->drain_s > 20 ? o->drain_s - 10 : (o->drain_s + 1) / 2) : 0;
     sl_buf_printf(b, "export SLUICE_SLURM_DRAIN=%d\n", grace);

@@ -247,6 +247,40 @@ static void test_agents_count_and_helpers(void **state)
     assert_string_equal(sl_placement_name(SL_PLACE_GROUP_BOUND), "group-bound");
 }
 
+/* cluster.slurm: the defaults of `sluice slurm up --from FILE`. */
+static void test_cluster_slurm(void **state)
+{
+    (void)state;
+    sl_pipeline *p = parse_ok("name: s\ncluster:\n  slurm: {het: \"1:8\", partition: work, time: "
+                              "\"2:00:00\", drain: 90s,\n    groups: [a], sbatch: [--mem=0]}\n"
+                              "stages:\n  - {name: a, runtime: noop}\n",
+                              NULL);
+    const sl_cluster_slurm *y = &p->slurm;
+    assert_true(y->present);
+    assert_int_equal(y->het_ingest, 1);
+    assert_int_equal(y->nodes, 8);
+    assert_string_equal(y->partition, "work");
+    assert_string_equal(y->time, "2:00:00");
+    assert_int_equal(y->drain_ms, 90000);
+    assert_int_equal(y->exclusive, -1);
+    assert_int_equal(y->ngroups, 1);
+    assert_string_equal(y->sbatch[0], "--mem=0");
+    assert_null(y->qos);
+    sl_pipeline_free(p);
+    p = parse_ok("name: s\nstages:\n  - {name: a, runtime: noop}\n", NULL);
+    assert_false(p->slurm.present);
+    sl_pipeline_free(p);
+    parse_bad("name: s\ncluster: {slurm: {nodes: 0}}\nstages:\n  - {name: a, runtime: noop}\n",
+              NULL, "cluster.slurm.nodes must be an integer");
+    parse_bad("name: s\ncluster: {slurm: {het: 4}}\nstages:\n  - {name: a, runtime: noop}\n",
+              NULL, "INGEST:COMPUTE");
+    parse_bad("name: s\ncluster: {slurm: {sbatch: [mem=0]}}\nstages:\n  - {name: a, runtime: "
+              "noop}\n",
+              NULL, "must start with '-'");
+    parse_bad("name: s\ncluster: {slurm: {time: 2h}}\nstages:\n  - {name: a, runtime: noop}\n",
+              NULL, "not a Slurm time limit");
+}
+
 static const char *var_yaml = "name: v\n"
                               "stages:\n"
                               "  - name: a\n"
@@ -578,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_agents_count_and_helpers),
+        cmocka_unit_test(test_cluster_slurm),
         cmocka_unit_test(test_vars_sources),
         cmocka_unit_test(test_env_file_from_yaml),
         cmocka_unit_test(test_vars_round_trip),
