@@ -38,6 +38,7 @@ _slurm_spawn() {
   local d="$1" name="$2"; shift 2
   "$@" >>"$d/log/$name.out" 2>&1 </dev/null &
   echo "$name $!" >>"$d/pids"
+  disown "$!" 2>/dev/null || true  # no "Killed" notes from this shell
 }
 
 slurm_cluster_node_pid() { # DIR NODE
