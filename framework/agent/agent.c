@@ -20,6 +20,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,12 +114,16 @@ static int do_register(sl_agent *a, sl_err *err)
     h.n_groups = a->cfg->ngroups;
     h.mem_root = a->mem_root;
     h.ssd_root = a->ssd_root;
+    h.addr = a->data_addr;
+    h.mem_budget = a->mem_budget;
+    h.ssd_budget = a->ssd_budget;
     req.host = &h;
     req.agent_id = a->agent_id;
     Sluice__V1__RegisterReply *rep = NULL;
     int rc = CALL(M_REGISTER, register_request, &req, register_reply, rep, 5000, err);
     if (rc == 0) {
         a->lease_ttl_ms = rep->lease_ttl_ms > 0 ? rep->lease_ttl_ms : 30000;
+        snprintf(a->token, sizeof a->token, "%s", rep->token);
         sluice__v1__register_reply__free_unpacked(rep, NULL);
     }
     return rc;
@@ -130,11 +135,60 @@ static int do_register(sl_agent *a, sl_err *err)
 typedef struct {
     Sluice__V1__Completion *cs, **cp;
     Sluice__V1__Message *ms, **mp;
+    void **allocs; /* object descriptions, freed with the view */
+    size_t nallocs;
 } pb_completions;
 
-static void pack_completions(pb_completions *pk, sl_atask *batch, size_t n)
+static void *pk_alloc(pb_completions *pk, size_t n)
+{
+    void *p = sl_xcalloc(1, n);
+    pk->allocs = sl_xrealloc(pk->allocs, (pk->nallocs + 1) * sizeof *pk->allocs);
+    pk->allocs[pk->nallocs++] = p;
+    return p;
+}
+
+/* An ObjectRef for an object of ours: files from "name\tsize\n" lines, one
+ * replica naming the host it is on (us, or a push destination). */
+static Sluice__V1__ObjectRef *pk_object(pb_completions *pk, const sl_aobj *o, const char *host)
+{
+    Sluice__V1__ObjectRef *x = pk_alloc(pk, sizeof *x);
+    sluice__v1__object_ref__init(x);
+    x->path = o->path;
+    x->size = o->size;
+    size_t nf = 0;
+    for (const char *p = o->files ? o->files : ""; *p; p++)
+        nf += *p == '\n';
+    x->files = pk_alloc(pk, (nf ? nf : 1) * sizeof *x->files);
+    for (const char *p = o->files ? o->files : ""; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *tab = memchr(p, '\t', len);
+        if (tab) {
+            Sluice__V1__ObjectFile *f = pk_alloc(pk, sizeof *f);
+            sluice__v1__object_file__init(f);
+            char *name = pk_alloc(pk, (size_t)(tab - p) + 1);
+            memcpy(name, p, (size_t)(tab - p));
+            f->name = name;
+            f->size = strtoll(tab + 1, NULL, 10);
+            x->files[x->n_files++] = f;
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    Sluice__V1__Replica *r = pk_alloc(pk, sizeof *r);
+    sluice__v1__replica__init(r);
+    r->host = (char *)host;
+    r->tier = o->tier ? o->tier : (char *)"mem";
+    x->replicas = pk_alloc(pk, sizeof *x->replicas);
+    x->replicas[0] = r;
+    x->n_replicas = 1;
+    return x;
+}
+
+static void pack_completions(pb_completions *pk, sl_atask *batch, size_t n, const char *host)
 {
     size_t nm = 0, i = 0, m = 0;
+    pk->allocs = NULL;
+    pk->nallocs = 0;
     for (sl_atask *t = batch; t; t = t->next)
         nm += t->nemitted;
     pk->cs = sl_xcalloc(n ? n : 1, sizeof *pk->cs);
@@ -161,12 +215,26 @@ static void pack_completions(pb_completions *pk, sl_atask *batch, size_t n)
             pk->ms[m].headers = t->emitted[k].headers;
             pk->mp[m] = &pk->ms[m];
         }
+        if (t->output.path) {
+            c->outputs = pk_alloc(pk, sizeof *c->outputs);
+            c->outputs[0] = pk_object(pk, &t->output, host);
+            c->n_outputs = 1;
+        }
+        if (t->ncopies) {
+            c->copies = pk_alloc(pk, t->ncopies * sizeof *c->copies);
+            for (size_t k = 0; k < t->ncopies; k++)
+                c->copies[k] = pk_object(pk, &t->copies[k], host);
+            c->n_copies = t->ncopies;
+        }
         pk->cp[i] = c;
     }
 }
 
 static void pb_completions_free(pb_completions *pk)
 {
+    for (size_t i = 0; i < pk->nallocs; i++)
+        free(pk->allocs[i]);
+    free(pk->allocs);
     free(pk->cs);
     free(pk->cp);
     free(pk->ms);
@@ -207,6 +275,47 @@ static void free_batch(sl_atask *batch)
         sl_atask *nx = batch->next;
         sl_agent_task_free(batch);
         batch = nx;
+    }
+}
+
+/* The objects a leased task reads, copied out of the reply. */
+static void copy_inputs(sl_atask *t, const Sluice__V1__LeasedTask *lt)
+{
+    if (!lt->n_inputs)
+        return;
+    t->inputs = sl_xcalloc(lt->n_inputs, sizeof *t->inputs);
+    t->ninputs = lt->n_inputs;
+    for (size_t i = 0; i < lt->n_inputs; i++) {
+        const Sluice__V1__ObjectRef *o = lt->inputs[i];
+        sl_ainput *in = &t->inputs[i];
+        in->path = sl_xstrdup(o->path);
+        in->size = o->size;
+        sl_buf f = SL_BUF_INIT;
+        for (size_t k = 0; k < o->n_files; k++)
+            sl_buf_printf(&f, "%s\t%lld\n", o->files[k]->name, (long long)o->files[k]->size);
+        in->files = sl_buf_steal(&f);
+        in->nrep = o->n_replicas;
+        in->hosts = sl_xcalloc(o->n_replicas ? o->n_replicas : 1, sizeof *in->hosts);
+        in->addrs = sl_xcalloc(o->n_replicas ? o->n_replicas : 1, sizeof *in->addrs);
+        in->tiers = sl_xcalloc(o->n_replicas ? o->n_replicas : 1, sizeof *in->tiers);
+        for (size_t r = 0; r < o->n_replicas; r++) {
+            in->hosts[r] = sl_xstrdup(o->replicas[r]->host);
+            in->addrs[r] = sl_xstrdup(o->replicas[r]->addr);
+            in->tiers[r] = sl_xstrdup(o->replicas[r]->tier);
+        }
+    }
+}
+
+static void queue_pushes(sl_agent *a, Sluice__V1__Push **push, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        sl_buf f = SL_BUF_INIT;
+        for (size_t k = 0; k < push[i]->n_files; k++)
+            sl_buf_printf(&f, "%s\t%lld\n", push[i]->files[k]->name,
+                          (long long)push[i]->files[k]->size);
+        sl_agent_push_enqueue(a, push[i]->tier, push[i]->path, f.data ? f.data : "",
+                              push[i]->dest_host, push[i]->dest_addr);
+        sl_buf_free(&f);
     }
 }
 
@@ -255,7 +364,7 @@ static void *lease_thread(void *arg)
         sl_atask *done = take_done(a, REPORT_BATCH, &ndone);
         pthread_mutex_unlock(&a->mu);
         pb_completions pk;
-        pack_completions(&pk, done, ndone);
+        pack_completions(&pk, done, ndone, a->name);
 
         Sluice__V1__LeaseRequest req = SLUICE__V1__LEASE_REQUEST__INIT;
         Sluice__V1__StageLoad *ls = sl_xcalloc(nacc ? nacc : 1, sizeof *ls);
@@ -310,6 +419,8 @@ static void *lease_thread(void *arg)
             t->key = sl_xstrdup(lt->key);
             t->headers = sl_xstrdup(lt->headers);
             t->ready_at = lt->ready_at;
+            t->tier = lt->tier[0] ? sl_xstrdup(lt->tier) : NULL;
+            copy_inputs(t, lt);
             if (a->pending_tail)
                 a->pending_tail->next = t;
             else
@@ -320,6 +431,9 @@ static void *lease_thread(void *arg)
         if (rep->lease_ttl_ms > 0)
             a->lease_ttl_ms = rep->lease_ttl_ms;
         int got = (int)rep->n_tasks, saturated = rep->saturated;
+        pthread_mutex_unlock(&a->mu);
+        queue_pushes(a, rep->push, rep->n_push);
+        pthread_mutex_lock(&a->mu);
         sluice__v1__lease_reply__free_unpacked(rep, NULL);
         if (got == 0 && saturated && !a->stopping && !a->draining &&
             a->slot_freed == freed_before) {
@@ -345,7 +459,7 @@ static int send_completions(sl_agent *a, sl_atask *batch, size_t n)
 {
     Sluice__V1__CompleteRequest req = SLUICE__V1__COMPLETE_REQUEST__INIT;
     pb_completions pk;
-    pack_completions(&pk, batch, n);
+    pack_completions(&pk, batch, n, a->name);
     req.agent_id = a->agent_id;
     req.host = a->name;
     req.done = pk.cp;
@@ -353,9 +467,10 @@ static int send_completions(sl_agent *a, sl_atask *batch, size_t n)
     Sluice__V1__CompleteReply *rep = NULL;
     sl_err err = {0};
     int rc = CALL(M_COMPLETE, complete_request, &req, complete_reply, rep, 30000, &err);
-    if (rc == 0)
+    if (rc == 0) {
+        queue_pushes(a, rep->push, rep->n_push);
         sluice__v1__complete_reply__free_unpacked(rep, NULL);
-    else if (rc != SL_ERPC && rc != SL_ETIMEOUT)
+    } else if (rc != SL_ERPC && rc != SL_ETIMEOUT)
         fprintf(stderr, "sluice agent %s: complete: %s\n", a->name, err.msg);
     pb_completions_free(&pk);
     return rc;
@@ -373,12 +488,23 @@ static void heartbeat(sl_agent *a)
         ids = sl_xrealloc(ids, (n + 1) * sizeof *ids);
         ids[n++] = t->id;
     }
+    /* copies pushed since the last heartbeat become replicas */
+    sl_aobj *pushed = a->pushed;
+    size_t npushed = a->npushed;
+    a->pushed = NULL;
+    a->npushed = 0;
     pthread_mutex_unlock(&a->mu);
+    pb_completions pk = {0};
+    Sluice__V1__ObjectRef **prefs = sl_xcalloc(npushed ? npushed : 1, sizeof *prefs);
+    for (size_t i = 0; i < npushed; i++)
+        prefs[i] = pk_object(&pk, &pushed[i], pushed[i].host);
     Sluice__V1__HeartbeatRequest req = SLUICE__V1__HEARTBEAT_REQUEST__INIT;
     req.agent_id = a->agent_id;
     req.host = a->name;
     req.running = ids;
     req.n_running = n;
+    req.pushed = prefs;
+    req.n_pushed = npushed;
     Sluice__V1__HeartbeatReply *rep = NULL;
     sl_err err = {0};
     if (CALL(M_HEARTBEAT, heartbeat_request, &req, heartbeat_reply, rep, 10000, &err) == 0) {
@@ -390,8 +516,24 @@ static void heartbeat(sl_agent *a)
             pthread_mutex_unlock(&a->mu);
             wake_executor(a);
         }
+        for (size_t i = 0; i < rep->n_delete_; i++)
+            sl_agent_cache_delete(a, rep->delete_[i]);
         sluice__v1__heartbeat_reply__free_unpacked(rep, NULL);
+        for (size_t i = 0; i < npushed; i++)
+            sl_aobj_clear(&pushed[i]);
+        free(pushed);
+    } else if (npushed) { /* report them next time */
+        pthread_mutex_lock(&a->mu);
+        a->pushed = sl_xrealloc(a->pushed, (a->npushed + npushed) * sizeof *a->pushed);
+        memcpy(a->pushed + a->npushed, pushed, npushed * sizeof *pushed);
+        a->npushed += npushed;
+        pthread_mutex_unlock(&a->mu);
+        free(pushed);
     }
+    for (size_t i = 0; i < pk.nallocs; i++)
+        free(pk.allocs[i]);
+    free(pk.allocs);
+    free(prefs);
     free(ids);
 }
 
@@ -483,8 +625,13 @@ static void start_pending(sl_agent *a)
 {
     for (;;) {
         pthread_mutex_lock(&a->mu);
-        sl_atask *t = a->pending_head;
+        int from_staging = 0;
+        sl_atask *t = a->staged_head; /* inputs pulled: start these first */
         if (t) {
+            a->staged_head = t->next;
+            t->next = NULL;
+            from_staging = 1;
+        } else if ((t = a->pending_head)) {
             a->pending_head = t->next;
             if (!a->pending_head)
                 a->pending_tail = NULL;
@@ -495,6 +642,17 @@ static void start_pending(sl_agent *a)
         pthread_mutex_unlock(&a->mu);
         if (!t)
             return;
+        if (!from_staging && !sl_agent_inputs_local(a, t)) {
+            /* inputs are on other hosts: pull them without holding up others */
+            sl_agent_stage_async(a, t);
+            continue;
+        }
+        if (t->error) { /* a pull failed */
+            t->exit_code = -1;
+            t->started = t->finished = sl_wall();
+            task_done(a, t);
+            continue;
+        }
         int rc = sl_agent_task_start(a, t);
         if (rc != 0) /* finished at once (noop) or could not start */
             task_done(a, t);
@@ -587,6 +745,16 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     if (mkdirs(a->mem_root) < 0 || mkdirs(a->ssd_root) < 0 || mkdirs(a->work_root) < 0)
         return sl_errf(err, SL_EIO, "cannot create agent directories (%s, %s, %s): %s",
                        a->mem_root, a->ssd_root, a->work_root, strerror(errno));
+    /* Budgets: what sluice may keep in each tier. By default half the
+     * memory file system (modules need the rest to work in) and 80 % of
+     * the SSD's free space. */
+    struct statvfs vm, vs;
+    a->mem_budget = cfg.mem_budget;
+    a->ssd_budget = cfg.ssd_budget;
+    if (a->mem_budget <= 0 && statvfs(a->mem_root, &vm) == 0)
+        a->mem_budget = (int64_t)vm.f_blocks * (int64_t)vm.f_frsize / 2;
+    if (a->ssd_budget <= 0 && statvfs(a->ssd_root, &vs) == 0)
+        a->ssd_budget = (int64_t)vs.f_bavail * (int64_t)vs.f_frsize / 10 * 8;
     /* Modules run in their work dir: every path handed to them is absolute. */
     char **roots[] = {&a->mem_root, &a->ssd_root, &a->work_root};
     for (size_t i = 0; i < 3; i++) {
@@ -633,8 +801,14 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
             return 0;
         sl_sleep_ms(100);
     }
-    fprintf(stderr, "sluice agent %s: registered with %s (mem %s, ssd %s)\n", a->name,
-            cfg.controller, a->mem_root, a->ssd_root);
+    /* the data server needs the cluster token the first registration
+     * brought; registering again tells the controller where it listens */
+    if (sl_agent_cache_start(a, err) < 0)
+        return err->code;
+    if (do_register(a, err) < 0)
+        return err->code;
+    fprintf(stderr, "sluice agent %s: registered with %s (mem %s, ssd %s, data %s)\n", a->name,
+            cfg.controller, a->mem_root, a->ssd_root, a->data_addr);
 
     pthread_t lt, rt;
     pthread_create(&lt, NULL, lease_thread, a);
@@ -703,6 +877,7 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     pthread_join(rt, NULL);
     while (waitpid(-1, NULL, WNOHANG) > 0)
         ;
+    sl_agent_cache_stop(a);
     sl_rpc_client_free(a->rpc);
     for (size_t i = 0; i < a->nmodels; i++)
         sl_pipeline_free(a->models[i].model);

@@ -25,6 +25,11 @@ typedef struct sl_agent_config {
     int keep_workdirs;        /* keep work dirs of successful attempts too */
     int64_t drain_ms;         /* SIGTERM: stop leasing, let running tasks finish up to
                                  this long, then stop (0: stop at once; SIGINT always does) */
+    int64_t mem_budget;       /* bytes of the memory tier for objects (0: half of it) */
+    int64_t ssd_budget;       /* bytes of the SSD tier (0: 80 % of its free space) */
+    const char *data_listen;  /* data server address (default 0.0.0.0:0) */
+    const char *advertise;    /* address peers reach the data server at (default: the
+                                 local address used to reach the controller) */
 } sl_agent_config;
 
 /* Runs until SIGTERM/SIGINT. Returns 0 on a clean shutdown. */

@@ -15,11 +15,38 @@ typedef struct sl_emitted {
     char *stage, *key, *headers;
 } sl_emitted;
 
+/* An object this task reads, as the lease described it. */
+typedef struct sl_ainput {
+    char *path;   /* p<pipeline>/<stage>/<key> under a tier root */
+    char *files;  /* "name\tsize\n" lines */
+    int64_t size;
+    size_t nrep;
+    char **hosts, **addrs, **tiers; /* its replicas */
+} sl_ainput;
+
+/* An object this task wrote or copied here (reported with its completion). */
+typedef struct sl_aobj {
+    char *tier, *path, *files;
+    int64_t size;
+    char *host; /* for pushes: where it went */
+} sl_aobj;
+
 typedef struct sl_atask {
     int64_t id, pipeline_id;
     int stage, attempt;
     char *key, *headers;
     double ready_at;
+    /* the cache (agent_cache.c) */
+    char *tier;          /* output tier from admission; NULL = mem */
+    char *out_dir;       /* absolute: TIER_ROOT/p<pipeline>/<stage>/<key> */
+    char *out_path;      /* relative to the tier root */
+    sl_ainput *inputs;
+    size_t ninputs;
+    char *in_dirs;       /* local directories of the inputs, space-separated */
+    int staged;          /* inputs are on this host */
+    sl_aobj output;      /* valid when output.path is set */
+    sl_aobj *copies;
+    size_t ncopies;
     /* while running (owned by the executor thread) */
     pid_t pid;
     double started, finished;
@@ -33,6 +60,12 @@ typedef struct sl_atask {
     size_t nemitted;
     struct sl_atask *next;
 } sl_atask;
+
+typedef struct sl_apush {
+    sl_aobj obj;         /* tier, path, files; host = destination */
+    char *dest_addr;
+    struct sl_apush *next;
+} sl_apush;
 
 typedef struct sl_amodel {
     int64_t pipeline_id;
@@ -63,6 +96,19 @@ typedef struct sl_agent {
     int draining;   /* SIGTERM with drain_ms: lease no more, finish what runs */
     int lease_done; /* the lease thread has left (draining or stopping) */
 
+    /* the cache and the data plane (agent_cache.c) */
+    char token[128];           /* the cluster's data-plane token (from the controller) */
+    char data_addr[128];       /* host:port of our data server, as peers reach it */
+    struct sl_dp_server *dp;
+    int64_t mem_budget, ssd_budget;
+    sl_atask *staged_head;     /* inputs pulled, ready to start (guarded by mu) */
+    sl_apush *push_head;       /* copies to make (guarded by mu) */
+    sl_aobj *pushed;           /* copies made, for the next heartbeat (guarded by mu) */
+    size_t npushed;
+    pthread_cond_t push_cv;
+    pthread_t push_thread;
+    int push_started;
+
     /* executor thread only */
     sl_amodel *models;
     size_t nmodels;
@@ -76,5 +122,26 @@ int sl_agent_task_start(sl_agent *a, sl_atask *t);
 /* After the process ended: exit code, tails, emitted messages, cleanup. */
 void sl_agent_task_finish(sl_agent *a, sl_atask *t, int wait_status);
 void sl_agent_task_free(sl_atask *t);
+
+/* agent_cache.c */
+void sl_aobj_clear(sl_aobj *o);
+const char *sl_agent_tier_root(const sl_agent *a, const char *tier);
+/* Starts the data server (the token must be known) and works out the
+ * address peers use to reach it. */
+int sl_agent_cache_start(sl_agent *a, sl_err *err);
+void sl_agent_cache_stop(sl_agent *a);
+/* 1 if every input is on this host (t->in_dirs set), 0 if a pull is needed. */
+int sl_agent_inputs_local(sl_agent *a, sl_atask *t);
+/* Starts a thread that pulls t's inputs, then hands t back to the executor
+ * through the staged queue (t->error set on failure). */
+void sl_agent_stage_async(sl_agent *a, sl_atask *t);
+/* Creates the output directory of t (SLUICE_OUT). */
+int sl_agent_out_prepare(sl_agent *a, sl_atask *t, const char *stage_name, sl_err *err);
+/* After the module exited: registers the output (success) or removes it. */
+void sl_agent_out_collect(sl_agent *a, sl_atask *t);
+void sl_agent_cache_delete(sl_agent *a, const char *tier_path);
+/* Queues a copy of a local object to another host (stream edges). */
+void sl_agent_push_enqueue(sl_agent *a, const char *tier, const char *path, const char *files,
+                           const char *dest_host, const char *dest_addr);
 
 #endif

@@ -42,6 +42,28 @@ void sl_agent_task_free(sl_atask *t)
         free(t->emitted[i].headers);
     }
     free(t->emitted);
+    free(t->tier);
+    free(t->out_dir);
+    free(t->out_path);
+    free(t->in_dirs);
+    for (size_t i = 0; i < t->ninputs; i++) {
+        sl_ainput *in = &t->inputs[i];
+        for (size_t r = 0; r < in->nrep; r++) {
+            free(in->hosts[r]);
+            free(in->addrs[r]);
+            free(in->tiers[r]);
+        }
+        free(in->hosts);
+        free(in->addrs);
+        free(in->tiers);
+        free(in->path);
+        free(in->files);
+    }
+    free(t->inputs);
+    sl_aobj_clear(&t->output);
+    for (size_t i = 0; i < t->ncopies; i++)
+        sl_aobj_clear(&t->copies[i]);
+    free(t->copies);
     free(t);
 }
 
@@ -148,7 +170,7 @@ static char **build_env(sl_agent *a, const sl_stage *st, sl_atask *t, const char
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = sl_xcalloc(n + st->nenv + 16, sizeof *env);
+    char **env = sl_xcalloc(n + st->nenv + 20, sizeof *env);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (strncmp(environ[i], "SLUICE_", 7) != 0)
@@ -164,6 +186,11 @@ static char **build_env(sl_agent *a, const sl_stage *st, sl_atask *t, const char
     env[k++] = sl_xasprintf("SLUICE_MEM=%s", a->mem_root);
     env[k++] = sl_xasprintf("SLUICE_SSD=%s", a->ssd_root);
     env[k++] = sl_xasprintf("SLUICE_CONTROLLER=%s", a->cfg->controller);
+    env[k++] = sl_xasprintf("SLUICE_OUT=%s", t->out_dir ? t->out_dir : "");
+    env[k++] = sl_xasprintf("SLUICE_TIER=%s", t->tier ? t->tier : "mem");
+    env[k++] = sl_xasprintf("SLUICE_INPUTS=%s", t->in_dirs ? t->in_dirs : "");
+    const char *first = t->in_dirs ? t->in_dirs : "";
+    env[k++] = sl_xasprintf("SLUICE_IN=%.*s", (int)strcspn(first, " "), first);
     for (size_t i = 0; i < st->nenv; i++)
         env[k++] = sl_xasprintf("%s=%s", st->env[i].key, st->env[i].value);
     env[k] = NULL;
@@ -220,6 +247,10 @@ int sl_agent_task_start(sl_agent *a, sl_atask *t)
         fail_start(t, msg);
         return -1;
     }
+    if (sl_agent_out_prepare(a, t, st->name, &err) < 0) {
+        fail_start(t, err.msg);
+        return -1;
+    }
     char **argv = sl_xcalloc(st->ncommand + 3, sizeof *argv);
     size_t k = 0;
     for (size_t i = 0; i < st->ncommand; i++)
@@ -266,6 +297,7 @@ void sl_agent_task_finish(sl_agent *a, sl_atask *t, int status)
                  strsignal(WTERMSIG(status)), t->cancelled ? " on cancellation" : "");
         t->error = sl_xstrdup(msg);
     }
+    sl_agent_out_collect(a, t);
     if (!t->workdir)
         return;
     char *p = sl_xasprintf("%s/stdout", t->workdir);

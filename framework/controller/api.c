@@ -461,16 +461,19 @@ static int h_register(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, s
         rc = sl_errf(err, SL_EINVAL, "register: the agent must name its host");
     } else {
         const Sluice__V1__HostInfo *h = r->host;
-        sl_agent_info ai = {h->name, h->name, h->mem_root, h->ssd_root, h->addr,
-                            (const char *const *)h->groups, h->n_groups};
+        sl_agent_info ai = {h->name,       h->name,       h->mem_root,
+                            h->ssd_root,   h->addr,       (const char *const *)h->groups,
+                            h->n_groups,   h->mem_budget, h->ssd_budget};
         if (r->agent_id[0]) /* "host/pid/start", stable for one agent process */
             ai.agent_id = r->agent_id;
         int64_t ttl = 0;
-        rc = sl_sched_register(ctx, &ai, &ttl, err);
+        const char *token = "";
+        rc = sl_sched_register(ctx, &ai, &ttl, &token, err);
         if (rc == 0) {
             Sluice__V1__RegisterReply o = SLUICE__V1__REGISTER_REPLY__INIT;
             o.agent_id = (char *)ai.agent_id;
             o.lease_ttl_ms = ttl;
+            o.token = (char *)token;
             PACK(register_reply, &o);
         }
     }
@@ -478,11 +481,135 @@ static int h_register(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, s
     return rc;
 }
 
+/* ---- objects on the wire: "name\tsize\n" lines <-> ObjectFile ---- */
+
+typedef struct {
+    Sluice__V1__ObjectRef **refs;
+    size_t n;
+    void **allocs; /* everything to free after packing */
+    size_t nallocs;
+} pb_arena;
+
+static void *pa_alloc(pb_arena *a, size_t n)
+{
+    void *p = sl_xcalloc(1, n);
+    a->allocs = sl_xrealloc(a->allocs, (a->nallocs + 1) * sizeof *a->allocs);
+    a->allocs[a->nallocs++] = p;
+    return p;
+}
+
+static void pa_free(pb_arena *a)
+{
+    for (size_t i = 0; i < a->nallocs; i++)
+        free(a->allocs[i]);
+    free(a->allocs);
+    memset(a, 0, sizeof *a);
+}
+
+/* Fills files/n_files of an ObjectRef from the text form. */
+static void files_to_pb(pb_arena *a, const char *text, Sluice__V1__ObjectFile ***files, size_t *n)
+{
+    size_t cap = 0;
+    *files = NULL;
+    *n = 0;
+    for (const char *p = text ? text : ""; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *tab = memchr(p, '\t', len);
+        if (tab) {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 8;
+                Sluice__V1__ObjectFile **nf = pa_alloc(a, cap * sizeof *nf);
+                if (*n)
+                    memcpy(nf, *files, *n * sizeof *nf);
+                *files = nf;
+            }
+            Sluice__V1__ObjectFile *f = pa_alloc(a, sizeof *f);
+            sluice__v1__object_file__init(f);
+            char *name = pa_alloc(a, (size_t)(tab - p) + 1);
+            memcpy(name, p, (size_t)(tab - p));
+            f->name = name;
+            f->size = strtoll(tab + 1, NULL, 10);
+            (*files)[(*n)++] = f;
+        }
+        p += len + (nl ? 1 : 0);
+    }
+}
+
+static char *files_from_pb(Sluice__V1__ObjectFile **files, size_t n)
+{
+    sl_buf b = SL_BUF_INIT;
+    for (size_t i = 0; i < n; i++)
+        sl_buf_printf(&b, "%s\t%lld\n", files[i]->name, (long long)files[i]->size);
+    return sl_buf_steal(&b);
+}
+
+static Sluice__V1__ObjectRef *objref_to_pb(pb_arena *a, const sl_obj_ref *o)
+{
+    Sluice__V1__ObjectRef *x = pa_alloc(a, sizeof *x);
+    sluice__v1__object_ref__init(x);
+    x->path = o->path;
+    x->size = o->size;
+    x->stage = o->stage;
+    x->key = o->key;
+    files_to_pb(a, o->files, &x->files, &x->n_files);
+    x->n_replicas = o->nreplicas;
+    x->replicas = pa_alloc(a, (o->nreplicas ? o->nreplicas : 1) * sizeof *x->replicas);
+    for (size_t i = 0; i < o->nreplicas; i++) {
+        Sluice__V1__Replica *r = pa_alloc(a, sizeof *r);
+        sluice__v1__replica__init(r);
+        r->host = o->replicas[i].host;
+        r->addr = o->replicas[i].addr;
+        r->tier = o->replicas[i].tier;
+        x->replicas[i] = r;
+    }
+    return x;
+}
+
+static Sluice__V1__Push **pushes_to_pb(pb_arena *a, const sl_push_list *l)
+{
+    Sluice__V1__Push **v = pa_alloc(a, (l->n ? l->n : 1) * sizeof *v);
+    for (size_t i = 0; i < l->n; i++) {
+        Sluice__V1__Push *x = pa_alloc(a, sizeof *x);
+        sluice__v1__push__init(x);
+        x->path = l->v[i].path;
+        x->tier = l->v[i].tier;
+        x->dest_host = l->v[i].dest_host;
+        x->dest_addr = l->v[i].dest_addr;
+        files_to_pb(a, l->v[i].files, &x->files, &x->n_files);
+        v[i] = x;
+    }
+    return v;
+}
+
+/* sl_obj_out views of ObjectRefs; the files text is heap-allocated. */
+static sl_obj_out *objouts_view(Sluice__V1__ObjectRef **refs, size_t n, int dest_host)
+{
+    sl_obj_out *o = sl_xcalloc(n ? n : 1, sizeof *o);
+    for (size_t i = 0; i < n; i++) {
+        const Sluice__V1__ObjectRef *r = refs[i];
+        o[i].path = r->path;
+        o[i].size = r->size;
+        o[i].files = files_from_pb(r->files, r->n_files);
+        o[i].tier = r->n_replicas ? r->replicas[0]->tier : "mem";
+        o[i].host = dest_host && r->n_replicas ? r->replicas[0]->host : NULL;
+    }
+    return o;
+}
+
+static void objouts_free(sl_obj_out *o, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((char *)o[i].files);
+    free(o);
+}
+
 /* Borrowed view of protobuf completions as scheduler completions; the
  * strings stay owned by the unpacked request. */
 typedef struct {
     sl_completion *c;
     sl_msg *msgs;
+    size_t n;
 } completions_view;
 
 static void view_completions(completions_view *v, Sluice__V1__Completion **done, size_t n)
@@ -492,6 +619,7 @@ static void view_completions(completions_view *v, Sluice__V1__Completion **done,
     for (size_t i = 0; i < n; i++)
         nmsg += done[i]->n_emitted;
     v->msgs = sl_xcalloc(nmsg ? nmsg : 1, sizeof *v->msgs);
+    v->n = n;
     sl_msg *mp = v->msgs;
     for (size_t i = 0; i < n; i++) {
         const Sluice__V1__Completion *d = done[i];
@@ -506,6 +634,10 @@ static void view_completions(completions_view *v, Sluice__V1__Completion **done,
         c->error = d->error;
         c->emitted = mp;
         c->nemitted = d->n_emitted;
+        c->outputs = objouts_view(d->outputs, d->n_outputs, 0);
+        c->noutputs = d->n_outputs;
+        c->copies = objouts_view(d->copies, d->n_copies, 0);
+        c->ncopies = d->n_copies;
         for (size_t k = 0; k < d->n_emitted; k++, mp++) {
             mp->stage = d->emitted[k]->stage;
             mp->key = d->emitted[k]->key;
@@ -516,6 +648,10 @@ static void view_completions(completions_view *v, Sluice__V1__Completion **done,
 
 static void view_free(completions_view *v)
 {
+    for (size_t i = 0; i < v->n; i++) {
+        objouts_free((sl_obj_out *)v->c[i].outputs, v->c[i].noutputs);
+        objouts_free((sl_obj_out *)v->c[i].copies, v->c[i].ncopies);
+    }
     free(v->c);
     free(v->msgs);
 }
@@ -531,16 +667,18 @@ static int h_lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_e
     }
     int wait = r->wait_ms < 0 ? 0 : r->wait_ms > 60000 ? 60000 : r->wait_ms;
     sl_lease_result res;
+    sl_push_list push = {0};
     int rc = 0;
     if (r->n_done) { /* completions piggybacked on the lease: record them first */
         completions_view v;
         view_completions(&v, r->done, r->n_done);
-        rc = sl_sched_complete(ctx, r->agent_id, r->host, v.c, r->n_done, err);
+        rc = sl_sched_complete(ctx, r->agent_id, r->host, v.c, r->n_done, &push, err);
         view_free(&v);
     }
     if (rc >= 0)
         rc = sl_sched_lease(ctx, r->agent_id, r->host, load, r->n_load,
                             r->max_tasks > 0 ? r->max_tasks : 64, wait, &res, err);
+    pb_arena pa = {0};
     if (rc == 0) {
         Sluice__V1__LeaseReply o = SLUICE__V1__LEASE_REPLY__INIT;
         Sluice__V1__LeasedTask *ts = sl_xcalloc(res.n ? res.n : 1, sizeof *ts);
@@ -554,17 +692,27 @@ static int h_lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_e
             ts[i].headers = res.tasks[i].headers;
             ts[i].attempt = res.tasks[i].attempt;
             ts[i].ready_at = res.tasks[i].ready_at;
+            ts[i].tier = res.tasks[i].tier ? res.tasks[i].tier : (char *)"";
+            ts[i].n_inputs = res.tasks[i].ninputs;
+            ts[i].inputs = pa_alloc(&pa, (res.tasks[i].ninputs ? res.tasks[i].ninputs : 1) *
+                                             sizeof *ts[i].inputs);
+            for (size_t k = 0; k < res.tasks[i].ninputs; k++)
+                ts[i].inputs[k] = objref_to_pb(&pa, &res.tasks[i].inputs[k]);
             tp[i] = &ts[i];
         }
         o.tasks = tp;
         o.n_tasks = res.n;
         o.lease_ttl_ms = res.lease_ttl_ms;
         o.saturated = res.saturated;
+        o.push = pushes_to_pb(&pa, &push);
+        o.n_push = push.n;
         PACK(lease_reply, &o);
         free(ts);
         free(tp);
         sl_lease_result_free(&res);
     }
+    pa_free(&pa);
+    sl_push_list_free(&push);
     free(load);
     sluice__v1__lease_request__free_unpacked(r, NULL);
     return rc;
@@ -575,13 +723,19 @@ static int h_complete(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, s
     UNPACK(CompleteRequest, complete_request, r);
     completions_view v;
     view_completions(&v, r->done, r->n_done);
-    int rc = sl_sched_complete(ctx, r->agent_id, r->host, v.c, r->n_done, err);
+    sl_push_list push = {0};
+    pb_arena pa = {0};
+    int rc = sl_sched_complete(ctx, r->agent_id, r->host, v.c, r->n_done, &push, err);
     if (rc >= 0) {
         Sluice__V1__CompleteReply o = SLUICE__V1__COMPLETE_REPLY__INIT;
         o.accepted = rc;
+        o.push = pushes_to_pb(&pa, &push);
+        o.n_push = push.n;
         PACK(complete_reply, &o);
         rc = 0;
     }
+    pa_free(&pa);
+    sl_push_list_free(&push);
     view_free(&v);
     sluice__v1__complete_request__free_unpacked(r, NULL);
     return rc;
@@ -591,16 +745,24 @@ static int h_heartbeat(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, 
 {
     UNPACK(HeartbeatRequest, heartbeat_request, r);
     int64_t *cancel = NULL;
-    size_t ncancel = 0;
-    int rc = sl_sched_heartbeat(ctx, r->agent_id, r->host, r->running, r->n_running, &cancel,
-                                &ncancel, err);
+    size_t ncancel = 0, ndel = 0;
+    char **del = NULL;
+    sl_obj_out *pushed = objouts_view(r->pushed, r->n_pushed, 1);
+    int rc = sl_sched_heartbeat(ctx, r->agent_id, r->host, r->running, r->n_running, pushed,
+                                r->n_pushed, &cancel, &ncancel, &del, &ndel, err);
     if (rc == 0) {
         Sluice__V1__HeartbeatReply o = SLUICE__V1__HEARTBEAT_REPLY__INIT;
         o.cancel = cancel;
         o.n_cancel = ncancel;
+        o.delete_ = del;
+        o.n_delete_ = ndel;
         PACK(heartbeat_reply, &o);
     }
+    for (size_t i = 0; i < ndel; i++)
+        free(del[i]);
+    free(del);
     free(cancel);
+    objouts_free(pushed, r->n_pushed);
     sluice__v1__heartbeat_request__free_unpacked(r, NULL);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include "controller/controller.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -55,6 +56,50 @@ static int write_addr(const char *path, const char *listen, int port, sl_err *er
     return 0;
 }
 
+/* The cluster's data-plane token: given, from the environment, or kept in
+ * the state directory (created with 128 random bits on first start, mode
+ * 0600, so a restarted controller hands agents the same token). */
+static int load_token(const sl_controller_config *cfg, char *out, size_t n, sl_err *err)
+{
+    const char *t = cfg->token ? cfg->token : getenv("SLUICE_TOKEN");
+    if (t && *t) {
+        snprintf(out, n, "%s", t);
+        return 0;
+    }
+    char *path = sl_xasprintf("%s/token", cfg->state_dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(out, (int)n, f))
+            out[0] = 0;
+        fclose(f);
+        out[strcspn(out, "\r\n")] = 0;
+    }
+    if (!out[0]) {
+        unsigned char rnd[16];
+        FILE *r = fopen("/dev/urandom", "rb");
+        if (!r || fread(rnd, 1, sizeof rnd, r) != sizeof rnd) {
+            if (r)
+                fclose(r);
+            free(path);
+            return sl_errf(err, SL_EIO, "cannot read /dev/urandom for the cluster token");
+        }
+        fclose(r);
+        for (size_t i = 0; i < sizeof rnd && 2 * i + 2 < n; i++)
+            snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || write(fd, out, strlen(out)) < 0) {
+            if (fd >= 0)
+                close(fd);
+            sl_errf(err, SL_EIO, "cannot write %s: %s", path, strerror(errno));
+            free(path);
+            return SL_EIO;
+        }
+        close(fd);
+    }
+    free(path);
+    return 0;
+}
+
 int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
 {
     sigset_t sigs;
@@ -67,8 +112,11 @@ int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
     if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
         return sl_errf(err, SL_EIO, "cannot create state directory %s: %s", cfg->state_dir,
                        strerror(errno));
+    char token[65] = "";
+    if (load_token(cfg, token, sizeof token, err) < 0)
+        return SL_EIO;
     char *db = sl_xasprintf("%s/sluice.db", cfg->state_dir);
-    sl_sched_config sc = {db, cfg->lease_ttl_ms, cfg->durable_fsync};
+    sl_sched_config sc = {token, db, cfg->lease_ttl_ms, cfg->durable_fsync};
     sl_sched *sched = NULL;
     int rc = sl_sched_open(&sc, &sched, err);
     free(db);

@@ -15,6 +15,8 @@ typedef struct sl_controller_config {
     int64_t lease_ttl_ms;
     int rpc_threads;
     int durable_fsync;
+    const char *token;      /* data-plane token; NULL: $SLUICE_TOKEN, else STATE/token
+                               (generated on first start) */
 } sl_controller_config;
 
 /* Runs until SIGTERM or SIGINT (blocked in the caller's threads by this

@@ -66,6 +66,8 @@ typedef struct sl_stage {
     size_t nretry;
     int64_t output_size; /* bytes a task writes (admission), 0 = unknown */
     char *on_full;       /* "wait" (default) or "drop-oldest" */
+    int keep;            /* keep outputs after their consumers finished; default:
+                            1 for stages without emits (final products), else 0 */
     int64_t cpus_milli;  /* containers: cpus * 1000, 0 = unlimited */
     int64_t memory;      /* containers: bytes, 0 = unlimited */
     char **gpus;         /* containers: device paths or CDI names (`gpus:`) */
@@ -160,5 +162,11 @@ int sl_pipeline_stage_index(const sl_pipeline *p, const char *name); /* -1 if no
 /* Retries allowed after a failure with this exit code (rule or default). */
 int sl_stage_retries_for(const sl_stage *s, int exit_code);
 const char *sl_placement_name(sl_placement p);
+/* Whether a stage's outputs outlive their consumers (`keep:`, default: a
+ * stage without emits makes final products and keeps them). */
+static inline int sl_stage_keeps(const sl_stage *s)
+{
+    return s->keep >= 0 ? s->keep : s->nemits == 0;
+}
 
 #endif

@@ -30,7 +30,7 @@ static const char *const top_keys[] = {"version", "name",    "description", "env
 static const char *const stage_keys[] = {
     "name",    "command", "runtime",     "image",   "env",  "slots",  "placement", "group",
     "timeout", "retry",   "output_size", "on_full", "cpus", "memory", "emits",     "gather",
-    "gpus"};
+    "gpus",    "keep"};
 static const char *const emit_keys[] = {"to", "key", "stream"};
 static const char *const gather_keys[] = {"count"};
 static const char *const cluster_keys[] = {"agents", "slurm"};
@@ -605,6 +605,8 @@ static int parse_stage(sl_pctx *c, size_t idx, const sl_ynode *n)
             return sl_pipeline_errf(
                 c, v->loc, "on_full must be one of wait, drop-oldest (got '%s')", s->on_full);
     }
+    s->keep = -1; /* default decided after emits are read: keep final products */
+    if ((v = opt(n, "keep")) && bool_of(c, v, "keep", &s->keep) < 0) return SL_EINVAL;
     if ((v = opt(n, "cpus"))) {
         char *cs, *e;
         if (str_of(c, v, "cpus", &cs) < 0) return SL_EINVAL;

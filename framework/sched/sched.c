@@ -103,6 +103,7 @@ int sl_sched_open(const sl_sched_config *cfg, sl_sched **out, sl_err *err)
     pthread_cond_init(&s->work_cv, &ca);
     pthread_condattr_destroy(&ca);
     s->lease_ttl_ms = cfg->lease_ttl_ms > 0 ? cfg->lease_ttl_ms : 30000;
+    snprintf(s->token, sizeof s->token, "%s", cfg->token ? cfg->token : "");
     if (sl_store_open(cfg->db_path, cfg->durable_fsync, &s->store, err) < 0)
         goto fail;
     load_ctx lc = {s, err, 0};
@@ -217,19 +218,27 @@ static int member_cb(void *ctx, const char *member, const char *host)
     return 0;
 }
 
-int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const char *key, const char *member,
-                       const char *headers, const char *from_host, double now, sl_err *err)
+int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const sl_make *mk, double now,
+                       sl_err *err)
 {
     const sl_stage *st = &p->model->stages[to];
+    const char *key = mk->key, *headers = mk->headers, *from_host = mk->from_host;
     sl_buf h = SL_BUF_INIT, tmp = SL_BUF_INIT, want = SL_BUF_INIT;
     int rc;
+    int64_t id = 0;
     if (headers && *headers && sl_json_check_object(headers, err) < 0) {
         sl_err_prefix(err, "headers of message '%s' to stage '%s'", key, st->name);
         return SL_EINVAL;
     }
     if (st->gather > 0) {
-        int n = sl_store_gather_add(s->store, p->id, to, key, member ? member : key,
-                                    from_host, err);
+        const char *member = mk->member ? mk->member : key;
+        int n = sl_store_gather_add(s->store, p->id, to, key, member, from_host, err);
+        if (n > 0 && mk->src_key) { /* the member's data is held for the join */
+            if ((rc = sl_store_gather_set_src(s->store, p->id, to, key, member, mk->src_stage,
+                                              mk->src_key, err)) < 0 ||
+                (rc = sl_sched_cache_link(s, p->id, 0, mk->src_stage, mk->src_key, err)) < 0)
+                return rc;
+        }
         if (n <= 0 || n < st->gather)
             return n < 0 ? n : 0;
         /* The group is complete: one task whose headers list the members. */
@@ -248,10 +257,14 @@ int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const char *key, const c
             }
         }
         sl_buf_puts(&tmp, "]}");
-        if (st->placement == SL_PLACE_HOST_BOUND && m.host_best)
+        if (mk->force_host)
+            sl_buf_puts(&want, mk->force_host);
+        else if (st->placement == SL_PLACE_HOST_BOUND && m.host_best)
             sl_buf_puts(&want, m.host_best);
         rc = sl_store_task_insert(s->store, p->id, to, key, tmp.data,
-                                  want.len ? want.data : NULL, now, NULL, err);
+                                  want.len ? want.data : NULL, now, &id, err);
+        if (rc > 0 && (rc = sl_sched_cache_link_gather(s, p->id, to, key, id, err)) == 0)
+            rc = 1;
     out_m:
         for (size_t i = 0; i < m.nhosts; i++)
             free(m.hosts[i]);
@@ -264,12 +277,16 @@ int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const char *key, const c
     } else if (headers && *headers) {
         sl_buf_puts(&h, headers);
     }
-    if (st->placement == SL_PLACE_HOST_BOUND) {
+    if (mk->force_host) {
+        sl_buf_puts(&want, mk->force_host);
+    } else if (st->placement == SL_PLACE_HOST_BOUND) {
         if (!sl_json_get_str(h.data, "to_host", &want) && from_host)
             sl_buf_puts(&want, from_host);
     }
     rc = sl_store_task_insert(s->store, p->id, to, key, h.len ? h.data : NULL,
-                              want.len ? want.data : NULL, now, NULL, err);
+                              want.len ? want.data : NULL, now, &id, err);
+    if (rc > 0 && (rc = sl_sched_cache_link(s, p->id, id, mk->src_stage, mk->src_key, err)) == 0)
+        rc = 1;
 out:
     if (rc > 0)
         sl_sched_count(p, to, -1, SL_TASK_QUEUED);
@@ -294,7 +311,8 @@ typedef struct {
 static int initial_key(void *ctx, const char *key)
 {
     initial_ctx *c = ctx;
-    int rc = sl_sched_make_task(c->s, c->p, c->to, key, key, c->headers, NULL, c->now, c->err);
+    sl_make mk = {key, key, c->headers, NULL, NULL, -1, NULL};
+    int rc = sl_sched_make_task(c->s, c->p, c->to, &mk, c->now, c->err);
     if (rc < 0)
         return rc;
     c->created += rc;

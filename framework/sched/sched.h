@@ -21,6 +21,7 @@
 typedef struct sl_sched sl_sched;
 
 typedef struct sl_sched_config {
+    const char *token;      /* data-plane token handed to agents at registration */
     const char *db_path;
     int64_t lease_ttl_ms;   /* default lease length; a pipeline may set its own */
     int durable_fsync;      /* synchronous=FULL */
@@ -48,8 +49,35 @@ typedef struct sl_agent_info {
     const char *name, *agent_id, *mem_root, *ssd_root, *addr;
     const char *const *groups;
     size_t ngroups;
+    int64_t mem_budget, ssd_budget; /* bytes, 0 = no limit */
 } sl_agent_info;
-int sl_sched_register(sl_sched *s, const sl_agent_info *a, int64_t *lease_ttl_ms, sl_err *err);
+/* Registers an agent; returns the lease length and the cluster's
+ * data-plane token (static storage of the scheduler). */
+int sl_sched_register(sl_sched *s, const sl_agent_info *a, int64_t *lease_ttl_ms,
+                      const char **token, sl_err *err);
+
+/* ---- the cache: objects are task output directories ---- */
+typedef struct sl_obj_replica {
+    char *host, *addr, *tier;
+} sl_obj_replica;
+/* An object as agents see it. files: "name\tsize\n" lines. */
+typedef struct sl_obj_ref {
+    char *path; /* p<pipeline>/<stage>/<key> under a tier root */
+    char *stage, *key, *files, *tier;
+    int64_t size;
+    sl_obj_replica *replicas;
+    size_t nreplicas;
+} sl_obj_ref;
+void sl_obj_ref_clear(sl_obj_ref *o);
+/* A copy to make now: object at path in tier goes to dest (stream edges). */
+typedef struct sl_push {
+    char *path, *tier, *files, *dest_host, *dest_addr;
+} sl_push;
+typedef struct sl_push_list {
+    sl_push *v;
+    size_t n;
+} sl_push_list;
+void sl_push_list_free(sl_push_list *l);
 
 typedef struct sl_stage_load {
     int64_t pipeline_id;
@@ -62,6 +90,9 @@ typedef struct sl_leased {
     int stage, attempt;
     char *key, *headers;
     double ready_at;
+    char *tier;          /* output tier chosen by admission, NULL = mem */
+    sl_obj_ref *inputs;  /* objects the task reads */
+    size_t ninputs;
 } sl_leased;
 
 typedef struct sl_lease_result {
@@ -81,6 +112,13 @@ typedef struct sl_msg {
     const char *headers;
 } sl_msg;
 
+/* An object written or copied by an agent (path relative to the tier). */
+typedef struct sl_obj_out {
+    const char *tier, *path, *files;
+    int64_t size;
+    const char *host; /* where it now is; NULL = the reporting agent's host */
+} sl_obj_out;
+
 typedef struct sl_completion {
     int64_t task_id;
     int attempt, exit_code;
@@ -88,18 +126,24 @@ typedef struct sl_completion {
     const char *stdout_tail, *stderr_tail, *error;
     const sl_msg *emitted;
     size_t nemitted;
+    const sl_obj_out *outputs; /* at most one: the task's output directory */
+    size_t noutputs;
+    const sl_obj_out *copies;  /* inputs pulled to this host */
+    size_t ncopies;
 } sl_completion;
 
 /* Records a batch of completions in one transaction. Stale reports (the task
- * was re-leased or already finished) are ignored. Returns accepted count. */
+ * was re-leased or already finished) are ignored. Returns accepted count.
+ * `push` (may be NULL) gets the copies the reporting agent should make now. */
 int sl_sched_complete(sl_sched *s, const char *agent_id, const char *host,
-                      const sl_completion *c, size_t n, sl_err *err);
+                      const sl_completion *c, size_t n, sl_push_list *push, sl_err *err);
 
 /* Extends the leases of running tasks; fills `cancel` with the ids the agent
  * should stop (no longer its lease: cancelled, expired, or re-leased). */
 int sl_sched_heartbeat(sl_sched *s, const char *agent_id, const char *host,
-                       const int64_t *running, size_t n, int64_t **cancel, size_t *ncancel,
-                       sl_err *err);
+                       const int64_t *running, size_t n, const sl_obj_out *pushed,
+                       size_t npushed, int64_t **cancel, size_t *ncancel, char ***deletions,
+                       size_t *ndeletions, sl_err *err);
 
 /* Expires leases and marks silent hosts lost; called periodically. */
 int sl_sched_reap(sl_sched *s, sl_err *err);

@@ -48,7 +48,7 @@ typedef struct {
     sl_sched *s;
     sl_pipe *p;
     int to;
-    const char *member, *headers, *host;
+    sl_make mk;
     double now;
     sl_err *err;
 } emit_ctx;
@@ -56,44 +56,95 @@ typedef struct {
 static int emit_key(void *ctx, const char *key)
 {
     emit_ctx *c = ctx;
-    int rc = sl_sched_make_task(c->s, c->p, c->to, key, c->member, c->headers, c->host, c->now,
-                                c->err);
+    sl_make mk = c->mk;
+    mk.key = key;
+    int rc = sl_sched_make_task(c->s, c->p, c->to, &mk, c->now, c->err);
     return rc < 0 ? rc : 0;
 }
 
-/* Routes one message of a finished task of stage `from`. */
-static int route(sl_sched *s, sl_pipe *p, int from, const sl_msg *m, const char *host, double now,
+/* The producing task of a completion, as routing needs it. */
+typedef struct {
+    int stage;
+    const char *key, *host;
+    int has_object;     /* it wrote an output directory */
+    sl_push_list *push; /* where stream-edge copies are requested */
+} producer;
+
+/* stream: true - the consumer's host is chosen now and the producer's agent
+ * is asked to push the object there at once. */
+static void stream_edge(sl_sched *s, sl_pipe *p, const producer *pr, int to, emit_ctx *c,
+                        char **dest_keep)
+{
+    char *dest = NULL, *addr = NULL;
+    sl_sched_cache_stream_dest(s, p, to, pr->host, &dest, &addr);
+    if (!dest)
+        return;
+    c->mk.force_host = dest;
+    *dest_keep = dest;
+    if (!pr->has_object || !pr->push || strcmp(dest, pr->host) == 0 || !addr) {
+        free(addr);
+        return;
+    }
+    sl_object_row row;
+    if (sl_store_object_get(s->store, p->id, pr->stage, pr->key, &row, NULL) != 1) {
+        free(addr);
+        return;
+    }
+    sl_push_list *l = pr->push;
+    for (size_t i = 0; i < l->n; i++) /* one copy per object and host */
+        if (!strcmp(l->v[i].dest_host, dest) && strstr(l->v[i].path, pr->key)) {
+            free(addr);
+            return;
+        }
+    l->v = sl_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+    sl_push *x = &l->v[l->n++];
+    x->path = sl_sched_obj_path(p, pr->stage, pr->key);
+    x->tier = sl_xstrdup("mem");
+    x->files = sl_xstrdup(row.files ? row.files : "");
+    x->dest_host = sl_xstrdup(dest);
+    x->dest_addr = addr;
+}
+
+/* Routes one message of a finished task. */
+static int route(sl_sched *s, sl_pipe *p, const producer *pr, const sl_msg *m, double now,
                  sl_err *err)
 {
-    const sl_stage *st = &p->model->stages[from];
+    const sl_stage *st = &p->model->stages[pr->stage];
     if (sl_key_validate(m->key, err) < 0)
         return sl_err_prefix(err, "emitted key '%s' is invalid", m->key);
     if (m->headers && *m->headers && sl_json_check_object(m->headers, err) < 0)
         return sl_err_prefix(err, "headers of emitted key '%s'", m->key);
-    emit_ctx c = {s, p, 0, m->key, m->headers, host, now, err};
-    if (m->stage && *m->stage) {
-        /* Explicit target: through its emits: template when declared,
-         * else verbatim (Scalebox-style routing by the module). */
+    emit_ctx c = {s, p, 0, {NULL, m->key, m->headers, pr->host, NULL,
+                            pr->has_object ? pr->stage : -1, pr->has_object ? pr->key : NULL},
+                  now, err};
+    int rc = 0;
+    for (size_t e = 0; e < st->nemits && rc >= 0; e++) {
+        int to = st->emits[e].to_index;
+        if (m->stage && *m->stage && strcmp(p->model->stages[to].name, m->stage) != 0)
+            continue;
+        c.to = to;
+        c.mk.force_host = NULL;
+        char *dest = NULL;
+        if (st->emits[e].stream)
+            stream_edge(s, p, pr, to, &c, &dest);
+        rc = sl_template_expand(st->emits[e].key, m->key, emit_key, &c, err);
+        free(dest);
+        if (m->stage && *m->stage)
+            return rc;
+    }
+    if (m->stage && *m->stage && rc >= 0) {
+        /* Explicit target without an emits: entry: verbatim, Scalebox-style. */
         int to = sl_pipeline_stage_index(p->model, m->stage);
         if (to < 0)
             return sl_errf(err, SL_EINVAL, "emitted to unknown stage '%s'", m->stage);
         c.to = to;
-        for (size_t e = 0; e < st->nemits; e++)
-            if (st->emits[e].to_index == to)
-                return sl_template_expand(st->emits[e].key, m->key, emit_key, &c, err);
         return emit_key(&c, m->key);
     }
-    for (size_t e = 0; e < st->nemits; e++) {
-        c.to = st->emits[e].to_index;
-        int rc = sl_template_expand(st->emits[e].key, m->key, emit_key, &c, err);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return rc;
 }
 
 static int finish_one(sl_sched *s, const char *agent_id, const char *host,
-                      const sl_completion *c, double now, sl_err *err)
+                      const sl_completion *c, double now, sl_push_list *push, sl_err *err)
 {
     task_copy t = {0};
     int rc = sl_store_task_get(s->store, c->task_id, copy_cb, &t, err);
@@ -119,13 +170,17 @@ static int finish_one(sl_sched *s, const char *agent_id, const char *host,
         /* Emission errors fail the task: a module that emits a bad key is
          * broken and retrying it would emit the same. */
         sl_err e2 = {0};
-        int erc = 0;
-        if (c->nemitted == 0) {
+        int erc = sl_sched_cache_outputs(s, p, c->task_id, t.row.stage, t.row.key, c, host, now,
+                                         &e2);
+        producer pr = {t.row.stage, t.row.key, host, c->noutputs > 0, push};
+        if (erc >= 0 && c->nemitted == 0) {
             sl_msg self = {NULL, t.row.key, NULL};
-            erc = route(s, p, t.row.stage, &self, host, now, &e2);
+            erc = route(s, p, &pr, &self, now, &e2);
         }
         for (size_t i = 0; i < c->nemitted && erc >= 0; i++)
-            erc = route(s, p, t.row.stage, &c->emitted[i], host, now, &e2);
+            erc = route(s, p, &pr, &c->emitted[i], now, &e2);
+        if (erc >= 0) /* its inputs are no longer needed by it */
+            erc = sl_sched_cache_release(s, c->task_id, &e2);
         if (erc < 0) {
             if (e2.code == SL_ESTORE) { /* the database, not the module */
                 *err = e2;
@@ -168,7 +223,7 @@ out:
 }
 
 int sl_sched_complete(sl_sched *s, const char *agent_id, const char *host,
-                      const sl_completion *c, size_t n, sl_err *err)
+                      const sl_completion *c, size_t n, sl_push_list *push, sl_err *err)
 {
     double now = sl_wall();
     int accepted = 0, rc;
@@ -176,7 +231,7 @@ int sl_sched_complete(sl_sched *s, const char *agent_id, const char *host,
     if ((rc = sl_store_begin(s->store, err)) < 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        rc = finish_one(s, agent_id, host, &c[i], now, err);
+        rc = finish_one(s, agent_id, host, &c[i], now, push, err);
         if (rc < 0)
             goto fail;
         accepted += rc;

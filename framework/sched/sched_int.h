@@ -29,6 +29,7 @@ typedef struct sl_pipe {
 
 typedef struct sl_agent_rt {
     double seen_written; /* last time hosts.last_seen was written for it */
+    int64_t stream_assigned; /* consumers of stream edges sent its way */
     char *agent_id, *host;
     char **groups;
     size_t ngroups;
@@ -36,6 +37,7 @@ typedef struct sl_agent_rt {
 
 struct sl_sched {
     pthread_mutex_t mu;     /* guards everything below, including the store */
+    char token[65];         /* the cluster's data-plane token */
     pthread_cond_t work_cv; /* broadcast when tasks become queued or on shutdown */
     sl_store *store;
     int64_t lease_ttl_ms;
@@ -52,13 +54,37 @@ sl_pipe *sl_sched_pipe(sl_sched *s, int64_t id);
 sl_pipe *sl_sched_load_pipe(sl_sched *s, int64_t id, const char *file, const char *yaml,
                             const char *vars_json, const char *state, double created,
                             double finished, sl_err *err);
-/* Creates one task of stage `to` in pipeline p from a message (key,
- * headers) produced on host `from_host` (NULL for initial and injected
- * messages). For a gather stage, key is the group key and `member` the
- * message's own identity (the emitted key); the task is made when the group
- * is complete. Returns tasks created (0/1) or negative. */
-int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const char *key, const char *member,
-                       const char *headers, const char *from_host, double now, sl_err *err);
+/* One message turned into a task of stage `to`. */
+typedef struct sl_make {
+    const char *key;        /* task key; for a gather stage the group key */
+    const char *member;     /* gather: the message's own identity (emitted key) */
+    const char *headers;
+    const char *from_host;  /* producer's host, NULL for initial/injected messages */
+    const char *force_host; /* placement decided already (stream edges) */
+    int src_stage;          /* the producer's object to read, -1 for none */
+    const char *src_key;
+} sl_make;
+/* Creates the task (a gather task once its group is complete), links it to
+ * the object it reads. Returns tasks created (0/1) or negative. */
+int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const sl_make *m, double now,
+                       sl_err *err);
+
+/* sched_cache.c */
+char *sl_sched_obj_path(const sl_pipe *p, int stage, const char *key);
+int sl_sched_cache_outputs(sl_sched *s, sl_pipe *p, int64_t task_id, int stage, const char *key,
+                           const sl_completion *c, const char *host, double now, sl_err *err);
+int sl_sched_cache_release(sl_sched *s, int64_t task_id, sl_err *err);
+int sl_sched_cache_link(sl_sched *s, int64_t pid, int64_t task_id, int src_stage,
+                        const char *src_key, sl_err *err);
+int sl_sched_cache_link_gather(sl_sched *s, int64_t pid, int stage, const char *gkey,
+                               int64_t task_id, sl_err *err);
+int sl_sched_cache_admit(sl_sched *s, sl_pipe *p, int stage, const char *host, int want,
+                         int *n_mem, int *n_ssd, sl_err *err);
+int sl_sched_cache_inputs(sl_sched *s, sl_leased *t, sl_err *err);
+int sl_sched_cache_deletions(sl_sched *s, const char *host, char ***out, size_t *n, sl_err *err);
+int sl_sched_cache_stream_dest(sl_sched *s, const sl_pipe *p, int to, const char *from_host,
+                               char **dest, char **dest_addr);
+int sl_sched_cache_host_lost(sl_sched *s, const char *host, double now, sl_err *err);
 /* Re-derives the pipeline state after changes; records a state change. */
 int sl_sched_check_done(sl_sched *s, sl_pipe *p, double now, sl_err *err);
 void sl_sched_count(sl_pipe *p, int stage, int from_state, int to_state);

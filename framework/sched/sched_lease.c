@@ -24,6 +24,10 @@ void sl_lease_result_free(sl_lease_result *r)
     for (size_t i = 0; i < r->n; i++) {
         free(r->tasks[i].key);
         free(r->tasks[i].headers);
+        free(r->tasks[i].tier);
+        for (size_t k = 0; k < r->tasks[i].ninputs; k++)
+            sl_obj_ref_clear(&r->tasks[i].inputs[k]);
+        free(r->tasks[i].inputs);
     }
     free(r->tasks);
     memset(r, 0, sizeof *r);
@@ -92,7 +96,8 @@ static sl_agent_rt *agent_get(sl_sched *s, const char *host, const char *agent_i
     return a;
 }
 
-int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_ms, sl_err *err)
+int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_ms,
+                      const char **token, sl_err *err)
 {
     sl_buf groups = SL_BUF_INIT;
     for (size_t i = 0; i < ai->ngroups; i++) {
@@ -113,6 +118,8 @@ int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_m
         snprintf(msg, sizeof msg, "agent %s registered (groups: %s)", ai->name,
                  groups.data ? groups.data : "");
         if ((rc = sl_store_host_upsert(s->store, &h, err)) < 0 ||
+            (rc = sl_store_host_set_budget(s->store, ai->name, ai->mem_budget, ai->ssd_budget,
+                                           err)) < 0 ||
             (rc = sl_store_event(s->store, now, 0, 0, "host-up", msg, err)) < 0 ||
             (rc = sl_store_commit(s->store, err)) < 0)
             sl_store_rollback(s->store);
@@ -128,6 +135,7 @@ int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_m
         a->ngroups = 0;
         split_groups(a, groups.data);
         *lease_ttl_ms = s->lease_ttl_ms;
+        *token = s->token;
     }
     pthread_mutex_unlock(&s->mu);
     sl_buf_free(&groups);
@@ -164,6 +172,7 @@ static int leased_cb(void *ctx, const sl_task_row *r)
         o->tasks = sl_xrealloc(o->tasks, o->cap * sizeof *o->tasks);
     }
     sl_leased *t = &o->tasks[o->n++];
+    memset(t, 0, sizeof *t);
     t->id = r->id;
     t->pipeline_id = r->pipeline_id;
     t->stage = r->stage;
@@ -212,13 +221,37 @@ static int try_lease(sl_sched *s, sl_agent_rt *a, const char *agent_id, const sl
                 continue;
             }
             int want = free_slots < max_tasks - (int)out->n ? free_slots : max_tasks - (int)out->n;
-            lease_ctx lc = {out, p};
-            rc = sl_store_lease(s->store, p->id, (int)k, a->host, agent_id, want,
-                                now + p->lease_ttl_ms / 1000.0, leased_cb, &lc, err);
-            if (rc < 0) {
+            /* admission: a declared output must fit this host's memory,
+             * else SSD budget; if neither, the stage waits here */
+            int n_tier[2];
+            if ((rc = sl_sched_cache_admit(s, p, (int)k, a->host, want, &n_tier[0], &n_tier[1],
+                                           err)) < 0) {
                 sl_store_rollback(s->store);
                 sl_sched_reload_counts(s, NULL);
                 return rc;
+            }
+            static const char *const tiers[2] = {"mem", "ssd"};
+            for (int ti = 0; ti < 2; ti++) {
+                if (n_tier[ti] <= 0)
+                    continue;
+                size_t first = out->n;
+                lease_ctx lc = {out, p};
+                rc = sl_store_lease(s->store, p->id, (int)k, a->host, agent_id, n_tier[ti],
+                                    now + p->lease_ttl_ms / 1000.0, leased_cb, &lc, err);
+                for (size_t t = first; rc >= 0 && t < out->n; t++) {
+                    if (st->output_size > 0) {
+                        out->tasks[t].tier = sl_xstrdup(tiers[ti]);
+                        rc = sl_store_task_set_output(s->store, out->tasks[t].id, tiers[ti],
+                                                      st->output_size, err);
+                    }
+                    if (rc >= 0)
+                        rc = sl_sched_cache_inputs(s, &out->tasks[t], err);
+                }
+                if (rc < 0) {
+                    sl_store_rollback(s->store);
+                    sl_sched_reload_counts(s, NULL);
+                    return rc;
+                }
             }
             if (out->lease_ttl_ms == 0 || p->lease_ttl_ms < out->lease_ttl_ms)
                 out->lease_ttl_ms = p->lease_ttl_ms;
@@ -266,11 +299,14 @@ int sl_sched_lease(sl_sched *s, const char *agent_id, const char *host, const sl
 }
 
 int sl_sched_heartbeat(sl_sched *s, const char *agent_id, const char *host,
-                       const int64_t *running, size_t n, int64_t **cancel, size_t *ncancel,
-                       sl_err *err)
+                       const int64_t *running, size_t n, const sl_obj_out *pushed,
+                       size_t npushed, int64_t **cancel, size_t *ncancel, char ***deletions,
+                       size_t *ndeletions, sl_err *err)
 {
     *cancel = NULL;
     *ncancel = 0;
+    *deletions = NULL;
+    *ndeletions = 0;
     double now = sl_wall();
     pthread_mutex_lock(&s->mu);
     int rc = sl_store_begin(s->store, err);
@@ -287,6 +323,14 @@ int sl_sched_heartbeat(sl_sched *s, const char *agent_id, const char *host,
                 (*cancel)[(*ncancel)++] = running[i];
             }
         }
+        if (rc >= 0 && npushed) { /* copies made for stream edges are replicas now */
+            sl_completion pc = {0};
+            pc.copies = pushed;
+            pc.ncopies = npushed;
+            rc = sl_sched_cache_outputs(s, NULL, 0, -1, NULL, &pc, NULL, now, err);
+        }
+        if (rc >= 0)
+            rc = sl_sched_cache_deletions(s, host, deletions, ndeletions, err);
         if (rc >= 0 && sl_store_host_seen(s->store, host, now, err) == 0) {
             /* unknown host (state lost with the database?): keep a record */
             sl_host_row h = {host, agent_id, "", NULL, NULL, NULL, "up", now};
@@ -347,6 +391,8 @@ typedef struct {
     sl_sched *s;
     double now;
     sl_err *err;
+    char **lost;
+    size_t nlost;
 } hosts_ctx;
 
 static int host_check_cb(void *ctx, const sl_host_row *h)
@@ -360,6 +406,10 @@ static int host_check_cb(void *ctx, const sl_host_row *h)
          * already visited, which this one is */
         sl_store_event(c->s->store, c->now, 0, 0, "host-lost", msg, NULL);
         sl_store_host_set_state(c->s->store, h->name, "lost", NULL);
+        /* its cache is gone with it: re-make what is still needed */
+        char *name = sl_xstrdup(h->name);
+        c->lost = sl_xrealloc(c->lost, (c->nlost + 1) * sizeof *c->lost);
+        c->lost[c->nlost++] = name;
     }
     return 0;
 }
@@ -377,8 +427,14 @@ int sl_sched_reap(sl_sched *s, sl_err *err)
     rc = sl_store_tasks_expired(s->store, now, expired_cb, &c, err);
     if (rc >= 0 && now - s->last_host_check > 1.0) {
         s->last_host_check = now;
-        hosts_ctx hc = {s, now, err};
+        hosts_ctx hc = {s, now, err, NULL, 0};
         rc = sl_store_hosts_each(s->store, host_check_cb, &hc, err);
+        for (size_t i = 0; i < hc.nlost; i++) {
+            if (rc >= 0)
+                rc = sl_sched_cache_host_lost(s, hc.lost[i], now, err);
+            free(hc.lost[i]);
+        }
+        free(hc.lost);
     }
     if (rc >= 0)
         rc = sl_store_commit(s->store, err);

@@ -237,7 +237,8 @@ typedef struct {
 static int inject_key(void *ctx, const char *key)
 {
     inject_ctx *c = ctx;
-    int rc = sl_sched_make_task(c->s, c->p, c->to, key, key, c->headers, NULL, c->now, c->err);
+    sl_make mk = {key, key, c->headers, NULL, NULL, -1, NULL};
+    int rc = sl_sched_make_task(c->s, c->p, c->to, &mk, c->now, c->err);
     if (rc < 0)
         return rc;
     c->created += rc;

@@ -38,6 +38,32 @@ static const char *const MIGRATIONS[] = {
     "CREATE TABLE events("
     " id INTEGER PRIMARY KEY, t REAL NOT NULL, pipeline_id INTEGER, task_id INTEGER,"
     " kind TEXT NOT NULL, msg TEXT);",
+    /* 1 -> 2: the cache catalog. An object is the output directory of one
+     * task; replicas say which hosts hold it in which tier; task_inputs
+     * which objects a task reads (its reference counts); deletions are
+     * waiting for their host's next heartbeat. */
+    "ALTER TABLE tasks ADD COLUMN tier TEXT;"
+    "ALTER TABLE tasks ADD COLUMN reserve INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE hosts ADD COLUMN mem_budget INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE hosts ADD COLUMN ssd_budget INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE gathers ADD COLUMN src_stage INTEGER;"
+    "ALTER TABLE gathers ADD COLUMN src_key TEXT;"
+    "CREATE TABLE objects("
+    " pipeline_id INTEGER NOT NULL, stage INTEGER NOT NULL, key TEXT NOT NULL,"
+    " task_id INTEGER NOT NULL, size INTEGER NOT NULL, files TEXT NOT NULL,"
+    " refs INTEGER NOT NULL DEFAULT 0, keep INTEGER NOT NULL, state TEXT NOT NULL,"
+    " created REAL NOT NULL, PRIMARY KEY(pipeline_id, stage, key)) WITHOUT ROWID;"
+    "CREATE TABLE replicas("
+    " pipeline_id INTEGER NOT NULL, stage INTEGER NOT NULL, key TEXT NOT NULL,"
+    " host TEXT NOT NULL, tier TEXT NOT NULL, size INTEGER NOT NULL, created REAL NOT NULL,"
+    " PRIMARY KEY(pipeline_id, stage, key, host)) WITHOUT ROWID;"
+    "CREATE INDEX replicas_host ON replicas(host, tier, created);"
+    "CREATE TABLE task_inputs("
+    " task_id INTEGER NOT NULL, stage INTEGER NOT NULL, key TEXT NOT NULL,"
+    " PRIMARY KEY(task_id, stage, key)) WITHOUT ROWID;"
+    "CREATE INDEX task_inputs_obj ON task_inputs(stage, key);"
+    "CREATE TABLE deletions(host TEXT NOT NULL, path TEXT NOT NULL,"
+    " PRIMARY KEY(host, path)) WITHOUT ROWID;",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

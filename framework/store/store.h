@@ -18,7 +18,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define SL_STORE_SCHEMA_VERSION 1
+#define SL_STORE_SCHEMA_VERSION 2
 
 typedef enum sl_task_state {
     SL_TASK_QUEUED = 0,
@@ -142,6 +142,79 @@ int sl_store_host_seen(sl_store *s, const char *name, double now, sl_err *err);
 int sl_store_host_set_state(sl_store *s, const char *name, const char *state, sl_err *err);
 typedef int (*sl_host_row_fn)(void *ctx, const sl_host_row *row);
 int sl_store_hosts_each(sl_store *s, sl_host_row_fn fn, void *ctx, sl_err *err);
+
+/* ---- the cache catalog (store_objects.c) ---- */
+typedef struct sl_object_row {
+    int64_t pipeline_id, task_id, size;
+    int stage, refs, keep;
+    const char *key, *files, *state; /* files: "name\tsize\n" lines */
+} sl_object_row;
+typedef struct sl_replica_row {
+    const char *host, *tier, *addr, *host_state;
+    int64_t size;
+} sl_replica_row;
+
+/* Records the output of a task on host/tier (replacing lost replicas of a
+ * re-run); the reference count is kept across re-runs. */
+int sl_store_object_put(sl_store *s, int64_t pipeline_id, int stage, const char *key,
+                        int64_t task_id, int64_t size, const char *files, int keep,
+                        const char *host, const char *tier, double now, sl_err *err);
+/* 1 with *row filled (strings valid until the next store call), 0 if none. */
+int sl_store_object_get(sl_store *s, int64_t pipeline_id, int stage, const char *key,
+                        sl_object_row *row, sl_err *err);
+/* Adds delta to the reference count; returns the new count (or negative). */
+int sl_store_object_ref(sl_store *s, int64_t pipeline_id, int stage, const char *key, int delta,
+                        sl_err *err);
+/* Queues "TIER/relpath" for deletion on every host holding a replica,
+ * drops the replicas and sets the object's state ("deleted", "dropped"). */
+int sl_store_object_delete(sl_store *s, int64_t pipeline_id, int stage, const char *key,
+                           const char *relpath, const char *state, sl_err *err);
+int sl_store_replica_add(sl_store *s, int64_t pipeline_id, int stage, const char *key,
+                         const char *host, const char *tier, int64_t size, double now,
+                         sl_err *err);
+typedef int (*sl_replica_fn)(void *ctx, const sl_replica_row *r);
+int sl_store_replicas_each(sl_store *s, int64_t pipeline_id, int stage, const char *key,
+                           sl_replica_fn fn, void *ctx, sl_err *err);
+/* Bytes held on host in tier: replicas plus reservations of running tasks. */
+int64_t sl_store_host_usage(sl_store *s, const char *host, const char *tier, sl_err *err);
+/* Objects with a replica on host (for lineage): fn(ctx, pipeline, stage, key). */
+typedef int (*sl_objkey_fn)(void *ctx, int64_t pipeline_id, int stage, const char *key);
+int sl_store_host_objects(sl_store *s, const char *host, sl_objkey_fn fn, void *ctx,
+                          sl_err *err);
+/* Removes host's replicas (the host is gone); returns how many. */
+int sl_store_host_drop_replicas(sl_store *s, const char *host, sl_err *err);
+/* Oldest live object of (pipeline, stage) whose only replica is on host. */
+int sl_store_oldest_object(sl_store *s, int64_t pipeline_id, int stage, const char *host,
+                           sl_objkey_fn fn, void *ctx, sl_err *err);
+int sl_store_task_inputs_add(sl_store *s, int64_t task_id, int stage, const char *key,
+                             sl_err *err);
+int sl_store_task_inputs_each(sl_store *s, int64_t task_id, sl_objkey_fn fn, void *ctx,
+                              sl_err *err);
+/* Tasks that read object (stage, key) of a pipeline, with their state. */
+typedef int (*sl_consumer_fn)(void *ctx, int64_t task_id, int state);
+int sl_store_object_consumers(sl_store *s, int64_t pipeline_id, int stage, const char *key,
+                              sl_consumer_fn fn, void *ctx, sl_err *err);
+int sl_store_task_set_output(sl_store *s, int64_t id, const char *tier, int64_t reserve,
+                             sl_err *err);
+/* Re-runs a finished task from scratch on any host (lineage). */
+int sl_store_task_rerun(sl_store *s, int64_t id, double now, sl_err *err);
+/* Points queued host-bound consumers of an object at its new host. */
+int sl_store_consumers_rehost(sl_store *s, int64_t pipeline_id, int stage, const char *key,
+                              const char *host, sl_err *err);
+/* Pending deletions for host, removed as they are handed out. */
+typedef int (*sl_path_fn)(void *ctx, const char *path);
+int sl_store_deletions_take(sl_store *s, const char *host, sl_path_fn fn, void *ctx,
+                            sl_err *err);
+int sl_store_host_budget(sl_store *s, const char *host, int64_t *mem, int64_t *ssd,
+                         sl_err *err);
+int sl_store_host_set_budget(sl_store *s, const char *host, int64_t mem, int64_t ssd,
+                             sl_err *err);
+int sl_store_gather_set_src(sl_store *s, int64_t pipeline_id, int stage, const char *gkey,
+                            const char *member, int src_stage, const char *src_key,
+                            sl_err *err);
+/* fn(ctx, src_stage, src_key) for members of a group that carry an object. */
+int sl_store_gather_srcs(sl_store *s, int64_t pipeline_id, int stage, const char *gkey,
+                         sl_objkey_fn fn, void *ctx, sl_err *err);
 
 /* ---- events ---- */
 int sl_store_event(sl_store *s, double t, int64_t pipeline_id, int64_t task_id,

@@ -10,6 +10,12 @@
     "id, pipeline_id, stage, key, headers, state, want_host, host, attempts, lease_agent, "   \
     "lease_deadline, exit_code, created, ready, started, finished"
 
+/* A task is leased only when every object it reads is live somewhere. */
+#define INPUTS_READY                                                                           \
+    " AND NOT EXISTS (SELECT 1 FROM task_inputs i LEFT JOIN objects o ON "                     \
+    "o.pipeline_id=tasks.pipeline_id AND o.stage=i.stage AND o.key=i.key WHERE "              \
+    "i.task_id=tasks.id AND (o.state IS NULL OR o.state != 'live'))"
+
 static void task_from(sqlite3_stmt *st, sl_task_row *r)
 {
     r->id = sqlite3_column_int64(st, 0);
@@ -99,7 +105,7 @@ int sl_store_lease(sl_store *s, int64_t pipeline_id, int stage, const char *host
     int k = 0, r;
     sqlite3_stmt *st = sl_store_stmt(s, ST_LEASE_HOST,
                                      "SELECT id FROM tasks WHERE pipeline_id=? AND stage=? AND "
-                                     "want_host=? AND state=0 ORDER BY id LIMIT ?");
+                                     "want_host=? AND state=0" INPUTS_READY " ORDER BY id LIMIT ?");
     if (!st) {
         free(ids);
         return sl_store_fail(s, err, "prepare lease");
@@ -114,7 +120,7 @@ int sl_store_lease(sl_store *s, int64_t pipeline_id, int stage, const char *host
     if (k < n) {
         st = sl_store_stmt(s, ST_LEASE_ANY,
                            "SELECT id FROM tasks WHERE pipeline_id=? AND stage=? AND "
-                           "want_host IS NULL AND state=0 ORDER BY id LIMIT ?");
+                           "want_host IS NULL AND state=0" INPUTS_READY " ORDER BY id LIMIT ?");
         if (!st) {
             r = sl_store_fail(s, err, "prepare lease");
             goto out;

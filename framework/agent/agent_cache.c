@@ -1,0 +1,491 @@
+/* agent_cache.c - this host's side of the cache: the data server peers pull
+ * from, the output directory of each task (SLUICE_OUT, in the tier the
+ * controller admitted it to), pulls of inputs held elsewhere before a task
+ * starts (in a thread per task, so the executor keeps starting others),
+ * pushes for stream edges, and deletions the controller asks for.
+ *
+ * An object lives at the same relative path p<pipeline>/<stage>/<key> under
+ * a tier root on every host that holds a replica, so a pulled or pushed copy
+ * is found again by path, and deleting one is a single rm -rf. */
+#include "agent/agent_int.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dataplane/dataplane.h"
+
+void sl_aobj_clear(sl_aobj *o)
+{
+    free(o->tier);
+    free(o->path);
+    free(o->files);
+    free(o->host);
+    memset(o, 0, sizeof *o);
+}
+
+const char *sl_agent_tier_root(const sl_agent *a, const char *tier)
+{
+    return tier && !strcmp(tier, "ssd") ? a->ssd_root : a->mem_root;
+}
+
+static int mkdir_p(const char *path)
+{
+    char *p = sl_xstrdup(path);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = 0;
+            mkdir(p, 0755);
+            *s = '/';
+        }
+    int rc = mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+static void rm_rf(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) {
+        unlink(path);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *p = sl_xasprintf("%s/%s", path, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            rm_rf(p);
+        else
+            unlink(p);
+        free(p);
+    }
+    closedir(d);
+    rmdir(path);
+}
+
+/* Removes now-empty parents up to (not including) root. */
+static void prune_parents(const char *root, const char *dir)
+{
+    char *p = sl_xstrdup(dir);
+    size_t rl = strlen(root);
+    for (;;) {
+        char *slash = strrchr(p, '/');
+        if (!slash || (size_t)(slash - p) <= rl)
+            break;
+        *slash = 0;
+        if (rmdir(p) < 0)
+            break;
+    }
+    free(p);
+}
+
+/* ---- the data server ----------------------------------------------------- */
+
+/* The local address this host uses to reach the controller: the address
+ * peers on the same network will reach us at. */
+static void local_addr_towards(const char *controller, char *out, size_t n)
+{
+    snprintf(out, n, "127.0.0.1");
+    char host[256];
+    snprintf(host, sizeof host, "%s", controller);
+    char *colon = strrchr(host, ':');
+    const char *port = "7470";
+    if (colon) {
+        *colon = 0;
+        port = colon + 1;
+    }
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_DGRAM;
+    if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
+        return;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+        struct sockaddr_in sa;
+        socklen_t len = sizeof sa;
+        if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+            inet_ntop(AF_INET, &sa.sin_addr, out, (socklen_t)n);
+    }
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+}
+
+static void *push_main(void *arg);
+
+int sl_agent_cache_start(sl_agent *a, sl_err *err)
+{
+    sl_dp_config c = {0};
+    c.listen = a->cfg->data_listen ? a->cfg->data_listen : "0.0.0.0:0";
+    c.token = a->token;
+    c.roots[0] = (sl_dp_root){"mem", a->mem_root};
+    c.roots[1] = (sl_dp_root){"ssd", a->ssd_root};
+    c.nroots = 2;
+    int port = 0;
+    a->dp = sl_dp_server_start(&c, &port, err);
+    if (!a->dp)
+        return sl_err_prefix(err, "agent %s: data server", a->name);
+    char ip[64];
+    if (a->cfg->advertise && *a->cfg->advertise)
+        snprintf(ip, sizeof ip, "%s", a->cfg->advertise);
+    else
+        local_addr_towards(a->cfg->controller, ip, sizeof ip);
+    snprintf(a->data_addr, sizeof a->data_addr, "%s:%d", ip, port);
+    pthread_cond_init(&a->push_cv, NULL);
+    if (pthread_create(&a->push_thread, NULL, push_main, a) == 0)
+        a->push_started = 1;
+    return 0;
+}
+
+void sl_agent_cache_stop(sl_agent *a)
+{
+    if (a->push_started) {
+        pthread_mutex_lock(&a->mu);
+        pthread_cond_broadcast(&a->push_cv);
+        pthread_mutex_unlock(&a->mu);
+        pthread_join(a->push_thread, NULL);
+        a->push_started = 0;
+    }
+    if (a->dp)
+        sl_dp_server_stop(a->dp);
+    a->dp = NULL;
+    while (a->push_head) {
+        sl_apush *n = a->push_head->next;
+        sl_aobj_clear(&a->push_head->obj);
+        free(a->push_head->dest_addr);
+        free(a->push_head);
+        a->push_head = n;
+    }
+    for (size_t i = 0; i < a->npushed; i++)
+        sl_aobj_clear(&a->pushed[i]);
+    free(a->pushed);
+    a->pushed = NULL;
+    a->npushed = 0;
+}
+
+/* ---- inputs --------------------------------------------------------------- */
+
+/* Does dir hold every file of the list with its size? */
+static int complete_here(const char *dir, const char *files)
+{
+    for (const char *p = files ? files : ""; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *tab = memchr(p, '\t', len);
+        if (tab) {
+            char *f = sl_xasprintf("%s/%.*s", dir, (int)(tab - p), p);
+            struct stat st;
+            int ok = stat(f, &st) == 0 && st.st_size == strtoll(tab + 1, NULL, 10);
+            free(f);
+            if (!ok)
+                return 0;
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    return 1;
+}
+
+/* The local directory of input i if it is on this host, else NULL. */
+static char *local_copy(sl_agent *a, const sl_ainput *in)
+{
+    for (size_t r = 0; r < in->nrep; r++)
+        if (!strcmp(in->hosts[r], a->name))
+            return sl_xasprintf("%s/%s", sl_agent_tier_root(a, in->tiers[r]), in->path);
+    /* a copy pushed here (stream edge) or pulled for an earlier task */
+    char *d = sl_xasprintf("%s/%s", a->mem_root, in->path);
+    if (complete_here(d, in->files))
+        return d;
+    free(d);
+    return NULL;
+}
+
+int sl_agent_inputs_local(sl_agent *a, sl_atask *t)
+{
+    if (t->ninputs == 0 || t->staged)
+        return 1;
+    sl_buf dirs = SL_BUF_INIT;
+    for (size_t i = 0; i < t->ninputs; i++) {
+        char *d = local_copy(a, &t->inputs[i]);
+        if (!d) {
+            sl_buf_free(&dirs);
+            return 0;
+        }
+        if (dirs.len)
+            sl_buf_putc(&dirs, ' ');
+        sl_buf_puts(&dirs, d);
+        free(d);
+    }
+    free(t->in_dirs);
+    t->in_dirs = sl_buf_steal(&dirs);
+    t->staged = 1;
+    return 1;
+}
+
+/* Pulls input `in` from one of its replicas into the memory tier. */
+static int pull_one(sl_agent *a, const sl_ainput *in, sl_err *err)
+{
+    char *dir = sl_xasprintf("%s/%s", a->mem_root, in->path);
+    int rc = SL_ENOTFOUND;
+    sl_errf(err, SL_ENOTFOUND, "no live replica of %s to pull from", in->path);
+    for (size_t r = 0; r < in->nrep && rc != 0; r++) {
+        if (!in->addrs[r][0])
+            continue;
+        rc = 0;
+        for (const char *p = in->files ? in->files : ""; *p && rc == 0;) {
+            const char *nl = strchr(p, '\n');
+            size_t len = nl ? (size_t)(nl - p) : strlen(p);
+            const char *tab = memchr(p, '\t', len);
+            if (tab) {
+                char *name = sl_xstrndup(p, (size_t)(tab - p));
+                char *obj = sl_xasprintf("%s/%s/%s", in->tiers[r], in->path, name);
+                char *dst = sl_xasprintf("%s/%s", dir, name);
+                char *parent = sl_xstrdup(dst);
+                *strrchr(parent, '/') = 0;
+                mkdir_p(parent);
+                /* the second try resumes what the first moved */
+                rc = sl_dp_fetch(in->addrs[r], a->token, obj, dst, NULL, NULL, err);
+                if (rc < 0)
+                    rc = sl_dp_fetch(in->addrs[r], a->token, obj, dst, NULL, NULL, err);
+                if (rc < 0)
+                    sl_err_prefix(err, "pull %s from %s (%s)", obj, in->hosts[r], in->addrs[r]);
+                free(parent);
+                free(name);
+                free(obj);
+                free(dst);
+            }
+            p += len + (nl ? 1 : 0);
+        }
+    }
+    free(dir);
+    return rc;
+}
+
+typedef struct {
+    sl_agent *a;
+    sl_atask *t;
+} stage_job;
+
+static void *stage_main(void *arg)
+{
+    stage_job *j = arg;
+    sl_agent *a = j->a;
+    sl_atask *t = j->t;
+    free(j);
+    sl_buf dirs = SL_BUF_INIT;
+    for (size_t i = 0; i < t->ninputs && !t->error; i++) {
+        const sl_ainput *in = &t->inputs[i];
+        char *d = local_copy(a, in);
+        if (!d) {
+            sl_err e = {0};
+            if (pull_one(a, in, &e) < 0) {
+                t->error = sl_xasprintf("input %s could not be fetched: %s", in->path, e.msg);
+                break;
+            }
+            d = sl_xasprintf("%s/%s", a->mem_root, in->path);
+            /* the copy is a replica now: reported with the completion */
+            t->copies = sl_xrealloc(t->copies, (t->ncopies + 1) * sizeof *t->copies);
+            sl_aobj *c = &t->copies[t->ncopies++];
+            memset(c, 0, sizeof *c);
+            c->tier = sl_xstrdup("mem");
+            c->path = sl_xstrdup(in->path);
+            c->files = sl_xstrdup(in->files ? in->files : "");
+            c->size = in->size;
+        }
+        if (dirs.len)
+            sl_buf_putc(&dirs, ' ');
+        sl_buf_puts(&dirs, d);
+        free(d);
+    }
+    free(t->in_dirs);
+    t->in_dirs = sl_buf_steal(&dirs);
+    t->staged = 1;
+    pthread_mutex_lock(&a->mu);
+    t->next = a->staged_head;
+    a->staged_head = t;
+    pthread_mutex_unlock(&a->mu);
+    uint64_t one = 1;
+    if (write(a->evfd, &one, sizeof one) < 0)
+        perror("sluice agent: eventfd");
+    return NULL;
+}
+
+void sl_agent_stage_async(sl_agent *a, sl_atask *t)
+{
+    stage_job *j = sl_xmalloc(sizeof *j);
+    j->a = a;
+    j->t = t;
+    pthread_t th;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &at, stage_main, j) != 0)
+        stage_main(j); /* no thread: do it here */
+    pthread_attr_destroy(&at);
+}
+
+/* ---- outputs ---------------------------------------------------------------- */
+
+int sl_agent_out_prepare(sl_agent *a, sl_atask *t, const char *stage_name, sl_err *err)
+{
+    free(t->out_path);
+    free(t->out_dir);
+    t->out_path = sl_xasprintf("p%lld/%s/%s", (long long)t->pipeline_id, stage_name, t->key);
+    t->out_dir = sl_xasprintf("%s/%s", sl_agent_tier_root(a, t->tier), t->out_path);
+    rm_rf(t->out_dir); /* what a failed attempt left */
+    if (mkdir_p(t->out_dir) < 0)
+        return sl_errf(err, SL_EIO, "cannot create output directory %s: %s", t->out_dir,
+                       strerror(errno));
+    return 0;
+}
+
+/* Lists regular files under dir (relative names) with their sizes. */
+static void scan(const char *root, const char *rel, sl_buf *files, int64_t *total)
+{
+    char *dir = rel[0] ? sl_xasprintf("%s/%s", root, rel) : sl_xstrdup(root);
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            char *r = rel[0] ? sl_xasprintf("%s/%s", rel, e->d_name) : sl_xstrdup(e->d_name);
+            char *full = sl_xasprintf("%s/%s", root, r);
+            struct stat st;
+            if (lstat(full, &st) == 0) {
+                if (S_ISDIR(st.st_mode)) {
+                    scan(root, r, files, total);
+                } else if (S_ISREG(st.st_mode)) {
+                    sl_buf_printf(files, "%s\t%lld\n", r, (long long)st.st_size);
+                    *total += st.st_size;
+                }
+            }
+            free(r);
+            free(full);
+        }
+        closedir(d);
+    }
+    free(dir);
+}
+
+void sl_agent_out_collect(sl_agent *a, sl_atask *t)
+{
+    if (!t->out_dir)
+        return;
+    const char *root = sl_agent_tier_root(a, t->tier);
+    if (t->exit_code != 0) {
+        rm_rf(t->out_dir);
+        prune_parents(root, t->out_dir);
+        return;
+    }
+    sl_buf files = SL_BUF_INIT;
+    int64_t total = 0;
+    scan(t->out_dir, "", &files, &total);
+    if (!files.len) { /* wrote nothing: no object */
+        rmdir(t->out_dir);
+        prune_parents(root, t->out_dir);
+        sl_buf_free(&files);
+        return;
+    }
+    t->output.tier = sl_xstrdup(t->tier ? t->tier : "mem");
+    t->output.path = sl_xstrdup(t->out_path);
+    t->output.files = sl_buf_steal(&files);
+    t->output.size = total;
+}
+
+void sl_agent_cache_delete(sl_agent *a, const char *tier_path)
+{
+    const char *slash = strchr(tier_path, '/');
+    if (!slash || strstr(tier_path, "..")) /* names come from our controller, still check */
+        return;
+    char tier[16];
+    snprintf(tier, sizeof tier, "%.*s", (int)(slash - tier_path), tier_path);
+    const char *root = sl_agent_tier_root(a, tier);
+    char *dir = sl_xasprintf("%s/%s", root, slash + 1);
+    rm_rf(dir);
+    prune_parents(root, dir);
+    free(dir);
+}
+
+/* ---- pushes (stream: true) ---------------------------------------------------- */
+
+void sl_agent_push_enqueue(sl_agent *a, const char *tier, const char *path, const char *files,
+                           const char *dest_host, const char *dest_addr)
+{
+    sl_apush *p = sl_xcalloc(1, sizeof *p);
+    p->obj.tier = sl_xstrdup(tier && *tier ? tier : "mem");
+    p->obj.path = sl_xstrdup(path);
+    p->obj.files = sl_xstrdup(files ? files : "");
+    p->obj.host = sl_xstrdup(dest_host);
+    p->dest_addr = sl_xstrdup(dest_addr);
+    pthread_mutex_lock(&a->mu);
+    p->next = a->push_head;
+    a->push_head = p;
+    pthread_cond_signal(&a->push_cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+static int push_one(sl_agent *a, sl_apush *p, sl_err *err)
+{
+    int rc = 0;
+    const char *root = sl_agent_tier_root(a, p->obj.tier);
+    for (const char *s = p->obj.files; *s && rc == 0;) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        const char *tab = memchr(s, '\t', len);
+        if (tab) {
+            char *name = sl_xstrndup(s, (size_t)(tab - s));
+            char *local = sl_xasprintf("%s/%s/%s", root, p->obj.path, name);
+            /* lands in the destination's memory tier at the same path */
+            char *obj = sl_xasprintf("mem/%s/%s", p->obj.path, name);
+            rc = sl_dp_push(p->dest_addr, a->token, local, obj, NULL, NULL, err);
+            free(name);
+            free(local);
+            free(obj);
+        }
+        s += len + (nl ? 1 : 0);
+    }
+    return rc;
+}
+
+static void *push_main(void *arg)
+{
+    sl_agent *a = arg;
+    pthread_mutex_lock(&a->mu);
+    while (!a->stopping) {
+        sl_apush *p = a->push_head;
+        if (!p) {
+            pthread_cond_wait(&a->push_cv, &a->mu);
+            continue;
+        }
+        a->push_head = p->next;
+        pthread_mutex_unlock(&a->mu);
+        sl_err e = {0};
+        int rc = push_one(a, p, &e);
+        pthread_mutex_lock(&a->mu);
+        if (rc == 0) { /* a replica on the destination: told at the next heartbeat */
+            a->pushed = sl_xrealloc(a->pushed, (a->npushed + 1) * sizeof *a->pushed);
+            a->pushed[a->npushed++] = p->obj;
+            memset(&p->obj, 0, sizeof p->obj);
+        } else {
+            /* the consumer will pull it instead: slower, not wrong */
+            fprintf(stderr, "sluice agent %s: push of %s to %s failed: %s\n", a->name,
+                    p->obj.path, p->obj.host, e.msg);
+        }
+        sl_aobj_clear(&p->obj);
+        free(p->dest_addr);
+        free(p);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
