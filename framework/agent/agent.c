@@ -433,6 +433,8 @@ static void *lease_thread(void *arg)
         int got = (int)rep->n_tasks, saturated = rep->saturated;
         pthread_mutex_unlock(&a->mu);
         queue_pushes(a, rep->push, rep->n_push);
+        for (size_t i = 0; i < rep->n_delete_; i++)
+            sl_agent_cache_delete(a, rep->delete_[i]);
         pthread_mutex_lock(&a->mu);
         sluice__v1__lease_reply__free_unpacked(rep, NULL);
         if (got == 0 && saturated && !a->stopping && !a->draining &&

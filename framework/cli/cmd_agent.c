@@ -5,6 +5,7 @@
 #include "agent/agent.h"
 #include "cli/cli.h"
 #include "util/units.h"
+#include "util/units.h"
 
 static const char USAGE[] =
     "usage: sluice agent [--controller ADDR] [--name HOST] [--group G]...\n"
@@ -14,7 +15,7 @@ static const char USAGE[] =
     "module contract's argv and environment, and reports results.\n\n"
     "  --name HOST        host name the controller sees (default: hostname)\n"
     "  --group G          a host group for group-bound stages (repeatable)\n"
-    "  --dir DIR          agent directory for work dirs (default /var/tmp/sluice/HOST)\n"
+    "  --dir DIR          agent directory (default /var/tmp/sluice/HOST)\n"
     "  --mem DIR          memory cache tier, $SLUICE_MEM (default /dev/shm/sluice/HOST)\n"
     "  --ssd DIR          SSD cache tier, $SLUICE_SSD (default DIR/ssd)\n"
     "  --max-inflight N   leased + running tasks at most (1024)\n"
@@ -22,7 +23,13 @@ static const char USAGE[] =
     "  --keep-workdirs    keep work dirs of successful attempts\n"
     "  --drain-on-term D  on SIGTERM stop leasing and let running tasks finish for up\n"
     "                     to D (e.g. 100s) before stopping (Slurm's --signal); SIGINT\n"
-    "                     and a SIGTERM without this option stop at once\n";
+    "                     and a SIGTERM without this option stop at once\n"
+    "  --mem-budget SIZE  bytes of the memory tier objects may use (default: half of it)\n"
+    "  --ssd-budget SIZE  bytes of the SSD tier objects may use (default: 80 %% of free;\n"
+    "                     0 disables spilling to SSD)\n"
+    "  --data-listen ADDR data server address (default 0.0.0.0:0, any free port)\n"
+    "  --advertise IP     address peers reach the data server at (default: the local\n"
+    "                     address used to reach the controller)\n";
 
 int cmd_agent(int argc, char **argv)
 {
@@ -31,6 +38,8 @@ int cmd_agent(int argc, char **argv)
         {"dir", 1, 0, 'd'},        {"mem", 1, 0, 'm'},          {"ssd", 1, 0, 's'},
         {"max-inflight", 1, 0, 'i'}, {"wait", 1, 0, 'w'},       {"keep-workdirs", 0, 0, 'k'},
         {"drain-on-term", 1, 0, 'D'},
+        {"mem-budget", 1, 0, 'M'}, {"ssd-budget", 1, 0, 'S'},   {"data-listen", 1, 0, 'L'},
+        {"advertise", 1, 0, 'A'},
         {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
     sl_agent_config cfg = {0};
     const char *controller = NULL;
@@ -59,6 +68,18 @@ int cmd_agent(int argc, char **argv)
             }
             break;
         }
+        case 'M':
+        case 'S': {
+            sl_err e = {0};
+            int64_t v;
+            if (sl_parse_size(optarg, &v, &e) < 0)
+                sl_die(2, "--%s: %s", c == 'M' ? "mem-budget" : "ssd-budget", e.msg);
+            /* 0 means "none": one byte, since 0 in the config means "default" */
+            *(c == 'M' ? &cfg.mem_budget : &cfg.ssd_budget) = v > 0 ? v : 1;
+            break;
+        }
+        case 'L': cfg.data_listen = optarg; break;
+        case 'A': cfg.advertise = optarg; break;
         case 'h': return sl_cli_usage(USAGE, 0);
         default: return sl_cli_usage(USAGE, 1);
         }

@@ -706,6 +706,8 @@ static int h_lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_e
         o.saturated = res.saturated;
         o.push = pushes_to_pb(&pa, &push);
         o.n_push = push.n;
+        o.delete_ = res.deletions;
+        o.n_delete_ = res.ndeletions;
         PACK(lease_reply, &o);
         free(ts);
         free(tp);

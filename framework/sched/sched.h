@@ -100,6 +100,8 @@ typedef struct sl_lease_result {
     size_t n, cap;
     int saturated; /* nothing leased because every stage with work is at its slot limit */
     int64_t lease_ttl_ms;
+    char **deletions; /* objects this host should delete now */
+    size_t ndeletions;
 } sl_lease_result;
 void sl_lease_result_free(sl_lease_result *r);
 

@@ -236,8 +236,8 @@ int sl_sched_cache_admit(sl_sched *s, sl_pipe *p, int stage, const char *host, i
         int64_t fit = (mem_b - used) / st->output_size;
         *n_mem = fit <= 0 ? 0 : fit < want ? (int)fit : want;
         int rest = want - *n_mem;
-        if (rest > 0 && ssd_b != 0) {
-            if (ssd_b < 0) {
+        if (rest > 0) {
+            if (ssd_b <= 0) { /* no limit declared */
                 *n_ssd = rest;
             } else {
                 int64_t su = sl_store_host_usage(s->store, host, "ssd", err);

@@ -29,6 +29,9 @@ void sl_lease_result_free(sl_lease_result *r)
             sl_obj_ref_clear(&r->tasks[i].inputs[k]);
         free(r->tasks[i].inputs);
     }
+    for (size_t i = 0; i < r->ndeletions; i++)
+        free(r->deletions[i]);
+    free(r->deletions);
     free(r->tasks);
     memset(r, 0, sizeof *r);
 }
@@ -259,6 +262,8 @@ static int try_lease(sl_sched *s, sl_agent_rt *a, const char *agent_id, const sl
     }
     if (out->n)
         sl_sched_host_seen(s, a->host, now);
+    if (!out->deletions) /* deletions ride on the lease: caches free up promptly */
+        sl_sched_cache_deletions(s, a->host, &out->deletions, &out->ndeletions, NULL);
     if ((rc = sl_store_commit(s->store, err)) < 0) {
         sl_store_rollback(s->store);
         sl_sched_reload_counts(s, NULL);
