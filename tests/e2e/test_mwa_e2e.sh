@@ -61,10 +61,16 @@ export SEARCH_OPTS="--dm-max 50" SEARCH_THREADS=1 BEAM_THREADS=2 REPACK_THREADS=
 export DOWN_SLOTS=2 UNPACK_SLOTS=2 REPACK_SLOTS=2 PULL_SLOTS=2 DS_SLOTS=2 MERGE_SLOTS=2 SEARCH_SLOTS=2
 
 # run NAME FILE: sluice run on one agent (the data plane between agents is
-# not wired yet), output in $TMP/NAME.log
+# not wired yet), output in $TMP/NAME.log. E2E_RUN replaces `sluice run`
+# with a command that takes FILE (tests/slurm/test_mwa_e2e_slurm.sh: submit
+# to a controller whose agents run on Slurm, and wait).
 run() {
   local t=$SECONDS rc=0
-  sluice run --agents 1 --state "$TMP/state-$1" "$2" >"$TMP/$1.log" 2>&1 || rc=$?
+  if [ -n "${E2E_RUN:-}" ]; then
+    $E2E_RUN "$2" >"$TMP/$1.log" 2>&1 || rc=$?
+  else
+    sluice run --agents 1 --state "$TMP/state-$1" "$2" >"$TMP/$1.log" 2>&1 || rc=$?
+  fi
   if [ "$rc" -eq 0 ]; then
     ok "$1: sluice run $2 succeeded ($((SECONDS - t)) s)"
   else
