@@ -34,6 +34,7 @@
 #define M_HEARTBEAT "/sluice.v1.Sluice/Heartbeat"
 #define M_GETPIPE "/sluice.v1.Sluice/GetPipeline"
 #define REPORT_BATCH 4096
+#define SL_EXIT_INPUT_UNAVAILABLE_AGENT (-3) /* see SL_EXIT_INPUT_UNAVAILABLE in sched.h */
 
 static void wake_executor(sl_agent *a)
 {
@@ -219,6 +220,12 @@ static void pack_completions(pb_completions *pk, sl_atask *batch, size_t n, cons
             c->outputs = pk_alloc(pk, sizeof *c->outputs);
             c->outputs[0] = pk_object(pk, &t->output, host);
             c->n_outputs = 1;
+        }
+        if (t->nunreach) {
+            c->unreachable = pk_alloc(pk, t->nunreach * sizeof *c->unreachable);
+            for (size_t k = 0; k < t->nunreach; k++)
+                c->unreachable[k] = pk_object(pk, &t->unreach[k], t->unreach[k].host);
+            c->n_unreachable = t->nunreach;
         }
         if (t->ncopies) {
             c->copies = pk_alloc(pk, t->ncopies * sizeof *c->copies);
@@ -649,8 +656,8 @@ static void start_pending(sl_agent *a)
             sl_agent_stage_async(a, t);
             continue;
         }
-        if (t->error) { /* a pull failed */
-            t->exit_code = -1;
+        if (t->error) { /* a pull failed: the controller re-queues the task */
+            t->exit_code = SL_EXIT_INPUT_UNAVAILABLE_AGENT;
             t->started = t->finished = sl_wall();
             task_done(a, t);
             continue;

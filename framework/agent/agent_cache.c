@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dataplane/dataplane.h"
@@ -196,12 +197,30 @@ static int complete_here(const char *dir, const char *files)
     return 1;
 }
 
-/* The local directory of input i if it is on this host, else NULL. */
-static char *local_copy(sl_agent *a, const sl_ainput *in)
+/* The local directory of input i if it is complete on this host, else NULL.
+ * A replica of tier "push" is one a producer is pushing here right now
+ * (stream: true); with `wait_ms` it is waited for. */
+static char *local_copy(sl_agent *a, const sl_ainput *in, int wait_ms)
 {
-    for (size_t r = 0; r < in->nrep; r++)
-        if (!strcmp(in->hosts[r], a->name))
-            return sl_xasprintf("%s/%s", sl_agent_tier_root(a, in->tiers[r]), in->path);
+    for (size_t r = 0; r < in->nrep; r++) {
+        if (strcmp(in->hosts[r], a->name) != 0)
+            continue;
+        int incoming = !strcmp(in->tiers[r], "push");
+        char *d = sl_xasprintf("%s/%s", sl_agent_tier_root(a, incoming ? "mem" : in->tiers[r]),
+                               in->path);
+        if (!incoming)
+            return d;
+        for (int waited = 0;; waited += 20) {
+            if (complete_here(d, in->files))
+                return d;
+            if (waited >= wait_ms)
+                break;
+            struct timespec ts = {0, 20 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        free(d);
+        return NULL;
+    }
     /* a copy pushed here (stream edge) or pulled for an earlier task */
     char *d = sl_xasprintf("%s/%s", a->mem_root, in->path);
     if (complete_here(d, in->files))
@@ -210,13 +229,24 @@ static char *local_copy(sl_agent *a, const sl_ainput *in)
     return NULL;
 }
 
+static void add_unreach(sl_atask *t, const sl_ainput *in, size_t r)
+{
+    t->unreach = sl_xrealloc(t->unreach, (t->nunreach + 1) * sizeof *t->unreach);
+    sl_aobj *u = &t->unreach[t->nunreach++];
+    memset(u, 0, sizeof *u);
+    u->path = sl_xstrdup(in->path);
+    u->tier = sl_xstrdup(in->tiers[r]);
+    u->host = sl_xstrdup(in->hosts[r]);
+    u->files = sl_xstrdup("");
+}
+
 int sl_agent_inputs_local(sl_agent *a, sl_atask *t)
 {
     if (t->ninputs == 0 || t->staged)
         return 1;
     sl_buf dirs = SL_BUF_INIT;
     for (size_t i = 0; i < t->ninputs; i++) {
-        char *d = local_copy(a, &t->inputs[i]);
+        char *d = local_copy(a, &t->inputs[i], 0);
         if (!d) {
             sl_buf_free(&dirs);
             return 0;
@@ -233,12 +263,17 @@ int sl_agent_inputs_local(sl_agent *a, sl_atask *t)
 }
 
 /* Pulls input `in` from one of its replicas into the memory tier. */
-static int pull_one(sl_agent *a, const sl_ainput *in, sl_err *err)
+static int pull_one(sl_agent *a, sl_atask *t, const sl_ainput *in, sl_err *err)
 {
     char *dir = sl_xasprintf("%s/%s", a->mem_root, in->path);
     int rc = SL_ENOTFOUND;
     sl_errf(err, SL_ENOTFOUND, "no live replica of %s to pull from", in->path);
     for (size_t r = 0; r < in->nrep && rc != 0; r++) {
+        if (!strcmp(in->hosts[r], a->name)) {
+            if (!strcmp(in->tiers[r], "push")) /* the push never arrived */
+                add_unreach(t, in, r);
+            continue;
+        }
         if (!in->addrs[r][0])
             continue;
         rc = 0;
@@ -257,8 +292,10 @@ static int pull_one(sl_agent *a, const sl_ainput *in, sl_err *err)
                 rc = sl_dp_fetch(in->addrs[r], a->token, obj, dst, NULL, NULL, err);
                 if (rc < 0)
                     rc = sl_dp_fetch(in->addrs[r], a->token, obj, dst, NULL, NULL, err);
-                if (rc < 0)
+                if (rc < 0) {
                     sl_err_prefix(err, "pull %s from %s (%s)", obj, in->hosts[r], in->addrs[r]);
+                    add_unreach(t, in, r);
+                }
                 free(parent);
                 free(name);
                 free(obj);
@@ -285,14 +322,16 @@ static void *stage_main(void *arg)
     sl_buf dirs = SL_BUF_INIT;
     for (size_t i = 0; i < t->ninputs && !t->error; i++) {
         const sl_ainput *in = &t->inputs[i];
-        char *d = local_copy(a, in);
+        char *d = local_copy(a, in, 30000);
         if (!d) {
             sl_err e = {0};
-            if (pull_one(a, in, &e) < 0) {
+            if (pull_one(a, t, in, &e) < 0) {
                 t->error = sl_xasprintf("input %s could not be fetched: %s", in->path, e.msg);
                 break;
             }
             d = sl_xasprintf("%s/%s", a->mem_root, in->path);
+            fprintf(stderr, "sluice agent %s: pulled %s (%lld bytes) for task %lld\n", a->name,
+                    in->path, (long long)in->size, (long long)t->id);
             /* the copy is a replica now: reported with the completion */
             t->copies = sl_xrealloc(t->copies, (t->ncopies + 1) * sizeof *t->copies);
             sl_aobj *c = &t->copies[t->ncopies++];
@@ -474,6 +513,8 @@ static void *push_main(void *arg)
         int rc = push_one(a, p, &e);
         pthread_mutex_lock(&a->mu);
         if (rc == 0) { /* a replica on the destination: told at the next heartbeat */
+            fprintf(stderr, "sluice agent %s: pushed %s to %s\n", a->name, p->obj.path,
+                    p->obj.host);
             a->pushed = sl_xrealloc(a->pushed, (a->npushed + 1) * sizeof *a->pushed);
             a->pushed[a->npushed++] = p->obj;
             memset(&p->obj, 0, sizeof p->obj);

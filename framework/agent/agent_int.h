@@ -47,6 +47,8 @@ typedef struct sl_atask {
     sl_aobj output;      /* valid when output.path is set */
     sl_aobj *copies;
     size_t ncopies;
+    sl_aobj *unreach;    /* replicas that could not be read (reported with exit -3) */
+    size_t nunreach;
     /* while running (owned by the executor thread) */
     pid_t pid;
     double started, finished;

@@ -64,6 +64,9 @@ void sl_agent_task_free(sl_atask *t)
     for (size_t i = 0; i < t->ncopies; i++)
         sl_aobj_clear(&t->copies[i]);
     free(t->copies);
+    for (size_t i = 0; i < t->nunreach; i++)
+        sl_aobj_clear(&t->unreach[i]);
+    free(t->unreach);
     free(t);
 }
 

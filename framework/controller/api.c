@@ -638,6 +638,8 @@ static void view_completions(completions_view *v, Sluice__V1__Completion **done,
         c->noutputs = d->n_outputs;
         c->copies = objouts_view(d->copies, d->n_copies, 0);
         c->ncopies = d->n_copies;
+        c->unreachable = objouts_view(d->unreachable, d->n_unreachable, 1);
+        c->nunreachable = d->n_unreachable;
         for (size_t k = 0; k < d->n_emitted; k++, mp++) {
             mp->stage = d->emitted[k]->stage;
             mp->key = d->emitted[k]->key;
@@ -651,6 +653,7 @@ static void view_free(completions_view *v)
     for (size_t i = 0; i < v->n; i++) {
         objouts_free((sl_obj_out *)v->c[i].outputs, v->c[i].noutputs);
         objouts_free((sl_obj_out *)v->c[i].copies, v->c[i].ncopies);
+        objouts_free((sl_obj_out *)v->c[i].unreachable, v->c[i].nunreachable);
     }
     free(v->c);
     free(v->msgs);

@@ -132,7 +132,13 @@ typedef struct sl_completion {
     size_t noutputs;
     const sl_obj_out *copies;  /* inputs pulled to this host */
     size_t ncopies;
+    const sl_obj_out *unreachable; /* exit -3: replicas that could not be read (host set) */
+    size_t nunreachable;
 } sl_completion;
+
+/* Exit code an agent reports when a task's inputs could not be fetched: the
+ * task goes back to the queue and the unreadable replicas are dropped. */
+#define SL_EXIT_INPUT_UNAVAILABLE (-3)
 
 /* Records a batch of completions in one transaction. Stale reports (the task
  * was re-leased or already finished) are ignored. Returns accepted count.

@@ -54,6 +54,25 @@ char *sl_sched_obj_path(const sl_pipe *p, int stage, const char *key)
 
 /* ---- completion: outputs, copies, releases ---------------------------------- */
 
+/* "p<pipeline>/<stage>/<key>" back to (pipeline, stage index, key). */
+static int parse_obj_path(sl_sched *s, const char *path, int64_t *pid, int *stage,
+                          char *key, size_t keylen)
+{
+    char stage_name[256];
+    long long id;
+    int n = 0;
+    if (sscanf(path, "p%lld/%255[^/]/%n", &id, stage_name, &n) != 2 || n <= 0)
+        return -1;
+    snprintf(key, keylen, "%s", path + n);
+    sl_pipe *p = sl_sched_pipe(s, id);
+    int st = p ? sl_pipeline_stage_index(p->model, stage_name) : -1;
+    if (st < 0 || !*key)
+        return -1;
+    *pid = id;
+    *stage = st;
+    return 0;
+}
+
 int sl_sched_cache_outputs(sl_sched *s, sl_pipe *p, int64_t task_id, int stage, const char *key,
                            const sl_completion *c, const char *host, double now, sl_err *err)
 {
@@ -62,14 +81,12 @@ int sl_sched_cache_outputs(sl_sched *s, sl_pipe *p, int64_t task_id, int stage, 
         /* an input pulled here is a replica too: later readers on this host
          * use it, and it is deleted with the object */
         const sl_obj_out *o = &c->copies[i];
-        char stage_name[256], okey[1024];
-        long long pid;
-        if (sscanf(o->path, "p%lld/%255[^/]/%1023s", &pid, stage_name, okey) != 3)
-            continue;
-        sl_pipe *op = sl_sched_pipe(s, pid);
-        int ost = op ? sl_pipeline_stage_index(op->model, stage_name) : -1;
+        char okey[1024];
+        int64_t pid;
+        int ost;
         sl_object_row row;
-        if (ost < 0 || sl_store_object_get(s->store, pid, ost, okey, &row, NULL) != 1 ||
+        if (parse_obj_path(s, o->path, &pid, &ost, okey, sizeof okey) < 0 ||
+            sl_store_object_get(s->store, pid, ost, okey, &row, NULL) != 1 ||
             strcmp(row.state, "live") != 0)
             continue;
         if ((rc = sl_store_replica_add(s->store, pid, ost, okey, o->host ? o->host : host,
@@ -540,4 +557,31 @@ int sl_sched_cache_host_lost(sl_sched *s, const char *host, double now, sl_err *
     if (rerun)
         pthread_cond_broadcast(&s->work_cv);
     return rc < 0 ? rc : rerun;
+}
+
+int sl_sched_cache_unreachable(sl_sched *s, const sl_completion *c, double now, sl_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < c->nunreachable && rc >= 0; i++) {
+        const sl_obj_out *o = &c->unreachable[i];
+        char key[1024];
+        int64_t pid;
+        int stage;
+        if (!o->host || parse_obj_path(s, o->path, &pid, &stage, key, sizeof key) < 0)
+            continue;
+        if ((rc = sl_store_replica_drop(s->store, pid, stage, key, o->host, err)) <= 0)
+            continue;
+        int left = 0;
+        sl_store_replicas_each(s->store, pid, stage, key, count_cb, &left, NULL);
+        if (left > 0)
+            continue;
+        /* the only copy cannot be read: it is lost as surely as with its host */
+        sl_pipe *p = sl_sched_pipe(s, pid);
+        char *path = sl_sched_obj_path(p, stage, key);
+        rc = sl_store_object_delete(s->store, pid, stage, key, path, "lost", err);
+        free(path);
+        if (rc >= 0)
+            rc = rerun_producer(s, pid, stage, key, now, 0, err);
+    }
+    return rc < 0 ? rc : 0;
 }

@@ -103,6 +103,9 @@ static void stream_edge(sl_sched *s, sl_pipe *p, const producer *pr, int to, emi
     x->files = sl_xstrdup(row.files ? row.files : "");
     x->dest_host = sl_xstrdup(dest);
     x->dest_addr = addr;
+    /* the consumer there waits for the copy instead of pulling it */
+    sl_store_replica_add(s->store, p->id, pr->stage, pr->key, dest, "push", row.size, sl_wall(),
+                         NULL);
 }
 
 /* Routes one message of a finished task. */
@@ -202,6 +205,18 @@ static int finish_one(sl_sched *s, const char *agent_id, const char *host,
         sl_sched_count(p, t.row.stage, SL_TASK_RUNNING, SL_TASK_DONE);
         sl_sched_note_done(p, t.row.stage, now);
         goto out;
+    }
+    if (code == SL_EXIT_INPUT_UNAVAILABLE) {
+        /* not the module's fault: drop what could not be read (lineage
+         * re-makes lost objects) and queue the task again */
+        if ((rc = sl_sched_cache_unreachable(s, c, now, err)) < 0)
+            goto out;
+        if (t.row.attempts <= st->retry_default + 3) {
+            rc = sl_store_task_requeue(s->store, c->task_id, now, 0, err);
+            sl_sched_count(p, t.row.stage, SL_TASK_RUNNING, SL_TASK_QUEUED);
+            pthread_cond_broadcast(&s->work_cv);
+            goto out;
+        }
     }
     int retries = sl_stage_retries_for(st, code);
     if (t.row.attempts <= retries) {

@@ -85,6 +85,7 @@ int sl_sched_cache_deletions(sl_sched *s, const char *host, char ***out, size_t 
 int sl_sched_cache_stream_dest(sl_sched *s, const sl_pipe *p, int to, const char *from_host,
                                char **dest, char **dest_addr);
 int sl_sched_cache_host_lost(sl_sched *s, const char *host, double now, sl_err *err);
+int sl_sched_cache_unreachable(sl_sched *s, const sl_completion *c, double now, sl_err *err);
 /* Re-derives the pipeline state after changes; records a state change. */
 int sl_sched_check_done(sl_sched *s, sl_pipe *p, double now, sl_err *err);
 void sl_sched_count(sl_pipe *p, int stage, int from_state, int to_state);

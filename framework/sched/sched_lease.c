@@ -419,6 +419,42 @@ static int host_check_cb(void *ctx, const sl_host_row *h)
     return 0;
 }
 
+/* The running tasks a lost host held: their leases end now, not at their
+ * deadline (a pipeline's lease_ttl may be minutes; the node is gone). */
+typedef struct {
+    const char *host;
+    int64_t *ids;
+    char **agents;
+    size_t n;
+} host_leases;
+
+static int host_lease_cb(void *ctx, const sl_task_row *r)
+{
+    host_leases *h = ctx;
+    if (r->host && r->lease_agent && strcmp(r->host, h->host) == 0) {
+        h->ids = sl_xrealloc(h->ids, (h->n + 1) * sizeof *h->ids);
+        h->agents = sl_xrealloc(h->agents, (h->n + 1) * sizeof *h->agents);
+        h->ids[h->n] = r->id;
+        h->agents[h->n++] = sl_xstrdup(r->lease_agent);
+    }
+    return 0;
+}
+
+static int end_host_leases(sl_sched *s, const char *host, double now, sl_err *err)
+{
+    host_leases h = {host, NULL, NULL, 0};
+    int rc = sl_store_tasks_list(s->store, -1, -1, SL_TASK_RUNNING, 0, 1000000, host_lease_cb, &h,
+                                 err);
+    for (size_t i = 0; i < h.n; i++) {
+        if (rc >= 0)
+            rc = sl_store_task_extend(s->store, h.ids[i], h.agents[i], now - 0.001, err);
+        free(h.agents[i]);
+    }
+    free(h.ids);
+    free(h.agents);
+    return rc;
+}
+
 int sl_sched_reap(sl_sched *s, sl_err *err)
 {
     double now = sl_wall();
@@ -436,10 +472,14 @@ int sl_sched_reap(sl_sched *s, sl_err *err)
         rc = sl_store_hosts_each(s->store, host_check_cb, &hc, err);
         for (size_t i = 0; i < hc.nlost; i++) {
             if (rc >= 0)
+                rc = end_host_leases(s, hc.lost[i], now, err);
+            if (rc >= 0)
                 rc = sl_sched_cache_host_lost(s, hc.lost[i], now, err);
             free(hc.lost[i]);
         }
         free(hc.lost);
+        if (rc >= 0 && hc.nlost) /* re-queue what the lost hosts held, now */
+            rc = sl_store_tasks_expired(s->store, now, expired_cb, &c, err);
     }
     if (rc >= 0)
         rc = sl_store_commit(s->store, err);

@@ -169,6 +169,8 @@ int sl_store_object_ref(sl_store *s, int64_t pipeline_id, int stage, const char 
  * drops the replicas and sets the object's state ("deleted", "dropped"). */
 int sl_store_object_delete(sl_store *s, int64_t pipeline_id, int stage, const char *key,
                            const char *relpath, const char *state, sl_err *err);
+int sl_store_replica_drop(sl_store *s, int64_t pipeline_id, int stage, const char *key,
+                          const char *host, sl_err *err);
 int sl_store_replica_add(sl_store *s, int64_t pipeline_id, int stage, const char *key,
                          const char *host, const char *tier, int64_t size, double now,
                          sl_err *err);

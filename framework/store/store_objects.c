@@ -445,3 +445,20 @@ int sl_store_consumers_rehost(sl_store *s, int64_t pipeline_id, int stage, const
         return sl_store_fail(s, err, "rehost consumers");
     return sqlite3_changes(s->db);
 }
+
+int sl_store_replica_drop(sl_store *s, int64_t pipeline_id, int stage, const char *key,
+                          const char *host, sl_err *err)
+{
+    sqlite3_stmt *st = sl_store_stmt(
+        s, ST_REPL_DROP,
+        "DELETE FROM replicas WHERE pipeline_id=? AND stage=? AND key=? AND host=?");
+    if (!st)
+        return sl_store_fail(s, err, "prepare replica drop");
+    sqlite3_bind_int64(st, 1, pipeline_id);
+    sqlite3_bind_int(st, 2, stage);
+    bind_text(st, 3, key);
+    bind_text(st, 4, host);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return sl_store_fail(s, err, "drop replica");
+    return sqlite3_changes(s->db);
+}
