@@ -41,6 +41,7 @@ no_agents() { [ -z "$(agent_pids)" ]; }
 
 cat >"$TMP/sleepy.yaml" <<YAML
 name: sleepy
+lease_ttl: 2m    # a lost host's leases must end when the host is lost, not after this
 cluster:
   slurm: {nodes: 4, time: "10:00", drain: 30s, groups: [sleepers]}
 stages:
@@ -85,6 +86,7 @@ echo "# killed node3 (slurmd $slurmd3, agent $agent3) with $done_before/64 tasks
 
 st=$(wait_pipeline "$id" 120)
 check "pipeline completes on the remaining nodes (state=$st, $((SECONDS - t_kill)) s after the kill)" [ "$st" = done ]
+check "node3's leases ended with the host, not after the 2 min lease ttl" [ $((SECONDS - t_kill)) -lt 90 ]
 check "all 64 tasks done" [ "$(sql "SELECT count(*) FROM tasks WHERE pipeline_id=$id AND state=2")" = 64 ]
 check "every key has exactly one task row" \
   [ "$(sql "SELECT count(DISTINCT key) FROM tasks WHERE pipeline_id=$id")" = 64 ]
