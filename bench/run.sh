@@ -20,6 +20,7 @@ run beam      build/bench/beam
 run search    build/bench/search
 run ingest    bash bench/ingest.sh
 run dataplane bash bench/dataplane.sh
+run stream    bash bench/stream.sh
 [ -f bench/runtime.sh ] && run runtime bash bench/runtime.sh
 [ -f bench/campaign.sh ] && run campaign bash bench/campaign.sh
 exit 0

@@ -144,19 +144,21 @@ int sl_agent_cache_start(sl_agent *a, sl_err *err)
         local_addr_towards(a->cfg->controller, ip, sizeof ip);
     snprintf(a->data_addr, sizeof a->data_addr, "%s:%d", ip, port);
     pthread_cond_init(&a->push_cv, NULL);
-    if (pthread_create(&a->push_thread, NULL, push_main, a) == 0)
-        a->push_started = 1;
+    for (int i = 0; i < 4; i++)
+        if (pthread_create(&a->push_threads[a->npush_threads], NULL, push_main, a) == 0)
+            a->npush_threads++;
     return 0;
 }
 
 void sl_agent_cache_stop(sl_agent *a)
 {
-    if (a->push_started) {
+    if (a->npush_threads) {
         pthread_mutex_lock(&a->mu);
         pthread_cond_broadcast(&a->push_cv);
         pthread_mutex_unlock(&a->mu);
-        pthread_join(a->push_thread, NULL);
-        a->push_started = 0;
+        for (int i = 0; i < a->npush_threads; i++)
+            pthread_join(a->push_threads[i], NULL);
+        a->npush_threads = 0;
     }
     if (a->dp)
         sl_dp_server_stop(a->dp);
@@ -468,8 +470,10 @@ void sl_agent_push_enqueue(sl_agent *a, const char *tier, const char *path, cons
     p->obj.host = sl_xstrdup(dest_host);
     p->dest_addr = sl_xstrdup(dest_addr);
     pthread_mutex_lock(&a->mu);
-    p->next = a->push_head;
-    a->push_head = p;
+    sl_apush **tail = &a->push_head; /* first come, first pushed */
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = p;
     pthread_cond_signal(&a->push_cv);
     pthread_mutex_unlock(&a->mu);
 }

@@ -108,8 +108,8 @@ typedef struct sl_agent {
     sl_aobj *pushed;           /* copies made, for the next heartbeat (guarded by mu) */
     size_t npushed;
     pthread_cond_t push_cv;
-    pthread_t push_thread;
-    int push_started;
+    pthread_t push_threads[4]; /* pushes run in parallel: one object per thread */
+    int npush_threads;
 
     /* executor thread only */
     sl_amodel *models;
