@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "util/units.h"
 
 static const char USAGE[] = "usage: sluice hosts [--controller ADDR] [--json]\n";
 
@@ -38,7 +39,8 @@ int cmd_hosts(int argc, char **argv)
     if (json)
         sl_buf_putc(&b, '[');
     else
-        printf("%-16s %-6s %-9s %-20s %s\n", "HOST", "STATE", "SEEN", "GROUPS", "MEM / SSD");
+        printf("%-14s %-6s %-6s %-16s %-21s %-21s %s\n", "HOST", "STATE", "SEEN", "GROUPS",
+               "MEM USED/BUDGET", "SSD USED/BUDGET", "DATA");
     for (size_t i = 0; i < rep->n_hosts; i++) {
         const Sluice__V1__HostInfo *h = rep->hosts[i];
         sl_buf g = SL_BUF_INIT;
@@ -55,12 +57,24 @@ int cmd_hosts(int argc, char **argv)
             sl_buf_json_str(&b, h->mem_root);
             sl_buf_puts(&b, ",\"ssd_root\":");
             sl_buf_json_str(&b, h->ssd_root);
-            sl_buf_printf(&b, ",\"last_seen\":%.3f}", h->last_seen);
+            sl_buf_puts(&b, ",\"addr\":");
+            sl_buf_json_str(&b, h->addr);
+            sl_buf_printf(&b,
+                          ",\"mem_used\":%lld,\"mem_budget\":%lld,\"ssd_used\":%lld,"
+                          "\"ssd_budget\":%lld,\"last_seen\":%.3f}",
+                          (long long)h->mem_used, (long long)h->mem_budget, (long long)h->ssd_used,
+                          (long long)h->ssd_budget, h->last_seen);
         } else {
-            char ago[32];
+            char ago[32], mu[16], mb[16], su[16], sb[16], mem[40], ssd[40];
             sl_cli_fmt_duration(ago, sizeof ago, now - h->last_seen);
-            printf("%-16s %-6s %-9s %-20s %s / %s\n", h->name, h->state, ago,
-                   g.data ? g.data : "-", h->mem_root, h->ssd_root);
+            sl_format_size(h->mem_used, mu, sizeof mu);
+            sl_format_size(h->mem_budget, mb, sizeof mb);
+            sl_format_size(h->ssd_used, su, sizeof su);
+            sl_format_size(h->ssd_budget, sb, sizeof sb);
+            snprintf(mem, sizeof mem, "%s/%s", mu, mb);
+            snprintf(ssd, sizeof ssd, "%s/%s", su, sb);
+            printf("%-14s %-6s %-6s %-16s %-21s %-21s %s\n", h->name, h->state, ago,
+                   g.data ? g.data : "-", mem, ssd, h->addr[0] ? h->addr : "-");
         }
         sl_buf_free(&g);
     }

@@ -405,6 +405,10 @@ static int host_cb(void *ctx, const sl_host_row *h)
     x->state = sl_xstrdup(h->state ? h->state : "");
     x->addr = sl_xstrdup(h->addr ? h->addr : "");
     x->last_seen = h->last_seen;
+    x->mem_budget = h->mem_budget;
+    x->ssd_budget = h->ssd_budget;
+    x->mem_used = h->mem_used;
+    x->ssd_used = h->ssd_used;
     /* groups: comma-separated in the store */
     const char *p = h->groups ? h->groups : "";
     while (*p) {

@@ -111,9 +111,14 @@ int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_m
         sl_buf_puts(&groups, ai->groups[i]);
     }
     double now = sl_wall();
-    sl_host_row h = {ai->name,     ai->agent_id, groups.data ? groups.data : "",
-                     ai->mem_root, ai->ssd_root, ai->addr,
-                     "up",         now};
+    sl_host_row h = {.name = ai->name,
+                     .agent_id = ai->agent_id,
+                     .groups = groups.data ? groups.data : "",
+                     .mem_root = ai->mem_root,
+                     .ssd_root = ai->ssd_root,
+                     .addr = ai->addr,
+                     .state = "up",
+                     .last_seen = now};
     pthread_mutex_lock(&s->mu);
     int rc = sl_store_begin(s->store, err);
     if (rc == 0) {
@@ -338,7 +343,8 @@ int sl_sched_heartbeat(sl_sched *s, const char *agent_id, const char *host,
             rc = sl_sched_cache_deletions(s, host, deletions, ndeletions, err);
         if (rc >= 0 && sl_store_host_seen(s->store, host, now, err) == 0) {
             /* unknown host (state lost with the database?): keep a record */
-            sl_host_row h = {host, agent_id, "", NULL, NULL, NULL, "up", now};
+            sl_host_row h = {.name = host, .agent_id = agent_id, .groups = "", .state = "up",
+                             .last_seen = now};
             rc = sl_store_host_upsert(s->store, &h, err);
         }
         if (rc >= 0)

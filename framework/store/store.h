@@ -136,6 +136,7 @@ int64_t sl_store_gather_pending(sl_store *s, int64_t pipeline_id, int stage, int
 typedef struct sl_host_row {
     const char *name, *agent_id, *groups, *mem_root, *ssd_root, *addr, *state;
     double last_seen;
+    int64_t mem_budget, ssd_budget, mem_used, ssd_used; /* filled by sl_store_hosts_each */
 } sl_host_row;
 int sl_store_host_upsert(sl_store *s, const sl_host_row *h, sl_err *err);
 int sl_store_host_seen(sl_store *s, const char *name, double now, sl_err *err);

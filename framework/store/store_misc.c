@@ -194,16 +194,28 @@ int sl_store_host_set_state(sl_store *s, const char *name, const char *state, sl
 
 int sl_store_hosts_each(sl_store *s, sl_host_row_fn fn, void *ctx, sl_err *err)
 {
-    sqlite3_stmt *st = sl_store_stmt(s, ST_HOSTS,
-                                     "SELECT name, agent_id, groups, mem_root, ssd_root, addr, "
-                                     "state, last_seen FROM hosts ORDER BY name");
+    sqlite3_stmt *st = sl_store_stmt(
+        s, ST_HOSTS,
+        "SELECT name, agent_id, groups, mem_root, ssd_root, addr, state, last_seen, mem_budget, "
+        "ssd_budget, (SELECT coalesce(sum(size),0) FROM replicas r WHERE r.host=h.name AND "
+        "r.tier='mem'), (SELECT coalesce(sum(size),0) FROM replicas r WHERE r.host=h.name AND "
+        "r.tier='ssd') FROM hosts h ORDER BY name");
     if (!st)
         return sl_store_fail(s, err, "prepare hosts");
     int rc, n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sl_host_row h = {col_text(st, 0), col_text(st, 1), col_text(st, 2), col_text(st, 3),
-                         col_text(st, 4), col_text(st, 5), col_text(st, 6),
-                         sqlite3_column_double(st, 7)};
+        sl_host_row h = {col_text(st, 0),
+                         col_text(st, 1),
+                         col_text(st, 2),
+                         col_text(st, 3),
+                         col_text(st, 4),
+                         col_text(st, 5),
+                         col_text(st, 6),
+                         sqlite3_column_double(st, 7),
+                         sqlite3_column_int64(st, 8),
+                         sqlite3_column_int64(st, 9),
+                         sqlite3_column_int64(st, 10),
+                         sqlite3_column_int64(st, 11)};
         n++;
         if (fn(ctx, &h)) {
             sqlite3_reset(st);
