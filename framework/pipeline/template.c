@@ -300,8 +300,11 @@ static int segment(const char *key, int seg, const char **s, size_t *n)
     return 0;
 }
 
-int sl_template_expand(const char *tmpl_s, const char *in, sl_template_fn fn, void *ctx,
-                       sl_err *err)
+/* Expands keys [start, start + limit) of the template's ordered key space
+ * (limit < 0: to the end). The odometer starts at `start` by writing the
+ * ordinal in the mixed radix of the range counts, last range fastest. */
+static int expand_at(const char *tmpl_s, const char *in, int64_t start, int64_t limit,
+                     sl_template_fn fn, void *ctx, sl_err *err)
 {
     tmpl t;
     int rc = compile(&t, tmpl_s, err);
@@ -328,8 +331,16 @@ int sl_template_expand(const char *tmpl_s, const char *in, sl_template_fn fn, vo
         }
     }
     int64_t *val = sl_xcalloc(t.n, sizeof *val); /* per-range index */
+    if (start < 0) start = 0;
+    int64_t end = limit < 0 || limit > t.total - start ? t.total : start + limit;
+    int64_t rem = start;
+    for (size_t i = t.n; i-- > 0 && rem > 0;) {
+        if (t.parts[i].kind != P_RANGE) continue;
+        val[i] = rem % t.parts[i].count;
+        rem /= t.parts[i].count;
+    }
     sl_buf b = SL_BUF_INIT;
-    for (int64_t k = 0; k < t.total; k++) {
+    for (int64_t k = start; k < end; k++) {
         sl_buf_reset(&b);
         for (size_t i = 0; i < t.n; i++) {
             part *p = &t.parts[i];
@@ -357,4 +368,24 @@ int sl_template_expand(const char *tmpl_s, const char *in, sl_template_fn fn, vo
 out:
     free(t.parts);
     return rc;
+}
+
+int sl_template_expand(const char *tmpl_s, const char *in, sl_template_fn fn, void *ctx,
+                       sl_err *err)
+{
+    return expand_at(tmpl_s, in, 0, -1, fn, ctx, err);
+}
+
+int sl_template_expand_at(const char *tmpl_s, const char *in, int64_t start, int64_t limit,
+                          sl_template_fn fn, void *ctx, sl_err *err)
+{
+    return expand_at(tmpl_s, in, start, limit, fn, ctx, err);
+}
+
+int64_t sl_template_count(const char *tmpl_s, sl_err *err)
+{
+    tmpl t;
+    int rc = compile(&t, tmpl_s, err);
+    free(t.parts);
+    return rc < 0 ? rc : t.total;
 }

@@ -21,6 +21,7 @@
 #define SL_TEMPLATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -38,5 +39,14 @@ int sl_template_check(const char *tmpl, sl_err *err);
  * value if it is non-zero. Each key is validated; an invalid one is an error. */
 typedef int (*sl_template_fn)(void *ctx, const char *key);
 int sl_template_expand(const char *tmpl, const char *in, sl_template_fn fn, void *ctx, sl_err *err);
+
+/* The keys of a template are an ordered sequence (ordinals 0..count-1, the
+ * order sl_template_expand produces). sl_template_expand_at produces only
+ * ordinals [start, start + limit) (limit < 0: to the end), so a long
+ * expansion can be resumed from a stored ordinal after a restart. */
+int sl_template_expand_at(const char *tmpl, const char *in, int64_t start, int64_t limit,
+                          sl_template_fn fn, void *ctx, sl_err *err);
+/* Number of keys the template makes (no input needed), or negative. */
+int64_t sl_template_count(const char *tmpl, sl_err *err);
 
 #endif

@@ -246,6 +246,68 @@ static void test_max_expansion(void **state)
     assert_int_equal(n, SL_TEMPLATE_MAX_KEYS);
 }
 
+/* Resumable expansion: every chunking of the ordinal range gives exactly
+ * the full expansion, in the same order; a start past the end gives
+ * nothing; the count needs no input key. */
+static char *expand_chunks(const char *tmpl, const char *in, int64_t chunk)
+{
+    collect c = {SL_BUF_INIT, 0, 0};
+    sl_err e = {0};
+    int64_t total = sl_template_count(tmpl, &e);
+    assert_true(total >= 0);
+    for (int64_t at = 0; at < total; at += chunk) {
+        size_t before = c.n;
+        assert_int_equal(sl_template_expand_at(tmpl, in, at, chunk, on_key, &c, &e), 0);
+        size_t want = (size_t)(total - at < chunk ? total - at : chunk);
+        assert_int_equal(c.n - before, want);
+    }
+    return c.all.data ? sl_buf_steal(&c.all) : strdup("");
+}
+
+static void test_expand_at(void **state)
+{
+    (void)state;
+    const char *tmpls[] = {"ch{109..132}",
+                           "a{1..2}/b{1..3}",
+                           "{1}/{1..72..24:p%05d_%05e}/{0..90..30:t%d_%e}/ch{109..111}",
+                           "d{9..1..2}/x{01..04}",
+                           "plain"};
+    for (size_t i = 0; i < sizeof tmpls / sizeof tmpls[0]; i++) {
+        char *full = expand(tmpls[i], "obs");
+        for (int64_t chunk = 1; chunk <= 40; chunk += 3) {
+            char *parts = expand_chunks(tmpls[i], "obs", chunk);
+            if (strcmp(full, parts) != 0)
+                fail_msg("template '%s' in chunks of %lld: '%s' != '%s'", tmpls[i],
+                         (long long)chunk, parts, full);
+            free(parts);
+        }
+        free(full);
+    }
+    assert_int_equal(sl_template_count("a{1..2}/b{1..3}", NULL), 6);
+    assert_int_equal(sl_template_count("{1..12960..24:p%05d_%05e}/ch{109..132}", NULL),
+                     540 * 24);
+    assert_int_equal(sl_template_count("{key}/x", NULL), 1);
+    assert_true(sl_template_count("{1..", NULL) < 0);
+    /* a single ordinal from the middle, and starts at or past the end */
+    collect c = {SL_BUF_INIT, 0, 0};
+    assert_int_equal(sl_template_expand_at("a{1..2}/b{1..3}", NULL, 4, 1, on_key, &c, NULL), 0);
+    assert_string_equal(c.all.data, "a2/b2");
+    assert_int_equal(sl_template_expand_at("a{1..2}/b{1..3}", NULL, 6, 10, on_key, &c, NULL), 0);
+    assert_int_equal(sl_template_expand_at("a{1..2}/b{1..3}", NULL, 99, -1, on_key, &c, NULL), 0);
+    assert_int_equal(c.n, 1);
+    /* limit < 0 runs to the end */
+    assert_int_equal(sl_template_expand_at("a{1..2}/b{1..3}", NULL, 3, -1, on_key, &c, NULL), 0);
+    assert_string_equal(c.all.data, "a2/b2 a2/b1 a2/b2 a2/b3");
+    sl_buf_free(&c.all);
+    /* a large space resumes in the middle without producing the prefix */
+    c = (collect){SL_BUF_INIT, 0, 0};
+    assert_int_equal(sl_template_expand_at("{1..12960..24:p%05d_%05e}/{0..4770..30:t%04d}/ch{109..112}",
+                                           NULL, 345599, 5, on_key, &c, NULL),
+                     0);
+    assert_string_equal(c.all.data, "p12937_12960/t4770/ch112");
+    sl_buf_free(&c.all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_ranges),         cmocka_unit_test(test_range_formats),
         cmocka_unit_test(test_braces),         cmocka_unit_test(test_bad_templates),
         cmocka_unit_test(test_callback_stops), cmocka_unit_test(test_max_expansion),
+        cmocka_unit_test(test_expand_at),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
