@@ -40,5 +40,9 @@ void fold_result_free(fold_result *r);
  * variance; also returns the reduced chi-square. Exposed for tests. */
 double fold_profile_snr(const float *prof, const float *count, int nbins, double mean, double var,
                         double *redchi, float *z_out);
+/* The same with each bin's expected sum and variance given (a bin with zero
+ * expected variance counts as z = 0). */
+double fold_profile_snr_expected(const float *prof, const double *emean, const double *evar,
+                                 int nbins, double *redchi, float *z_out);
 
 #endif
