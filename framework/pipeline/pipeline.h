@@ -91,6 +91,7 @@ typedef struct sl_message {
     int to_index;
     char *key;     /* template without {key}; ranges like {109..132} expand */
     char *headers; /* JSON object text, NULL for none */
+    int64_t batch; /* `batch: N`: N keys at a time, each batch after the last is done; 0 = none */
     sl_loc loc;
 } sl_message;
 

@@ -39,9 +39,10 @@ static const char *const slurm_keys[] = {
     "account",  "constraint", "exclusive", "group_by_node", "groups", "mem_root",
     "ssd_root", "drain",    "sbatch"};
 static const char *const agent_keys[] = {"name", "groups"};
-static const char *const message_keys[] = {"to", "key", "headers"};
+static const char *const message_keys[] = {"to", "key", "headers", "batch"};
 static const char *const runtimes[] = {"process",      "noop",      "podman",      "docker",
-                                       "charliecloud", "apptainer", "singularity", "bwrap"};
+                                       "charliecloud", "apptainer", "singularity", "bwrap",
+                                       "model"};
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -458,7 +459,8 @@ static int parse_emits(sl_pctx *c, sl_stage *s, const sl_ynode *n)
  * one file can say `runtime: ${RUNTIME:-process}` beside a fixed image. */
 static int is_container(const char *rt)
 {
-    return strcmp(rt, "process") && strcmp(rt, "noop") && strcmp(rt, "bwrap");
+    return strcmp(rt, "process") && strcmp(rt, "noop") && strcmp(rt, "bwrap") &&
+           strcmp(rt, "model");
 }
 
 static int parse_stage(sl_pctx *c, size_t idx, const sl_ynode *n)
@@ -495,7 +497,7 @@ static int parse_stage(sl_pctx *c, size_t idx, const sl_ynode *n)
             if (!strcmp(s->runtime, runtimes[i])) break;
         if (i == N(runtimes))
             return sl_pipeline_errf(c, v->loc,
-                                    "runtime must be one of process, noop, podman, docker, "
+                                    "runtime must be one of process, noop, model, podman, docker, "
                                     "charliecloud, apptainer, singularity, bwrap (got '%s')",
                                     s->runtime);
     }
@@ -524,9 +526,10 @@ static int parse_stage(sl_pctx *c, size_t idx, const sl_ynode *n)
         if (!s->command[0][0])
             return sl_pipeline_errf(c, v->loc, "command of stage '%s' has an empty program",
                                     s->name);
-    } else if (strcmp(s->runtime, "noop")) {
+    } else if (strcmp(s->runtime, "noop") && strcmp(s->runtime, "model")) {
         return sl_pipeline_errf(c, n->loc,
-                                "stage '%s' has no 'command' (only runtime: noop runs without one)",
+                                "stage '%s' has no 'command' (only runtime: noop and model run "
+                                "without one)",
                                 s->name);
     }
     if ((v = opt(n, "image"))) {
@@ -757,6 +760,11 @@ static int parse_messages(sl_pctx *c, const sl_ynode *n)
         size_t cnt = 0;
         if (sl_template_expand(m->key, NULL, count_key, &cnt, &te) < 0)
             return sl_pipeline_errf(c, v->loc, "bad key in message #%zu: %s", i + 1, te.msg);
+        if ((v = opt(e, "batch"))) { /* keys per batch: the next waits for the last */
+            long long bv;
+            if (int_of(c, v, "message batch", 1, SL_TEMPLATE_MAX_KEYS, &bv) < 0) return SL_EINVAL;
+            m->batch = bv;
+        }
         if ((v = opt(e, "headers"))) {
             if (want(c, v, SL_Y_MAP, "headers") < 0) return SL_EINVAL;
             sl_buf b = SL_BUF_INIT;

@@ -29,6 +29,7 @@ static void pipe_free(sl_pipe *p)
     if (!p)
         return;
     sl_pipeline_free(p->model);
+    sl_sched_expand_free(p);
     free(p->state);
     free(p->rt);
     free(p);
@@ -108,7 +109,7 @@ int sl_sched_open(const sl_sched_config *cfg, sl_sched **out, sl_err *err)
         goto fail;
     load_ctx lc = {s, err, 0};
     if (sl_store_pipelines_each(s->store, 0, load_row, &lc, err) < 0 ||
-        sl_sched_reload_counts(s, err) < 0)
+        sl_sched_reload_counts(s, err) < 0 || sl_sched_expand_load(s, err) < 0)
         goto fail;
     /* Agents keep running their tasks while the controller is away: give
      * them one lease period to reconnect and report before expiring them. */
@@ -298,27 +299,6 @@ out:
 
 /* ---- submission ------------------------------------------------------------- */
 
-typedef struct {
-    sl_sched *s;
-    sl_pipe *p;
-    int to;
-    const char *headers;
-    double now;
-    int64_t created;
-    sl_err *err;
-} initial_ctx;
-
-static int initial_key(void *ctx, const char *key)
-{
-    initial_ctx *c = ctx;
-    sl_make mk = {key, key, c->headers, NULL, NULL, -1, NULL};
-    int rc = sl_sched_make_task(c->s, c->p, c->to, &mk, c->now, c->err);
-    if (rc < 0)
-        return rc;
-    c->created += rc;
-    return 0;
-}
-
 int sl_sched_submit(sl_sched *s, const char *file, const char *yaml, const sl_kvpair *vars,
                     size_t nvars, int64_t *pipeline_id, int64_t *ntasks, sl_err *err)
 {
@@ -363,12 +343,14 @@ int sl_sched_submit(sl_sched *s, const char *file, const char *yaml, const sl_kv
         rc = SL_EINVAL;
         goto rollback;
     }
-    initial_ctx ic = {s, p, 0, NULL, now, 0, err};
+    struct {
+        int64_t created;
+    } ic = {0};
     for (size_t i = 0; i < p->model->nmessages; i++) {
         const sl_message *msg = &p->model->messages[i];
-        ic.to = msg->to_index;
-        ic.headers = msg->headers;
-        rc = sl_template_expand(msg->key, NULL, initial_key, &ic, err);
+        /* large messages and batches are expanded lazily (sched_expand.c) */
+        rc = sl_sched_expand_message(s, p, msg->to_index, msg->key, msg->headers, msg->batch, now,
+                                     &ic.created, err);
         if (rc < 0) {
             sl_err_prefix(err, "%s:%d:%d: message to '%s'", file, msg->loc.line, msg->loc.col,
                           msg->to);

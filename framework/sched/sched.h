@@ -161,6 +161,7 @@ typedef struct sl_stage_stat {
     const char *name;
     int64_t count[5]; /* by sl_task_state */
     int64_t waiting;  /* incomplete gather groups */
+    int64_t pending;  /* keys of lazily expanded messages not yet made into tasks */
     double rate;      /* done per second over the last minute */
     double eta_s;     /* -1 unknown */
 } sl_stage_stat;

@@ -258,6 +258,7 @@ int sl_sched_complete(sl_sched *s, const char *agent_id, const char *host,
     sl_sched_host_seen(s, host, now);
     if ((rc = sl_store_commit(s->store, err)) < 0)
         goto fail;
+    sl_sched_expand_tick(s); /* lazy messages: the next chunk or batch */
     pthread_cond_broadcast(&s->work_cv);
     goto out;
 fail:
@@ -270,7 +271,7 @@ out:
 
 int sl_sched_check_done(sl_sched *s, sl_pipe *p, double now, sl_err *err)
 {
-    if (strcmp(p->state, "running") != 0)
+    if (strcmp(p->state, "running") != 0 || sl_sched_expand_pending(p, -1) > 0)
         return 0;
     int64_t failed = 0;
     for (size_t k = 0; k < p->model->nstages; k++) {

@@ -25,6 +25,8 @@ typedef struct sl_pipe {
     double created, finished;
     sl_stage_rt *rt; /* model->nstages entries */
     int64_t lease_ttl_ms;
+    struct sl_expansion *exp; /* messages expanded lazily (sched_expand.c) */
+    size_t nexp;
 } sl_pipe;
 
 typedef struct sl_agent_rt {
@@ -93,5 +95,27 @@ void sl_sched_note_done(sl_pipe *p, int stage, double now);
 /* Records contact with host; writes the store at most once a second. */
 void sl_sched_host_seen(sl_sched *s, const char *host, double now);
 int sl_sched_reload_counts(sl_sched *s, sl_err *err);
+
+/* sched_expand.c: lazy expansion of large messages and `batch:` */
+typedef struct sl_expansion {
+    int64_t id;
+    int stage;
+    char *tmpl, *headers;
+    int64_t total, next, batch;
+} sl_expansion;
+/* Turns a message (initial or injected) into tasks of stage `to`: at once
+ * when its template makes few keys, else records an expansion cursor and
+ * makes only the first chunk. Runs inside the caller's transaction. */
+int sl_sched_expand_message(sl_sched *s, sl_pipe *p, int to, const char *tmpl,
+                            const char *headers, int64_t batch, double now, int64_t *created,
+                            sl_err *err);
+/* (Re)loads every pipeline's expansion cursors from the store. */
+int sl_sched_expand_load(sl_sched *s, sl_err *err);
+/* Expands the next chunks where a target stage runs low (or a batch is
+ * finished), each in its own transaction. Lock held, no transaction open. */
+void sl_sched_expand_tick(sl_sched *s);
+/* Keys not yet made into tasks for stage (-1: any stage). */
+int64_t sl_sched_expand_pending(const sl_pipe *p, int stage);
+void sl_sched_expand_free(sl_pipe *p);
 
 #endif

@@ -296,6 +296,7 @@ int sl_sched_lease(sl_sched *s, const char *agent_id, const char *host, const sl
     pthread_mutex_lock(&s->mu);
     sl_agent_rt *a = agent_get(s, host, agent_id);
     while (!s->stopping) {
+        sl_sched_expand_tick(s); /* lazy messages: the next chunk or batch */
         rc = try_lease(s, a, agent_id, load, nload, max_tasks, out, err);
         if (rc != 0 || out->saturated || wait_ms <= 0)
             break;

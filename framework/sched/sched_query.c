@@ -107,7 +107,8 @@ int sl_sched_status(sl_sched *s, const char *which, sl_pipe_stat_fn fn, void *ct
             if (st->gather > 0 && strcmp(p->state, "running") == 0)
                 ss->waiting = sl_store_gather_pending(s->store, p->id, (int)k, st->gather, NULL);
             ss->rate = strcmp(p->state, "running") == 0 ? stage_rate(&p->rt[k], now) : 0;
-            int64_t left = ss->count[SL_TASK_QUEUED] + ss->count[SL_TASK_RUNNING];
+            ss->pending = sl_sched_expand_pending(p, (int)k);
+            int64_t left = ss->count[SL_TASK_QUEUED] + ss->count[SL_TASK_RUNNING] + ss->pending;
             ss->eta_s = left == 0 ? 0 : ss->rate > 0 ? left / ss->rate : -1;
         }
         rc = fn(ctx, &ps);
@@ -224,27 +225,6 @@ out:
     return rc < 0 ? rc : 0;
 }
 
-typedef struct {
-    sl_sched *s;
-    sl_pipe *p;
-    int to;
-    const char *headers;
-    double now;
-    int64_t created;
-    sl_err *err;
-} inject_ctx;
-
-static int inject_key(void *ctx, const char *key)
-{
-    inject_ctx *c = ctx;
-    sl_make mk = {key, key, c->headers, NULL, NULL, -1, NULL};
-    int rc = sl_sched_make_task(c->s, c->p, c->to, &mk, c->now, c->err);
-    if (rc < 0)
-        return rc;
-    c->created += rc;
-    return 0;
-}
-
 int sl_sched_emit(sl_sched *s, int64_t pipeline_id, const sl_msg *m, size_t n, int64_t *created,
                   sl_err *err)
 {
@@ -252,7 +232,9 @@ int sl_sched_emit(sl_sched *s, int64_t pipeline_id, const sl_msg *m, size_t n, i
     pthread_mutex_lock(&s->mu);
     sl_pipe *p = sl_sched_pipe(s, pipeline_id);
     int rc = 0;
-    inject_ctx c = {s, p, 0, NULL, now, 0, err};
+    struct {
+        int64_t created;
+    } c = {0};
     if (!p) {
         rc = sl_errf(err, SL_ENOTFOUND, "no pipeline %lld", (long long)pipeline_id);
         goto out;
@@ -270,9 +252,7 @@ int sl_sched_emit(sl_sched *s, int64_t pipeline_id, const sl_msg *m, size_t n, i
                          m[i].stage);
             break;
         }
-        c.to = to;
-        c.headers = m[i].headers;
-        rc = sl_template_expand(m[i].key, NULL, inject_key, &c, err);
+        rc = sl_sched_expand_message(s, p, to, m[i].key, m[i].headers, 0, now, &c.created, err);
     }
     if (rc >= 0 && c.created && strcmp(p->state, "running") != 0) {
         free(p->state);
@@ -285,6 +265,7 @@ int sl_sched_emit(sl_sched *s, int64_t pipeline_id, const sl_msg *m, size_t n, i
     if (rc < 0) {
         sl_store_rollback(s->store);
         sl_sched_reload_counts(s, NULL);
+        sl_sched_expand_load(s, NULL); /* forget cursors the rollback removed */
     } else {
         *created = c.created;
         pthread_cond_broadcast(&s->work_cv);

@@ -64,6 +64,16 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX task_inputs_obj ON task_inputs(stage, key);"
     "CREATE TABLE deletions(host TEXT NOT NULL, path TEXT NOT NULL,"
     " PRIMARY KEY(host, path)) WITHOUT ROWID;",
+    /* 2 -> 3: lazy expansion of large messages (store_expand.c). A row is
+     * one message whose key template is expanded a chunk at a time; `next`
+     * is the ordinal of the first key not yet made into a task, advanced in
+     * the same transaction as the tasks it makes, so a restarted controller
+     * resumes exactly there. `batch` > 0: keys per batch (0 = none). */
+    "CREATE TABLE expansions("
+    " id INTEGER PRIMARY KEY, pipeline_id INTEGER NOT NULL, stage INTEGER NOT NULL,"
+    " tmpl TEXT NOT NULL, headers TEXT, total INTEGER NOT NULL, next INTEGER NOT NULL,"
+    " batch INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL);"
+    "CREATE INDEX expansions_pipeline ON expansions(pipeline_id);",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

@@ -18,7 +18,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define SL_STORE_SCHEMA_VERSION 2
+#define SL_STORE_SCHEMA_VERSION 3
 
 typedef enum sl_task_state {
     SL_TASK_QUEUED = 0,
@@ -218,6 +218,27 @@ int sl_store_gather_set_src(sl_store *s, int64_t pipeline_id, int stage, const c
 /* fn(ctx, src_stage, src_key) for members of a group that carry an object. */
 int sl_store_gather_srcs(sl_store *s, int64_t pipeline_id, int stage, const char *gkey,
                          sl_objkey_fn fn, void *ctx, sl_err *err);
+
+/* ---- lazy expansion of large messages (store_expand.c) ---- */
+typedef struct sl_expansion_row {
+    int64_t id, pipeline_id;
+    int stage;
+    const char *tmpl, *headers;
+    int64_t total, next, batch;
+} sl_expansion_row;
+/* Records a message to expand later; returns its id or negative. */
+int64_t sl_store_expansion_insert(sl_store *s, int64_t pipeline_id, int stage, const char *tmpl,
+                                  const char *headers, int64_t total, int64_t batch, double now,
+                                  sl_err *err);
+/* Sets the ordinal of the next key to expand. */
+int sl_store_expansion_advance(sl_store *s, int64_t id, int64_t next, sl_err *err);
+typedef int (*sl_expansion_fn)(void *ctx, const sl_expansion_row *row);
+/* Every expansion, by id (strings valid during the call). */
+int sl_store_expansions_each(sl_store *s, sl_expansion_fn fn, void *ctx, sl_err *err);
+/* Keys and states of the tasks of one stage: fn(ctx, key, state). */
+typedef int (*sl_key_state_fn)(void *ctx, const char *key, int state);
+int sl_store_stage_keys(sl_store *s, int64_t pipeline_id, int stage, sl_key_state_fn fn,
+                        void *ctx, sl_err *err);
 
 /* ---- events ---- */
 int sl_store_event(sl_store *s, double t, int64_t pipeline_id, int64_t task_id,
