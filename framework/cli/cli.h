@@ -66,6 +66,10 @@ int cmd_emit(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_slurm(int argc, char **argv);
 
+/* `sluice status --matrix` (cmd_matrix.c); returns the exit code. */
+int sl_cli_matrix(const char *ctl, const char *pipeline, const char *stage, int rows, int cols,
+                  int json);
+
 /* Shared by submit and run: reads FILE, validates it, and submits it with
  * the variables it used. Prints errors; returns the pipeline id or -1. */
 int64_t sl_cli_submit_file(sl_rpc_client *c, const char *addr, const char *file,

@@ -9,10 +9,16 @@
 #include "util/clock.h"
 
 static const char USAGE[] =
-    "usage: sluice status [--controller ADDR] [--json] [--once] [PIPELINE]\n\n"
+    "usage: sluice status [--controller ADDR] [--json] [--once] [PIPELINE]\n"
+    "       sluice status --matrix PIPELINE [--stage S] [--rows N] [--cols N] [--json]\n\n"
     "Shows done / running / queued / waiting (incomplete gathers) / failed per\n"
-    "stage, the completion rate over the last minute and an ETA. PIPELINE is a\n"
-    "name (the latest with that name) or a number; all pipelines by default.\n";
+    "stage, the completion rate over the last minute and an ETA; PENDING counts\n"
+    "keys of large messages not yet made into tasks. PIPELINE is a name (the\n"
+    "latest with that name) or a number; all pipelines by default.\n\n"
+    "--matrix: the states of one stage's tasks as a crosstab of two '/'-segments\n"
+    "of the key (1-based, negative from the end; default rows 2, cols 3), e.g.\n"
+    "pointing group x time range: ' ' not expanded yet, . queued, R running,\n"
+    "d partly done, D done, F failed, C cancelled; done/total per row.\n";
 
 static int all_finished(const Sluice__V1__StatusReply *st)
 {
@@ -26,20 +32,28 @@ int cmd_status(int argc, char **argv)
 {
     static const struct option opts[] = {{"controller", 1, 0, 'c'}, {"json", 0, 0, 'j'},
                                          {"once", 0, 0, 'o'},       {"help", 0, 0, 'h'},
+                                         {"matrix", 1, 0, 'm'},     {"stage", 1, 0, 's'},
+                                         {"rows", 1, 0, 'r'},       {"cols", 1, 0, 'C'},
                                          {0, 0, 0, 0}};
-    const char *ctl = NULL;
-    int json = 0, once = 0, c;
+    const char *ctl = NULL, *matrix = NULL, *stage = NULL;
+    int json = 0, once = 0, c, rows = 2, cols = 3;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': ctl = optarg; break;
         case 'j': json = 1; break;
         case 'o': once = 1; break;
+        case 'm': matrix = optarg; break;
+        case 's': stage = optarg; break;
+        case 'r': rows = atoi(optarg); break;
+        case 'C': cols = atoi(optarg); break;
         case 'h': return sl_cli_usage(USAGE, 0);
         default: return sl_cli_usage(USAGE, 1);
         }
     }
-    if (optind < argc - 1)
+    if (optind < argc - 1 || (matrix && optind < argc) || rows == 0 || cols == 0)
         return sl_cli_usage(USAGE, 1);
+    if (matrix)
+        return sl_cli_matrix(ctl, matrix, stage, rows, cols, json);
     const char *addr = sl_cli_controller(ctl);
     sl_rpc_client *cl = sl_cli_connect(addr);
     Sluice__V1__StatusRequest req = SLUICE__V1__STATUS_REQUEST__INIT;

@@ -83,10 +83,11 @@ void sl_cli_print_status(FILE *f, const Sluice__V1__StatusReply *st, int json)
                 json_str(f, s->name);
                 fprintf(f,
                         ",\"queued\":%lld,\"running\":%lld,\"done\":%lld,\"failed\":%lld,"
-                        "\"cancelled\":%lld,\"waiting\":%lld,\"rate\":%.3f,\"eta_s\":%.1f}",
+                        "\"cancelled\":%lld,\"waiting\":%lld,\"rate\":%.3f,\"eta_s\":%.1f,"
+                        "\"pending\":%lld}",
                         (long long)s->queued, (long long)s->running, (long long)s->done,
                         (long long)s->failed, (long long)s->cancelled, (long long)s->waiting,
-                        s->rate, s->eta_s);
+                        s->rate, s->eta_s, (long long)s->pending);
             }
             fputs("]}", f);
         }
@@ -105,15 +106,21 @@ void sl_cli_print_status(FILE *f, const Sluice__V1__StatusReply *st, int json)
         sl_cli_fmt_duration(el, sizeof el, end - p->created);
         fprintf(f, "pipeline %s (#%lld): %s, %s\n", p->name, (long long)p->pipeline_id, p->state,
                 el);
-        fprintf(f, "  %-18s %8s %7s %7s %6s %6s %8s %7s\n", "STAGE", "DONE", "RUNNING", "QUEUED",
-                "WAIT", "FAILED", "RATE/s", "ETA");
+        /* PENDING (keys of lazy messages not yet tasks) only when there are some */
+        int pend = 0;
+        for (size_t k = 0; k < p->n_stages; k++)
+            pend |= p->stages[k]->pending > 0;
+        fprintf(f, "  %-18s %8s %7s %7s %6s %6s %8s %7s%s\n", "STAGE", "DONE", "RUNNING", "QUEUED",
+                "WAIT", "FAILED", "RATE/s", "ETA", pend ? "   PENDING" : "");
         for (size_t k = 0; k < p->n_stages; k++) {
             const Sluice__V1__StageStatus *s = p->stages[k];
-            char eta[32];
+            char eta[32], pn[32] = "";
             sl_cli_fmt_duration(eta, sizeof eta, s->eta_s);
-            fprintf(f, "  %-18s %8lld %7lld %7lld %6lld %6lld %8.1f %7s\n", s->name,
+            if (pend)
+                snprintf(pn, sizeof pn, " %9lld", (long long)s->pending);
+            fprintf(f, "  %-18s %8lld %7lld %7lld %6lld %6lld %8.1f %7s%s\n", s->name,
                     (long long)s->done, (long long)s->running, (long long)s->queued,
-                    (long long)s->waiting, (long long)s->failed, s->rate, eta);
+                    (long long)s->waiting, (long long)s->failed, s->rate, eta, pn);
         }
     }
 }

@@ -107,6 +107,7 @@ static int status_cb(void *ctx, const sl_pipe_stat *ps)
         s->waiting = ss->waiting;
         s->rate = ss->rate;
         s->eta_s = ss->eta_s;
+        s->pending = ss->pending;
         p->stages[k] = s;
     }
     a->items = sl_xrealloc(a->items, (a->n + 1) * sizeof *a->items);
@@ -776,7 +777,40 @@ static int h_heartbeat(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, 
     return rc;
 }
 
+static int h_matrix(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+{
+    UNPACK(MatrixRequest, matrix_request, r);
+    sl_matrix m;
+    int rc = sl_sched_matrix(ctx, r->pipeline, r->stage, r->row_segment ? r->row_segment : 2,
+                             r->col_segment ? r->col_segment : 3, &m, err);
+    if (rc == 0) {
+        Sluice__V1__MatrixReply o = SLUICE__V1__MATRIX_REPLY__INIT;
+        o.pipeline_id = m.pipeline_id;
+        o.stage = m.stage;
+        o.rows = m.rows;
+        o.n_rows = m.nrows;
+        o.cols = m.cols;
+        o.n_cols = m.ncols;
+        o.cells = sl_xcalloc(m.nrows ? m.nrows : 1, sizeof *o.cells);
+        for (size_t i = 0; i < m.nrows; i++)
+            o.cells[i] = sl_xstrndup(m.cells + i * m.ncols, m.ncols);
+        o.n_cells = m.nrows;
+        o.row_done = m.row_done;
+        o.n_row_done = m.nrows;
+        o.row_total = m.row_total;
+        o.n_row_total = m.nrows;
+        PACK(matrix_reply, &o);
+        for (size_t i = 0; i < m.nrows; i++)
+            free(o.cells[i]);
+        free(o.cells);
+        sl_matrix_free(&m);
+    }
+    sluice__v1__matrix_request__free_unpacked(r, NULL);
+    return rc;
+}
+
 const sl_rpc_method sl_api_methods[] = {
+    {"/sluice.v1.Sluice/Matrix", h_matrix},
     {"/sluice.v1.Sluice/Submit", h_submit},
     {"/sluice.v1.Sluice/GetPipeline", h_get_pipeline},
     {"/sluice.v1.Sluice/Status", h_status},

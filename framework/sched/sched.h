@@ -176,6 +176,21 @@ typedef struct sl_pipe_stat {
 typedef int (*sl_pipe_stat_fn)(void *ctx, const sl_pipe_stat *st);
 int sl_sched_status(sl_sched *s, const char *which, sl_pipe_stat_fn fn, void *ctx, sl_err *err);
 
+/* A crosstab of one stage's task states by two key segments (sched_matrix.c). */
+typedef struct sl_matrix {
+    int64_t pipeline_id;
+    char *stage;
+    char **rows, **cols; /* labels in natural order */
+    size_t nrows, ncols;
+    char *cells;                  /* nrows * ncols characters, row-major (see sluice.proto) */
+    int64_t *row_done, *row_total; /* per row */
+} sl_matrix;
+void sl_matrix_free(sl_matrix *m);
+/* stage NULL/"": the target of the pipeline's first lazy message, else its
+ * first stage. Segments are 1-based, negative from the end. */
+int sl_sched_matrix(sl_sched *s, const char *pipeline, const char *stage, int row_seg,
+                    int col_seg, sl_matrix *out, sl_err *err);
+
 /* Resolves a pipeline by name (latest) or id; 0 or SL_ENOTFOUND. */
 int sl_sched_find_pipeline(sl_sched *s, const char *which, int64_t *id, sl_err *err);
 /* Stage index by name within a pipeline (-1 and err if unknown). */
