@@ -6,7 +6,9 @@
  * rebuild the exact same model from p->vars alone. Substitution works on
  * parsed scalars, never on the raw text, so a value cannot inject YAML
  * structure and error positions stay exact. "$$" is a literal '$'; a '$' not
- * followed by '{' or '$' is kept as it is. */
+ * followed by '{' or '$' is kept as it is. A default is a template of its
+ * own: ${A:-${B:-z}/tail} nests (up to SL_VAR_MAX_DEPTH levels), the default
+ * is expanded only when it is used, and its syntax is checked either way. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -50,6 +52,98 @@ static int valid_name(const char *s, size_t n)
     return 1;
 }
 
+/* How deep ${A:-${B:-${C:-...}}} may nest. */
+#define SL_VAR_MAX_DEPTH 8
+
+/* The '}' that closes the reference whose body starts at body, skipping
+ * nested ${...} and the escaped $${...} (a literal "${...}" in a default);
+ * NULL if there is none before end. */
+static const char *closing_brace(const char *body, const char *end)
+{
+    int depth = 0;
+    for (const char *q = body; q < end; q++) {
+        if (q[0] == '$' && q + 1 < end && q[1] == '$') {
+            q++;
+            if (q + 1 < end && q[1] == '{') {
+                depth++;
+                q++;
+            }
+        } else if (q[0] == '$' && q + 1 < end && q[1] == '{') {
+            depth++;
+            q++;
+        } else if (q[0] == '}') {
+            if (depth == 0) return q;
+            depth--;
+        }
+    }
+    return NULL;
+}
+
+/* Expands the template [s, end) into b (b NULL: only checks the syntax, as
+ * for a default that is not used). A default is itself a template, expanded
+ * only when it is used, so ${A:-${B:-z}/tail} is A, else B + "/tail", else
+ * "z/tail". */
+static int expand(sl_pctx *c, const sl_ynode *n, const char *s, const char *end, int depth,
+                  sl_buf *b)
+{
+    for (const char *p = s; p < end;) {
+        if (p[0] != '$' || p + 1 >= end || (p[1] != '$' && p[1] != '{')) {
+            if (b) sl_buf_putc(b, *p);
+            p++;
+            continue;
+        }
+        if (p[1] == '$') {
+            if (b) sl_buf_putc(b, '$');
+            p += 2;
+            continue;
+        }
+        const char *body = p + 2;
+        const char *e = closing_brace(body, end);
+        if (!e)
+            return sl_pipeline_errf(c, n->loc,
+                                    "unterminated '${' in '%s' (write $$ for a literal $)", n->str);
+        size_t blen = (size_t)(e - body);
+        const char *def = NULL;
+        size_t nlen = blen;
+        for (const char *q = body; q + 1 < e; q++)
+            if (q[0] == ':' && q[1] == '-') {
+                nlen = (size_t)(q - body);
+                def = q + 2;
+                break;
+            }
+        if (!valid_name(body, nlen))
+            return sl_pipeline_errf(c, n->loc,
+                                    "bad variable reference '${%.*s}' (use ${NAME} or "
+                                    "${NAME:-default}; NAME is letters, digits and _)",
+                                    (int)blen, body);
+        if (def && depth + 1 >= SL_VAR_MAX_DEPTH)
+            return sl_pipeline_errf(c, n->loc,
+                                    "defaults nested more than %d deep in '%s'",
+                                    SL_VAR_MAX_DEPTH, n->str);
+        char *name = sl_xstrndup(body, nlen);
+        const char *v = b ? lookup(c, name) : NULL;
+        int rc = 0;
+        if (v) record(c, name, v);
+        if (!b) {
+            if (def) rc = expand(c, n, def, e, depth + 1, NULL);
+        } else if (v && (*v || !def)) {
+            sl_buf_puts(b, v);
+            if (def) rc = expand(c, n, def, e, depth + 1, NULL); /* unused: syntax only */
+        } else if (def) {
+            rc = expand(c, n, def, e, depth + 1, b);
+        } else {
+            rc = sl_pipeline_errf(c, n->loc,
+                                  "variable %s is not set (use ${%s:-default} or define it in the "
+                                  "environment or env_file)",
+                                  name, name);
+        }
+        free(name);
+        if (rc) return rc;
+        p = e + 1;
+    }
+    return 0;
+}
+
 int sl_pipeline_subst(sl_pctx *c, const sl_ynode *n, char **out)
 {
     const char *s = n->str;
@@ -58,62 +152,7 @@ int sl_pipeline_subst(sl_pctx *c, const sl_ynode *n, char **out)
         return 0;
     }
     sl_buf b = SL_BUF_INIT;
-    int rc = 0;
-    for (const char *p = s; *p;) {
-        if (p[0] != '$' || (p[1] != '$' && p[1] != '{')) {
-            sl_buf_putc(&b, *p++);
-            continue;
-        }
-        if (p[1] == '$') {
-            sl_buf_putc(&b, '$');
-            p += 2;
-            continue;
-        }
-        const char *e = strchr(p + 2, '}');
-        if (!e) {
-            rc = sl_pipeline_errf(c, n->loc, "unterminated '${' in '%s' (write $$ for a literal $)",
-                                  s);
-            break;
-        }
-        const char *body = p + 2;
-        size_t blen = (size_t)(e - body);
-        const char *def = NULL;
-        size_t nlen = blen;
-        const char *sep = NULL;
-        for (const char *q = body; q + 1 < e; q++)
-            if (q[0] == ':' && q[1] == '-') {
-                sep = q;
-                break;
-            }
-        if (sep) {
-            nlen = (size_t)(sep - body);
-            def = sep + 2;
-        }
-        if (!valid_name(body, nlen)) {
-            rc = sl_pipeline_errf(c, n->loc,
-                                  "bad variable reference '${%.*s}' (use ${NAME} or "
-                                  "${NAME:-default}; NAME is letters, digits and _)",
-                                  (int)blen, body);
-            break;
-        }
-        char *name = sl_xstrndup(body, nlen);
-        const char *v = lookup(c, name);
-        if (v) record(c, name, v);
-        if (v && (*v || !def)) {
-            sl_buf_puts(&b, v);
-        } else if (def) {
-            sl_buf_append(&b, def, (size_t)(e - def));
-        } else {
-            rc = sl_pipeline_errf(c, n->loc,
-                                  "variable %s is not set (use ${%s:-default} or define it in the "
-                                  "environment or env_file)",
-                                  name, name);
-            free(name);
-            break;
-        }
-        free(name);
-        p = e + 1;
-    }
+    int rc = expand(c, n, s, s + strlen(s), 0, &b);
     if (rc == 0) *out = sl_arena_strndup(c->a, b.data ? b.data : "", b.len);
     sl_buf_free(&b);
     return rc;

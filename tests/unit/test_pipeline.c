@@ -351,6 +351,89 @@ static void test_vars_sources(void **state)
     parse_bad(var_yaml, NULL, "t.yaml:4:15: variable PROG is not set (use ${PROG:-default}");
 }
 
+/* A default is a template of its own: ${A:-${B:-z}/tail} nests. */
+static void test_vars_nested_default(void **state)
+{
+    (void)state;
+    const char *y = "name: n\n"
+                    "stages:\n"
+                    "  - name: a\n"
+                    "    command: x\n"
+                    "    env: {X: \"${A:-${B:-z}/tail}\", Y: \"${A:-${B:-${C:-deep}}}!\","
+                    " Z: \"${A:-$${lit}}\", W: \"pre${A:-{${B:-b}}}post\"}\n";
+    /* A and B unset: the innermost default, then the rest of the outer one. */
+    sl_pipeline *p = parse_ok(y, NULL);
+    const sl_stage *s = &p->stages[0];
+    assert_string_equal(s->env[0].value, "z/tail");
+    assert_string_equal(s->env[1].value, "deep!");
+    assert_string_equal(s->env[2].value, "${lit}");
+    assert_string_equal(s->env[3].value, "pre{b}post");
+    assert_int_equal(p->nvars, 0);
+    sl_pipeline_free(p);
+    /* B set: it replaces the inner default; A set: the defaults are unused. */
+    sl_kv vb[] = {{"B", "/b"}};
+    sl_varsrc sb = {.vars = vb, .nvars = 1};
+    p = parse_ok(y, &sb);
+    s = &p->stages[0];
+    assert_string_equal(s->env[0].value, "/b/tail");
+    assert_string_equal(s->env[1].value, "/b!");
+    assert_string_equal(s->env[3].value, "pre{/b}post");
+    assert_string_equal(var(p, "B"), "/b");
+    sl_pipeline_free(p);
+    sl_kv va[] = {{"A", "a"}, {"B", "/b"}};
+    sl_varsrc sa = {.vars = va, .nvars = 1};
+    p = parse_ok(y, &sa);
+    s = &p->stages[0];
+    assert_string_equal(s->env[0].value, "a");
+    assert_string_equal(s->env[1].value, "a!");
+    assert_string_equal(s->env[2].value, "a");
+    assert_string_equal(s->env[3].value, "prea}post"); /* a bare { does not pair, as in sh */
+    assert_null(var(p, "B")); /* a default that is not used reads nothing */
+    sl_pipeline_free(p);
+    /* An empty A takes the default, as with a plain one. */
+    sl_kv ve[] = {{"A", ""}, {"B", "/b"}};
+    sl_varsrc se = {.vars = ve, .nvars = 2};
+    p = parse_ok(y, &se);
+    assert_string_equal(p->stages[0].env[0].value, "/b/tail");
+    sl_pipeline_free(p);
+
+    /* Errors inside a default, used or not, name the value's position. */
+    const char *pre = "name: n\nstages:\n  - name: a\n    command: x\n    env: {X: ";
+    char *t = sl_xasprintf("%s\"${A:-${B:-z}\"}\n", pre);
+    parse_bad(t, NULL, "t.yaml:5:14: unterminated '${' in '${A:-${B:-z}'");
+    free(t);
+    t = sl_xasprintf("%s\"${A:-${1B}}\"}\n", pre);
+    parse_bad(t, &sa, "t.yaml:5:14: bad variable reference '${1B}'");
+    free(t);
+    t = sl_xasprintf("%s\"${A:-${NOPE}/x}\"}\n", pre);
+    parse_bad(t, NULL, "t.yaml:5:14: variable NOPE is not set");
+    free(t);
+    t = sl_xasprintf("%s\"${A:-${NOPE}/x}\"}\n", pre);
+    p = parse_ok(t, &sa); /* an unused default may name an unset variable */
+    assert_string_equal(p->stages[0].env[0].value, "a");
+    sl_pipeline_free(p);
+    free(t);
+    t = sl_xasprintf("%s\"${A:-${B}\"}\n", pre);
+    parse_bad(t, NULL, "unterminated '${'");
+    free(t);
+    /* Bounded depth: 8 levels parse, 9 do not. */
+    char deep[256] = "", tail[64] = "";
+    for (int i = 0; i < 8; i++) {
+        strcat(deep, "${V:-");
+        strcat(tail, "}");
+    }
+    t = sl_xasprintf("%s\"%sx%s\"}\n", pre, deep, tail);
+    parse_bad(t, NULL, "defaults nested more than 8 deep");
+    free(t);
+    deep[strlen(deep) - 5] = 0;
+    tail[strlen(tail) - 1] = 0;
+    t = sl_xasprintf("%s\"%sx%s\"}\n", pre, deep, tail);
+    p = parse_ok(t, NULL);
+    assert_string_equal(p->stages[0].env[0].value, "x");
+    sl_pipeline_free(p);
+    free(t);
+}
+
 static void test_env_file_from_yaml(void **state)
 {
     (void)state;
@@ -614,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_agents_count_and_helpers),
         cmocka_unit_test(test_cluster_slurm),
         cmocka_unit_test(test_vars_sources),
+        cmocka_unit_test(test_vars_nested_default),
         cmocka_unit_test(test_env_file_from_yaml),
         cmocka_unit_test(test_vars_round_trip),
         cmocka_unit_test(test_misc_rules),
