@@ -274,9 +274,8 @@ int sl_agent_task_start(sl_agent *a, sl_atask *t)
         fail_start(t, err.msg);
         return -1;
     }
-    if (t->pid == 0) {
-        t->exit_code = code;
-        t->finished = sl_wall();
+    if (t->pid == 0) { /* finished at once: collect outputs, emits, tails */
+        sl_agent_task_finish(a, t, (code & 0xff) << 8);
         return 1;
     }
     return 0;

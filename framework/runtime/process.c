@@ -1,6 +1,7 @@
 /* process.c - the built-in runtimes and the runtime table: `process` (the
  * module runs as a plain child process, the default) and `noop` (nothing
  * runs; the task succeeds at once, which measures the framework alone). The
+ * `model` runtime (model.c, a modelled duration and output size) and the
  * container runtimes (podman.c, docker.c, charliecloud.c, apptainer.c,
  * bwrap.c) register in the same table. */
 #include <string.h>
@@ -29,6 +30,7 @@ static const sl_runtime noop_rt = {"noop", noop_start, NULL, NULL};
 static const sl_runtime *const RUNTIMES[] = {
     &process_rt,
     &noop_rt,
+    &sl_runtime_model,
     &sl_runtime_podman,
     &sl_runtime_docker,
     &sl_runtime_charliecloud,

@@ -41,6 +41,9 @@ typedef struct sl_runtime {
     void (*shutdown)(void);
 } sl_runtime;
 
+/* model.c: modelled duration and sparse output of a declared size. */
+extern const sl_runtime sl_runtime_model;
+
 /* The runtime registered under `name` ("process", "noop", ...), or NULL. */
 const sl_runtime *sl_runtime_find(const char *name);
 /* Calls every runtime's finish hook for a reaped task pid (runtimes ignore
