@@ -67,7 +67,9 @@ e2e=$(echo "$NOOP / $wall" | bc -l)
 printf 'dispatch noop:  %8.0f tasks/s (ready->done span %.2f s; incl. submit of %d tasks: %.0f tasks/s)   target >= 20000 tasks/s: %s\n' \
   "$rate" "$span" "$NOOP" "$e2e" "$( (( $(echo "$rate >= 20000" | bc) )) && echo MET || echo NOT MET)"
 
-bare=$(build/bench/spawn_rate 2 2 /bin/true)
+# the machine is shared: measure the bare rate just before and just after,
+# and compare with their mean
+bare1=$(build/bench/spawn_rate 2 2 /bin/true)
 cat > "$TMP/true.yaml" <<YAML
 name: bench-true
 stages:
@@ -78,11 +80,13 @@ messages:
   - {to: t, key: "n{1..$TRUE_N}"}
 YAML
 read -r id wall < <(run "$TMP/true.yaml")
+bare2=$(build/bench/spawn_rate 2 2 /bin/true)
+bare=$(( (bare1 + bare2) / 2 ))
 span=$(sql "SELECT max(finished)-min(ready) FROM tasks WHERE pipeline_id=$id")
 rate=$(echo "$TRUE_N / $span" | bc -l)
 ratio=$(echo "100 * $rate / $bare" | bc -l)
-printf 'dispatch /bin/true: %6.0f tasks/s vs bare fork+exec %6.0f /s (2 in parallel, same run) = %.0f %%   target >= 60 %%: %s\n' \
-  "$rate" "$bare" "$ratio" "$( (( $(echo "$ratio >= 60" | bc) )) && echo MET || echo NOT MET)"
+printf 'dispatch /bin/true: %6.0f tasks/s vs bare fork+exec %6.0f /s (2 in parallel, mean of %s before and %s after) = %.0f %%   target >= 60 %%: %s\n' \
+  "$rate" "$bare" "$bare1" "$bare2" "$ratio" "$( (( $(echo "$ratio >= 60" | bc) )) && echo MET || echo NOT MET)"
 
 {
   echo "name: bench-latency"; echo "stages:"
