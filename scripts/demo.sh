@@ -3,11 +3,15 @@
 # this machine. Simulates a small observation with mwa-sim (a pulsar among a
 # few pointings), packs it into per-second product tars like the real archive,
 # serves them over HTTP on 127.0.0.1, runs pipelines/demo.yaml with
-# `sluice run` (live progress), and prints the detected pulsar beside the
-# injected truth. Temporary data and the HTTP server are removed at the end;
-# the results stay in build/demo/ (override with DEMO_OUT=DIR).
+# `sluice run` on several local agents (live progress; each agent has its
+# own memory tier and the data plane moves objects between them), copies
+# the kept search results out of the agents' caches, and prints the
+# detected pulsar beside the injected truth and the pulls between agents.
+# Temporary data, the agents' memory tiers and the HTTP server are removed
+# at the end; the results stay in build/demo/ (override with DEMO_OUT=DIR).
 # Sizes (env): DEMO_SECONDS (20), DEMO_STEP (10), DEMO_CHANNELS (109-112),
-# DEMO_POINTINGS (6), DEMO_GROUP (3), DEMO_TILES (32), DEMO_SAMPLES (2000).
+# DEMO_POINTINGS (6), DEMO_GROUP (3), DEMO_TILES (32), DEMO_SAMPLES (2000);
+# DEMO_AGENTS (3); RUNTIME=podman runs every stage in its image.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,8 +39,9 @@ VCS_BYTES=$((TILES * FINE * SAMPLES * 2))
 OUT=${DEMO_OUT:-$ROOT/build/demo}
 STAMP=$(date +%Y%m%d-%H%M%S)
 RESULTS="$OUT/results-$STAMP"
+AGENTS=${DEMO_AGENTS:-3}
 TMPD=$(mktemp -d "${TMPDIR:-/tmp}/sluice-demo.XXXXXX")
-SERVER_PID=""
+SERVER_PID="" RUN_PID=""
 
 bold() { if [ -t 1 ]; then printf '\033[1m%s\033[0m\n' "$*"; else printf '%s\n' "$*"; fi; }
 step() {
@@ -44,6 +49,11 @@ step() {
   bold "==> $*"
 }
 cleanup() {
+  if [ -n "$RUN_PID" ]; then # sluice run stops its controller and agents on SIGTERM
+    kill "$RUN_PID" 2>/dev/null || true
+    wait "$RUN_PID" 2>/dev/null || true
+    rm -rf "/dev/shm/sluice-run-$RUN_PID"
+  fi
   if [ -n "$SERVER_PID" ]; then
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -63,14 +73,14 @@ step "1/6 Simulating the observation with mwa-sim (pulsar P=${PERIOD} s, DM=${DM
 mwa-sim -o "$TMPD/sim" --obsid "$OBSID" -n "$SECONDS_N" -c "$CHANNELS" -t "$TILES" -f "$FINE" -s "$SAMPLES" \
   --period "$PERIOD" --dm "$DM" --duty 0.06 --strength "$STRENGTH" --decoys $((NPOINT - 1)) \
   --decoy-radius 1.0 --seed "$SEED"
-mkdir -p "$TMPD/meta"
-cp "$TMPD/sim/$OBSID.metafits" "$TMPD/sim/${OBSID}_solutions.bin" "$TMPD/sim/pointings.txt" "$TMPD/meta/"
+mkdir -p "$TMPD/www"
+mv "$TMPD/sim/$OBSID.metafits" "$TMPD/sim/${OBSID}_solutions.bin" "$TMPD/www/"
+cp "$TMPD/sim/pointings.txt" "$TMPD/www/"
 cp "$TMPD/sim/truth.txt" "$TMPD/sim/pointings.txt" "$RESULTS/"
 dats=("$TMPD/sim/"*.dat)
 echo "wrote ${#dats[@]} channel-second files, the metafits, calibration solutions, pointings.txt and truth.txt"
 
 step "2/6 Packing one tar per second (all $NCHAN channel files of that second, like the MWA archive) and a manifest"
-mkdir -p "$TMPD/www"
 for ((g = OBSID; g <= T_LAST; g++)); do
   members=()
   for ((c = CH_FIRST; c <= CH_LAST; c++)); do members+=("${OBSID}_${g}_ch$(printf %03d $c).dat"); done
@@ -92,34 +102,79 @@ for _ in $(seq 100); do [ -s "$TMPD/port" ] && break || sleep 0.1; done
 [ -s "$TMPD/port" ] || { echo "demo: the HTTP server did not start" >&2; exit 1; }
 PORT=$(cat "$TMPD/port")
 DATA_URL="http://127.0.0.1:$PORT"
-mwa-down --sum --url-prefix "$DATA_URL" "$TMPD/www/"*.tar >"$TMPD/www/$OBSID.manifest"
+# the metadata is listed too: the download stage fetches it with the data,
+# and it travels in every object to whichever agent needs it
+mwa-down --sum --url-prefix "$DATA_URL" "$TMPD/www/"*.tar "$TMPD/www/$OBSID.metafits" \
+  "$TMPD/www/${OBSID}_solutions.bin" "$TMPD/www/pointings.txt" >"$TMPD/www/$OBSID.manifest"
 echo "$server, PID $SERVER_PID, at $DATA_URL"
-echo "manifest $DATA_URL/$OBSID.manifest ($SECONDS_N lines of URL, size, xxh64 checksum):"
+echo "manifest $DATA_URL/$OBSID.manifest ($SECONDS_N tars + metafits, calibration, pointings; URL, size, xxh64 checksum):"
 head -n 2 "$TMPD/www/$OBSID.manifest" | sed 's/^/    /'
 echo "    ..."
+tail -n 3 "$TMPD/www/$OBSID.manifest" | sed 's/^/    /'
 
-step "4/6 Running pipelines/demo.yaml on sluice's embedded default (controller + 1 local agent)"
+STATE="$OUT/state-$STAMP"
+step "4/6 Running pipelines/demo.yaml on sluice's embedded default (controller + $AGENTS local agents${RUNTIME:+, runtime $RUNTIME})"
 echo "download -> unpack -> repack -> pull-unpack -> beam-maker -> down-sampler -> fits-merger -> presto-search"
-echo "$((SECONDS_N / STEP)) time ranges of $STEP s x $NCHAN channels; $((NPOINT / GROUP)) pointing groups of $GROUP; search per pointing"
+echo "$((SECONDS_N / STEP)) time ranges of $STEP s x $NCHAN channels; $((NPOINT / GROUP)) pointing groups of $GROUP;"
+echo "each agent has its own memory tier: inputs made on another agent are pulled by its data server"
 mkdir -p "$OUT"
 export OBSID T_FIRST="$OBSID" T_LAST T_STEP="$STEP" N_TRANGES=$((SECONDS_N / STEP))
-export CH_FIRST CH_LAST NCHAN P_FIRST=1 P_LAST="$NPOINT" P_GROUP="$GROUP" VCS_BYTES
-export DATA_URL META_DIR="$TMPD/meta" RESULTS_DIR="$RESULTS" SEARCH_OPTS="--dm-max 60"
+export CH_FIRST CH_LAST NCHAN TAR_MEMBERS="$NCHAN" P_FIRST=1 P_LAST="$NPOINT" P_GROUP="$GROUP" VCS_BYTES
+export DATA_URL SEARCH_OPTS="--dm-max 60"
+# sizes one task writes (admission by the agents' cache budgets)
+mib() { echo "$((($1 + 1048575) / 1048576 + 1))MiB"; }
+export DOWN_SIZE UNPACK_SIZE REPACK_SIZE VCS_SIZE
+DOWN_SIZE=$(mib $((STEP * NCHAN * VCS_BYTES + STEP * (NCHAN + 1) * 1024)))
+UNPACK_SIZE=$(mib $((STEP * NCHAN * VCS_BYTES)))
+REPACK_SIZE=$(mib $((STEP * VCS_BYTES))) VCS_SIZE=$REPACK_SIZE
 t_run=$SECONDS
 rc=0
-sluice run --state "$OUT/state-$STAMP" pipelines/demo.yaml || rc=$?
+# in the background to know its PID: its agents' memory tiers are
+# /dev/shm/sluice-run-PID/AGENT, kept (--keep) until the results are copied
+sluice run --agents "$AGENTS" --keep --state "$STATE" pipelines/demo.yaml &
+RUN_PID=$!
+wait "$RUN_PID" || rc=$?
 t_run=$((SECONDS - t_run))
+SHM="/dev/shm/sluice-run-$RUN_PID"
 if [ "$rc" -ne 0 ]; then
-  echo "demo: the pipeline failed (exit $rc); see: sluice logs, or $OUT/state-$STAMP" >&2
+  RUN_PID=""
+  rm -rf "$SHM"
+  echo "demo: the pipeline failed (exit $rc); see: sluice logs, or $STATE" >&2
   exit "$rc"
 fi
+RUN_PID=""
 
-step "5/6 Stopping the HTTP server (PID $SERVER_PID) and removing the temporary data"
+step "5/6 Copying the kept results out of the agents' caches; stopping the HTTP server (PID $SERVER_PID)"
+# The controller's catalog: every intermediate object was deleted by
+# reference counts when its last consumer succeeded; the kept search
+# results are what is left.
+/usr/bin/python3 - "$STATE/sluice.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+stages = {}
+for st, state, n, size in db.execute("SELECT stage, state, count(*), sum(size) FROM objects GROUP BY stage, state"):
+    stages.setdefault(state, []).append((st, n, size))
+import re
+(yaml,) = db.execute("SELECT yaml FROM pipelines ORDER BY id LIMIT 1").fetchone()
+names = dict(enumerate(re.findall(r"^  - name: *(\S+)", yaml, re.M)))
+dead = stages.get("deleted", [])
+live = stages.get("live", [])
+print("cache: %d objects (%.1f GB) deleted by reference counts after their last consumer;"
+      % (sum(n for _, n, _ in dead), sum(z for _, _, z in dead) / 1e9))
+print("       %s kept" % (", ".join("%d %s" % (n, names.get(st, "stage %d" % st)) for st, n, _ in live) or "none"))
+PY
+mkdir -p "$RESULTS/$OBSID"
+for d in "$SHM"/*/p*/presto-search/"$OBSID"/*/p[0-9]* "$STATE"/agents/*/ssd/p*/presto-search/"$OBSID"/*/p[0-9]*; do
+  if [ -d "$d" ]; then cp -a "$d" "$RESULTS/$OBSID/"; fi
+done
+rm -rf "$SHM"
+pulls=$(cat "$STATE"/agent-*.log | grep -c ': pulled ' || true)
+echo "pulls between agents (data plane): $pulls objects, e.g."
+grep -h ': pulled ' "$STATE"/agent-*.log | head -n 3 | sed 's/^/    /'
 kill "$SERVER_PID" 2>/dev/null || true
 wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
 rm -rf "$TMPD"
-echo "done"
 
 step "6/6 Result"
 /usr/bin/python3 - "$RESULTS" "$OBSID" <<'PY'

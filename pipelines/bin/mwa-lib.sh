@@ -1,9 +1,16 @@
 # mwa-lib.sh - helpers shared by the MWA stage wrappers in this directory
 # (sourced, never run). A wrapper turns a sluice task key such as
 # 1257010784/p00001_00024/t1257010986_1257011185/ch109 into one module
-# command line, reads its inputs from this host's cache tiers, writes outputs
-# under a temporary name and renames them, and emits the keys the next stage
-# needs. See docs/mwa-pipelines.md for the keys, variables and directories.
+# command line: it reads its inputs from the objects the agent hands it
+# ($SLUICE_IN, $SLUICE_INPUTS: local directories, fetched from other hosts
+# before the task starts), writes its products into its own object
+# ($SLUICE_OUT), and emits the keys the next stage needs. Inputs are never
+# deleted here: the cache drops an object when its last consumer succeeds.
+# The observation's metadata (metafits, calibration solutions, pointings)
+# travels with the data in each object's meta/ directory.
+# The wrappers run in bash on the host and in the container images
+# (bash + busybox): use only what busybox's tools offer.
+# See docs/mwa-pipelines.md for the keys, objects and variables.
 # shellcheck disable=SC2034  # the parse_* functions set variables for the wrappers
 set -euo pipefail
 
@@ -14,40 +21,71 @@ die() {
   exit 1
 }
 
-# Locations are "mem:REL" ($SLUICE_MEM/REL, this host's memory tier),
-# "ssd:REL" ($SLUICE_SSD/REL, this host's SSD tier) or an absolute path.
-tier_path() {
-  case "$1" in
-  mem:*)
-    [ -n "${SLUICE_MEM:-}" ] || die "location '$1' needs SLUICE_MEM (set by the sluice agent)"
-    echo "$SLUICE_MEM/${1#mem:}"
-    ;;
-  ssd:*)
-    [ -n "${SLUICE_SSD:-}" ] || die "location '$1' needs SLUICE_SSD (set by the sluice agent)"
-    echo "$SLUICE_SSD/${1#ssd:}"
-    ;;
-  /*) echo "$1" ;;
-  *) die "bad location '$1' (use mem:DIR, ssd:DIR or an absolute path)" ;;
-  esac
+VCS_BYTES=${VCS_BYTES:-327680000} # bytes of one channel-second file
+
+# The task's output object ($SLUICE_OUT, created by the agent). By hand it
+# defaults to ./out.STAGE.
+out_dir() {
+  OUT=${SLUICE_OUT:-}
+  if [ -z "$OUT" ]; then
+    OUT="$PWD/out.$ME"
+    log "SLUICE_OUT is not set (not run by an agent): writing to $OUT"
+  fi
+  mkdir -p "$OUT"
 }
 
-# The directories of the data flow and their defaults (production
-# placement); `loc NAME` resolves one (the variable NAME overrides).
-declare -A LOC_DEFAULT=(
-  [DOWN_DIR]=ssd:mwa/down       # per-second product tars
-  [RAW_DIR]=ssd:mwa/raw         # unpacked channel-seconds
-  [REPACK_DIR]=ssd:mwa/repack   # repacked per-channel archives
-  [VCS_DIR]=mem:mwa/vcs         # pulled channel-seconds
-  [BEAM_DIR]=mem:mwa/beams      # beam-maker output
-  [DS_DIR]=mem:mwa/ds           # down-sampled beams
-  [MERGED_DIR]=ssd:mwa/merged   # merged per pointing
-  [RESULTS_DIR]=ssd:mwa/results # search results per pointing
-)
-loc() {
-  local v=${!1:-}
-  tier_path "${v:-${LOC_DEFAULT[$1]}}"
+# The input objects: IN_DIRS (all, in member order for a gather) and IN
+# (the first). need_inputs fails when there are none.
+read_inputs() {
+  read -ra IN_DIRS <<<"${SLUICE_INPUTS:-${SLUICE_IN:-}}"
+  IN=${IN_DIRS[0]:-}
 }
-VCS_BYTES=${VCS_BYTES:-327680000} # bytes of one channel-second file
+need_inputs() {
+  read_inputs
+  [ "${#IN_DIRS[@]}" -gt 0 ] || die "no input object (SLUICE_IN is empty): this stage reads the output of the one before it (by hand: set SLUICE_INPUTS)"
+  local d
+  for d in "${IN_DIRS[@]}"; do [ -d "$d" ] || die "input object $d is not a directory on ${SLUICE_HOST:-$(hostname)}"; done
+}
+
+# The metadata of observation OBSID in object directory DIR/meta/.
+META_NAMES="metafits solutions pointings"
+meta_file() { # DIR WHAT -> path (metafits, solutions, pointings)
+  case "$2" in
+  metafits) echo "$1/meta/$OBSID.metafits" ;;
+  solutions) echo "$1/meta/${OBSID}_solutions.bin" ;;
+  pointings) echo "$1/meta/pointings.txt" ;;
+  esac
+}
+# carry_meta SRC [WHAT...]: hands the metadata of input object SRC on to this
+# task's object (hard links: no copy on the same tier; a copy across tiers).
+carry_meta() {
+  local src=$1 w f
+  shift
+  [ $# -gt 0 ] || set -- $META_NAMES
+  mkdir -p "$OUT/meta"
+  for w in "$@"; do
+    f=$(meta_file "$src" "$w")
+    [ -f "$f" ] || die "input object $src has no $(basename "$f") in meta/ (the metadata travels with the data from the first stage)"
+    ln -f "$f" "$OUT/meta/" 2>/dev/null || cp -f "$f" "$OUT/meta/"
+  done
+}
+
+# fetch SRC DEST: one file from an http(s)/file URL or a local path.
+fetch() {
+  case "$1" in
+  http://* | https://* | file://*)
+    if command -v curl >/dev/null; then
+      curl -fsS --retry 3 --retry-connrefused -o "$2" "$1"
+    else
+      wget -q -O "$2" "$1" # busybox, in the images
+    fi
+    ;;
+  *) cp "$1" "$2" ;;
+  esac || {
+    rm -f "$2"
+    die "cannot fetch $1"
+  }
+}
 
 # Appends a downstream message (a line of $SLUICE_WORK/emit); by hand it is
 # printed instead.
@@ -86,9 +124,12 @@ parse_pgroup() { # pA_B -> P0 P1 (integers)
   P0=$(dec "${BASH_REMATCH[1]}") P1=$(dec "${BASH_REMATCH[2]}")
   [ "$P0" -ge 1 ] && [ "$P1" -ge "$P0" ] || die "bad pointing group '$1'"
 }
-parse_pointing() { # pNNNNN -> P
-  [[ $1 =~ ^p([0-9]+)$ ]] || die "bad pointing '$1' in key '$KEY' (want pNNNNN)"
-  P=$(dec "${BASH_REMATCH[1]}")
+parse_pointings() { # pA_B or pNNNNN -> P0 P1
+  if [[ $1 =~ ^p([0-9]+)$ ]]; then
+    P0=$(dec "${BASH_REMATCH[1]}") P1=$P0
+  else
+    parse_pgroup "$1"
+  fi
 }
 parse_ch() { # chNNN -> CH
   [[ $1 =~ ^ch([0-9]{1,3})$ ]] || die "bad channel '$1' in key '$KEY' (want chNNN)"
@@ -118,15 +159,6 @@ check_vars() {
     die "N_TRANGES=$N_TRANGES but T_FIRST..T_LAST step T_STEP ($T_FIRST..$T_LAST step $T_STEP) makes $(((T_LAST - T_FIRST + T_STEP) / T_STEP)) time ranges"
   fi
   return 0
-}
-
-# A JSON array of strings from the task headers ("members", "member_hosts"),
-# one value per line. Keys and host names hold no quotes, commas are fine.
-header_list() {
-  local v
-  v=$(printf '%s' "$HEADERS" | sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\[\([^]]*\)\].*/\1/p")
-  [ -n "$v" ] || return 0
-  printf '%s' "$v" | grep -o '"[^"]*"' | tr -d '"'
 }
 
 # The pointing lines (RA DEC) of the pointings file, numbered from 1 over
