@@ -25,8 +25,10 @@
 #include <unistd.h>
 
 #include "runtime/runtime.h"
+#include "rpc/rpc_pb.h"
 #include "sluice.pb-c.h"
 #include "util/clock.h"
+#include "util/fsutil.h"
 
 #define M_REGISTER "/sluice.v1.Sluice/Register"
 #define M_LEASE "/sluice.v1.Sluice/Lease"
@@ -43,39 +45,10 @@ static void wake_executor(sl_agent *a)
         perror("sluice agent: eventfd");
 }
 
-static int mkdirs(const char *path)
-{
-    char *p = sl_xstrdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = 0;
-            mkdir(p, 0755);
-            *s = '/';
-        }
-    }
-    int rc = mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return rc;
-}
-
 /* ---- calls ---------------------------------------------------------------- */
 
-#define CALL(method, reqfn, req, replyfn, reply, timeout, err)                                 \
-    ({                                                                                         \
-        size_t n_ = sluice__v1__##reqfn##__get_packed_size(req);                              \
-        uint8_t *b_ = sl_xmalloc(n_ ? n_ : 1);                                                 \
-        sluice__v1__##reqfn##__pack(req, b_);                                                  \
-        sl_buf r_ = SL_BUF_INIT;                                                               \
-        int rc_ = sl_rpc_call(a->rpc, method, b_, n_, &r_, timeout, err);                      \
-        free(b_);                                                                              \
-        if (rc_ == 0) {                                                                        \
-            reply = sluice__v1__##replyfn##__unpack(NULL, r_.len, (const uint8_t *)r_.data);   \
-            if (!reply)                                                                        \
-                rc_ = sl_errf(err, SL_ERPC, "malformed reply to %s", method);                  \
-        }                                                                                      \
-        sl_buf_free(&r_);                                                                      \
-        rc_;                                                                                   \
-    })
+/* A call to the controller over this agent's channel (rpc/rpc_pb.h). */
+#define CALL(method, ...) SL_PB_CALL(a->rpc, method, __VA_ARGS__)
 
 const sl_pipeline *sl_agent_model(sl_agent *a, int64_t pipeline_id, sl_err *err)
 {
@@ -751,7 +724,7 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
      * running a short module. They only hold logs and emit files. */
     a->work_root = sl_xasprintf("%s.work", a->mem_root);
     free(dir);
-    if (mkdirs(a->mem_root) < 0 || mkdirs(a->ssd_root) < 0 || mkdirs(a->work_root) < 0)
+    if (sl_mkdir_p(a->mem_root) < 0 || sl_mkdir_p(a->ssd_root) < 0 || sl_mkdir_p(a->work_root) < 0)
         return sl_errf(err, SL_EIO, "cannot create agent directories (%s, %s, %s): %s",
                        a->mem_root, a->ssd_root, a->work_root, strerror(errno));
     /* Budgets: what sluice may keep in each tier. By default half the

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "dataplane/dataplane.h"
+#include "util/fsutil.h"
 
 void sl_aobj_clear(sl_aobj *o)
 {
@@ -36,43 +37,6 @@ void sl_aobj_clear(sl_aobj *o)
 const char *sl_agent_tier_root(const sl_agent *a, const char *tier)
 {
     return tier && !strcmp(tier, "ssd") ? a->ssd_root : a->mem_root;
-}
-
-static int mkdir_p(const char *path)
-{
-    char *p = sl_xstrdup(path);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            mkdir(p, 0755);
-            *s = '/';
-        }
-    int rc = mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return rc;
-}
-
-static void rm_rf(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char *p = sl_xasprintf("%s/%s", path, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_rf(p);
-        else
-            unlink(p);
-        free(p);
-    }
-    closedir(d);
-    rmdir(path);
 }
 
 /* Removes now-empty parents up to (not including) root. */
@@ -289,7 +253,7 @@ static int pull_one(sl_agent *a, sl_atask *t, const sl_ainput *in, sl_err *err)
                 char *dst = sl_xasprintf("%s/%s", dir, name);
                 char *parent = sl_xstrdup(dst);
                 *strrchr(parent, '/') = 0;
-                mkdir_p(parent);
+                sl_mkdir_p(parent);
                 /* the second try resumes what the first moved */
                 char *rdir = sl_xasprintf("%s/.recycle", a->mem_root);
                 sl_dp_opts o = {.recycle_dir = rdir};
@@ -386,8 +350,8 @@ int sl_agent_out_prepare(sl_agent *a, sl_atask *t, const char *stage_name, sl_er
     free(t->out_dir);
     t->out_path = sl_xasprintf("p%lld/%s/%s", (long long)t->pipeline_id, stage_name, t->key);
     t->out_dir = sl_xasprintf("%s/%s", sl_agent_tier_root(a, t->tier), t->out_path);
-    rm_rf(t->out_dir); /* what a failed attempt left */
-    if (mkdir_p(t->out_dir) < 0)
+    sl_rm_rf(t->out_dir); /* what a failed attempt left */
+    if (sl_mkdir_p(t->out_dir) < 0)
         return sl_errf(err, SL_EIO, "cannot create output directory %s: %s", t->out_dir,
                        strerror(errno));
     return 0;
@@ -428,7 +392,7 @@ void sl_agent_out_collect(sl_agent *a, sl_atask *t)
         return;
     const char *root = sl_agent_tier_root(a, t->tier);
     if (t->exit_code != 0) {
-        rm_rf(t->out_dir);
+        sl_rm_rf(t->out_dir);
         prune_parents(root, t->out_dir);
         return;
     }
@@ -512,7 +476,7 @@ void sl_agent_cache_delete(sl_agent *a, const char *tier_path)
             recycle_tree(a, dir, &room);
         free(rdir);
     }
-    rm_rf(dir);
+    sl_rm_rf(dir);
     prune_parents(root, dir);
     free(dir);
 }

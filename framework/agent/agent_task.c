@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "runtime/runtime.h"
+#include "util/fsutil.h"
 #include "util/clock.h"
 
 #define TAIL_BYTES 4096
@@ -68,27 +69,6 @@ void sl_agent_task_free(sl_atask *t)
         sl_aobj_clear(&t->unreach[i]);
     free(t->unreach);
     free(t);
-}
-
-static int rm_rf(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return unlink(path);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char *p = sl_xasprintf("%s/%s", path, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_rf(p);
-        else
-            unlink(p);
-        free(p);
-    }
-    closedir(d);
-    return rmdir(path);
 }
 
 static char *tail_of(const char *path)
@@ -316,6 +296,6 @@ void sl_agent_task_finish(sl_agent *a, sl_atask *t, int status)
         read_emit_file(t, p);
         free(p);
         if (!a->cfg->keep_workdirs)
-            rm_rf(t->workdir);
+            sl_rm_rf(t->workdir);
     }
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "rpc/rpc.h"
+#include "rpc/rpc_pb.h"
 #include "sluice.pb-c.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -33,24 +34,8 @@ int sl_cli_usage(const char *text, int misuse);
 /* Pipeline status as text (tty: with a header) or JSON. */
 void sl_cli_print_status(FILE *f, const Sluice__V1__StatusReply *st, int json);
 
-/* Packs req, calls method, unpacks the reply into `reply`. Evaluates to 0 or
- * a negative code with err filled. */
-#define SL_CALL(client, method, reqfn, req, replyfn, reply, timeout, err)                      \
-    ({                                                                                         \
-        size_t n_ = sluice__v1__##reqfn##__get_packed_size(req);                              \
-        uint8_t *b_ = sl_xmalloc(n_ ? n_ : 1);                                                 \
-        sluice__v1__##reqfn##__pack(req, b_);                                                  \
-        sl_buf r_ = SL_BUF_INIT;                                                               \
-        int rc_ = sl_rpc_call(client, "/sluice.v1.Sluice/" method, b_, n_, &r_, timeout, err); \
-        free(b_);                                                                              \
-        if (rc_ == 0) {                                                                        \
-            reply = sluice__v1__##replyfn##__unpack(NULL, r_.len, (const uint8_t *)r_.data);   \
-            if (!reply)                                                                        \
-                rc_ = sl_errf(err, SL_ERPC, "malformed reply to %s", method);                  \
-        }                                                                                      \
-        sl_buf_free(&r_);                                                                      \
-        rc_;                                                                                   \
-    })
+/* One API call by method name ("Status"), see rpc/rpc_pb.h. */
+#define SL_CALL(client, method, ...) SL_PB_CALL(client, SL_API_METHOD(method), __VA_ARGS__)
 
 int cmd_controller(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
