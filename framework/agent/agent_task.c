@@ -153,11 +153,33 @@ static char **build_env(sl_agent *a, const sl_stage *st, sl_atask *t, const char
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = sl_xcalloc(n + st->nenv + 20, sizeof *env);
+    char **env = sl_xcalloc(n + st->nenv + 21, sizeof *env);
     size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "SLUICE_", 7) != 0)
+    /* `sluice emit` must work in every module: the directory of this very
+     * binary goes first in PATH */
+    char self[4096];
+    ssize_t sn = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (sn > 0) {
+        self[sn] = 0;
+        char *slash = strrchr(self, '/');
+        if (slash)
+            *slash = 0;
+    } else {
+        self[0] = 0;
+    }
+    int have_path = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(environ[i], "SLUICE_", 7) == 0)
+            continue;
+        if (self[0] && strncmp(environ[i], "PATH=", 5) == 0) {
+            env[k++] = sl_xasprintf("PATH=%s:%s", self, environ[i] + 5);
+            have_path = 1;
+        } else {
             env[k++] = sl_xstrdup(environ[i]);
+        }
+    }
+    if (!have_path && self[0])
+        env[k++] = sl_xasprintf("PATH=%s:/usr/local/bin:/usr/bin:/bin", self);
     env[k++] = sl_xasprintf("SLUICE_KEY=%s", t->key);
     env[k++] = sl_xasprintf("SLUICE_HEADERS=%s", t->headers[0] ? t->headers : "{}");
     env[k++] = sl_xasprintf("SLUICE_STAGE=%s", st->name);

@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "pipeline/pipeline.h"
 #include "util/clock.h"
+#include "util/fsutil.h"
 
 extern char **environ;
 
@@ -75,14 +76,6 @@ static void stop_children(pid_t *pids, size_t n)
             sl_sleep_ms(10);
         }
     }
-}
-
-static void rm_tree(const char *path)
-{
-    pid_t pid;
-    char *argv[] = {(char *)"rm", (char *)"-rf", (char *)"--", (char *)path, NULL};
-    if (posix_spawnp(&pid, "rm", NULL, NULL, argv, environ) == 0)
-        waitpid(pid, NULL, 0);
 }
 
 static void show_failures(sl_rpc_client *cl, int64_t pid)
@@ -263,7 +256,7 @@ int cmd_run(int argc, char **argv)
     sl_rpc_client_free(cl);
     stop_children(pids, n + 1);
     if (!keep)
-        rm_tree(shm);
+        sl_rm_rf(shm);
     if (!quiet)
         printf("sluice run: pipeline %s; logs and state in %s\n", rc == 0 ? "succeeded" : "FAILED",
                sdir);
