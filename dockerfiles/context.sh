@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Assembles the podman build contexts of every image in dockerfiles/ under
 # OUT (default build/images): OUT/NAME/ holds the Containerfile and what its
-# COPY lines name. Programs (`COPY bin/X`) come from build/bin/X, else from
-# PATH; the shared libraries they link are found with ldd and copied from
-# this host. Libraries linked by two or more images go to the base once
-# (one shared layer on disk); each module's lib/ holds only the rest.
+# COPY lines name. Programs (`COPY bin/X`) come from build/bin/X, else
+# pipelines/bin/X (the MWA stage wrappers and mwa-lib.sh), else from PATH;
+# the shared libraries they link are found with ldd and copied from this
+# host. Libraries linked by two or more images go to the base once (one
+# shared layer on disk); each module's lib/ holds only the rest. The base
+# also gets the shell the stage wrappers run in: bash, and a static busybox
+# for the tools they call (sed, awk, grep, wget, ...).
 # Usage: dockerfiles/context.sh [OUT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +26,9 @@ for cf in dockerfiles/*/Containerfile; do
   list=""
   for b in $(sed -n 's|^COPY bin/\([^ ]*\) .*|\1|p' "$cf"); do
     src="build/bin/$b"
-    [ -x "$src" ] || src=$(command -v "$b" || true)
-    [ -n "$src" ] && [ -x "$src" ] || { echo "context: program $b not found (run make first)" >&2; exit 1; }
+    [ -x "$src" ] || src="pipelines/bin/$b"
+    [ -f "$src" ] || src=$(command -v "$b" || true)
+    [ -n "$src" ] && [ -f "$src" ] || { echo "context: program $b not found (run make first)" >&2; exit 1; }
     cp -L "$src" "$out/$name/bin/$b"
     # "libfoo.so.1 => /lib/x86_64-linux-gnu/libfoo.so.1 (0x...)"; static programs have none
     for l in $(ldd "$src" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3}'); do
@@ -52,6 +56,18 @@ cp -L /lib64/ld-linux-x86-64.so.2 "$base/usr/lib64/"
 for l in "${!uses[@]}"; do
   case "$(basename "$l")" in libc.so.*|libm.so.*) uses[$l]=99 ;; esac
   [ "${uses[$l]}" -ge 2 ] && cp -L "$l" "$base/usr/lib/x86_64-linux-gnu/"
+done
+# the shell of the stage wrappers: bash (+ what it links) and busybox's tools
+bash_bin=$(command -v bash) bb=$(command -v busybox || true)
+[ -n "$bb" ] || { echo "context: busybox not found (scripts/install-deps.sh installs busybox-static)" >&2; exit 1; }
+ldd "$bb" >/dev/null 2>&1 && { echo "context: $bb is not static (install busybox-static)" >&2; exit 1; }
+cp -L "$bash_bin" "$base/usr/bin/bash"
+for l in $(ldd "$bash_bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3}'); do
+  [ -e "$base/usr/lib/x86_64-linux-gnu/$(basename "$l")" ] || cp -L "$l" "$base/usr/lib/x86_64-linux-gnu/"
+done
+cp -L "$bb" "$base/usr/bin/busybox"
+for a in $("$bb" --list); do
+  [ -e "$base/usr/bin/$a" ] || [ -L "$base/usr/bin/$a" ] || ln -s busybox "$base/usr/bin/$a"
 done
 cp dockerfiles/base/Containerfile "$out/base/"
 for name in "${images[@]}"; do
