@@ -168,9 +168,13 @@ for d in "$SHM"/*/p*/presto-search/"$OBSID"/*/p[0-9]* "$STATE"/agents/*/ssd/p*/p
   if [ -d "$d" ]; then cp -a "$d" "$RESULTS/$OBSID/"; fi
 done
 rm -rf "$SHM"
+# "sluice agent local-1: pulled p1/down-sampler/KEY (N bytes) for task T"
 pulls=$(cat "$STATE"/agent-*.log | grep -c ': pulled ' || true)
-echo "pulls between agents (data plane): $pulls objects, e.g."
-grep -h ': pulled ' "$STATE"/agent-*.log | head -n 3 | sed 's/^/    /'
+echo "pulled between agents by the data plane: $pulls objects ($(grep -h ': pulled ' "$STATE"/agent-*.log |
+  awk '{print $5}' | cut -d/ -f2 | sort | uniq -c | awk '{printf "%s%d %s", s, $1, $2; s = ", "}')), e.g."
+for st in repack down-sampler fits-merger; do
+  grep -h ": pulled p[0-9]*/$st/" "$STATE"/agent-*.log | head -n 1 | sed 's/^sluice agent /    /'
+done
 kill "$SERVER_PID" 2>/dev/null || true
 wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
