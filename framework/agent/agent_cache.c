@@ -351,7 +351,12 @@ int sl_agent_out_prepare(sl_agent *a, sl_atask *t, const char *stage_name, sl_er
     t->out_path = sl_xasprintf("p%lld/%s/%s", (long long)t->pipeline_id, stage_name, t->key);
     t->out_dir = sl_xasprintf("%s/%s", sl_agent_tier_root(a, t->tier), t->out_path);
     sl_rm_rf(t->out_dir); /* what a failed attempt left */
-    if (sl_mkdir_p(t->out_dir) < 0)
+    /* another thread may prune a shared empty parent (prune_parents) between
+     * our mkdir of it and of the child: ENOENT, try again */
+    int rc, tries = 0;
+    while ((rc = sl_mkdir_p(t->out_dir)) < 0 && errno == ENOENT && ++tries < 10)
+        ;
+    if (rc < 0)
         return sl_errf(err, SL_EIO, "cannot create output directory %s: %s", t->out_dir,
                        strerror(errno));
     return 0;
