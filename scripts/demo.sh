@@ -115,7 +115,7 @@ tail -n 3 "$TMPD/www/$OBSID.manifest" | sed 's/^/    /'
 STATE="$OUT/state-$STAMP"
 step "4/6 Running pipelines/demo.yaml on sluice's embedded default (controller + $AGENTS local agents${RUNTIME:+, runtime $RUNTIME})"
 echo "download -> unpack -> repack -> pull-unpack -> beam-maker -> down-sampler -> fits-merger -> presto-search"
-echo "$((SECONDS_N / STEP)) time ranges of $STEP s x $NCHAN channels; $((NPOINT / GROUP)) pointing groups of $GROUP;"
+echo "$((SECONDS_N / STEP)) time ranges of $STEP s x $NCHAN channels; $((NPOINT / GROUP)) pointing groups of $GROUP; one search per group"
 echo "each agent has its own memory tier: inputs made on another agent are pulled by its data server"
 mkdir -p "$OUT"
 export OBSID T_FIRST="$OBSID" T_LAST T_STEP="$STEP" N_TRANGES=$((SECONDS_N / STEP))
@@ -170,11 +170,15 @@ done
 rm -rf "$SHM"
 # "sluice agent local-1: pulled p1/down-sampler/KEY (N bytes) for task T"
 pulls=$(cat "$STATE"/agent-*.log | grep -c ': pulled ' || true)
-echo "pulled between agents by the data plane: $pulls objects ($(grep -h ': pulled ' "$STATE"/agent-*.log |
-  awk '{print $5}' | cut -d/ -f2 | sort | uniq -c | awk '{printf "%s%d %s", s, $1, $2; s = ", "}')), e.g."
-for st in repack down-sampler fits-merger; do
-  grep -h ": pulled p[0-9]*/$st/" "$STATE"/agent-*.log | head -n 1 | sed 's/^sluice agent /    /'
-done
+if [ "$pulls" -gt 0 ]; then
+  echo "pulled between agents by the data plane: $pulls objects ($(grep -h ': pulled ' "$STATE"/agent-*.log |
+    awk '{print $5}' | cut -d/ -f2 | sort | uniq -c | awk '{printf "%s%d %s", s, $1, $2; s = ", "}')), e.g."
+  for st in repack down-sampler fits-merger; do
+    grep -h ": pulled p[0-9]*/$st/" "$STATE"/agent-*.log | head -n 1 | sed 's/^sluice agent /    /' || true
+  done
+else
+  echo "pulled between agents by the data plane: nothing (every input was on its consumer's agent)"
+fi
 kill "$SERVER_PID" 2>/dev/null || true
 wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
