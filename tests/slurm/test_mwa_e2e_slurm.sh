@@ -2,11 +2,9 @@
 # The end-to-end MWA test (tests/e2e/test_mwa_e2e.sh, part A: the whole chain
 # in pipelines/mwa-full.yaml, must find the injected pulsar) with its agents
 # on Slurm: a local 4-node test cluster, a real controller, 4 agents from
-# `sluice slurm up --nodes 4`. Until the data plane between agents is wired,
-# the two cross-host hand-offs (down-sampled beams into fits-merger, merged
-# files into presto-search) go through a directory all fake nodes share
-# (DS_DIR, MERGED_DIR); everything else stays in each node's own cache.
-# Skips when Slurm cannot run here.
+# `sluice slurm up --nodes 4`; objects move between the agents' caches by the
+# data plane. The kept results are harvested from the agents' tiers before
+# `sluice slurm down`. Skips when Slurm cannot run here.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../cluster.sh"
 . "$(dirname "$0")/cluster.sh"
@@ -23,7 +21,7 @@ elif [ $rc -ne 0 ]; then
 fi
 trap 'slurm_cluster_stop "$SLD"; _cleanup' EXIT
 
-start_controller --lease-ttl 2s
+start_controller --lease-ttl 10s
 # the agents inherit this environment (sbatch --export=ALL): stage commands
 # in pipelines/bin, modules in build/bin
 export PATH="$SLUICE_ROOT/build/bin:$SLUICE_ROOT/pipelines/bin:$PATH"
@@ -31,10 +29,9 @@ out=$(sluice slurm up --nodes 4 --mem-root "$TMP/shm" --ssd-root "$TMP/ssd" \
       --output "$TMP/job-%j.out" --wait 60 2>"$TMP/up.err")
 check "4 agents on Slurm registered" grep -q "^4 agent(s) of job [0-9]* registered" <<<"$out"
 
-mkdir -p "$TMP/shared"
 t0=$SECONDS
-E2E_ONLY=A E2E_RUN="bash $SLUICE_ROOT/tests/slurm/submit_wait.sh" DS_DIR="$TMP/shared/ds" \
-  MERGED_DIR="$TMP/shared/merged" bash "$SLUICE_ROOT/tests/e2e/test_mwa_e2e.sh" >"$TMP/e2e.out" 2>&1
+E2E_ONLY=A E2E_RUN="bash $SLUICE_ROOT/tests/slurm/submit_wait.sh" E2E_TIERS="$TMP/shm $TMP/ssd" \
+  SUBMIT_WAIT_LIMIT=300 bash "$SLUICE_ROOT/tests/e2e/test_mwa_e2e.sh" >"$TMP/e2e.out" 2>&1
 echo "# e2e on Slurm took $((SECONDS - t0)) s"
 n=0
 while IFS= read -r line; do
