@@ -91,6 +91,8 @@ run() {
   if [ -n "${E2E_RUN:-}" ]; then
     $E2E_RUN "$2" >"$TMP/$1.log" 2>&1 || rc=$?
     read -ra TIERS <<<"${E2E_TIERS:-}"
+    [ "${#TIERS[@]}" -gt 0 ] ||
+      echo "# E2E_TIERS is not set: the kept results cannot be found (give the agents' --mem-root and --ssd-root)"
   else
     sluice run --agents "$AGENTS" --keep --state "$TMP/state-$1" "$2" >"$TMP/$1.log" 2>&1 &
     pid=$!
