@@ -78,8 +78,7 @@ static int squeue_jobs(const char *prefix, const char *comment, sl_slurm_job **j
     int rc = sl_slurm_exec(argv, NULL, &out, e);
     if (rc > 0)
         rc = sl_errf(e, SL_EIO, "squeue failed (exit %d): is Slurm reachable (SLURM_CONF)?", rc);
-    if (rc == 0)
-        rc = sl_slurm_parse_squeue(out.data ? out.data : "", prefix, comment, jobs, e);
+    if (rc == 0) rc = sl_slurm_parse_squeue(out.data ? out.data : "", prefix, comment, jobs, e);
     sl_buf_free(&out);
     return rc;
 }
@@ -87,8 +86,7 @@ static int squeue_jobs(const char *prefix, const char *comment, sl_slurm_job **j
 static Sluice__V1__HostsReply *fetch_hosts(const char *addr, sl_err *e)
 {
     sl_rpc_client *cl = sl_rpc_client_new(addr, e);
-    if (!cl)
-        return NULL;
+    if (!cl) return NULL;
     Sluice__V1__HostsRequest req = SLUICE__V1__HOSTS_REQUEST__INIT;
     Sluice__V1__HostsReply *rep = NULL;
     int rc = SL_CALL(cl, "Hosts", hosts_request, &req, hosts_reply, rep, 10000, e);
@@ -104,8 +102,7 @@ static char **expand_nodelist(const char *list, size_t *n, sl_err *e)
     sl_buf out = SL_BUF_INIT;
     int rc = sl_slurm_exec(argv, NULL, &out, e);
     if (rc != 0) {
-        if (rc > 0)
-            sl_errf(e, SL_EIO, "scontrol show hostnames %s failed", list);
+        if (rc > 0) sl_errf(e, SL_EIO, "scontrol show hostnames %s failed", list);
         sl_buf_free(&out);
         return NULL;
     }
@@ -127,25 +124,22 @@ static void free_names(char **v, size_t n)
 }
 
 /* Waits until job `id` runs and an agent of each of its nodes is up. */
-static int wait_agents(const char *addr, const char *comment, int64_t id, double since,
-                       int limit_s, sl_err *e)
+static int wait_agents(const char *addr, const char *comment, int64_t id, double since, int limit_s,
+                       sl_err *e)
 {
     int64_t end = sl_mono_ms() + (int64_t)limit_s * 1000;
     const char *why = "the job did not start";
     while (sl_mono_ms() < end) {
         sl_slurm_job *jobs = NULL;
         int n = squeue_jobs(NULL, comment, &jobs, e);
-        if (n < 0)
-            return n;
+        if (n < 0) return n;
         int found = 0, running = 0;
         size_t nnames = 0;
         char **names = NULL;
         for (int i = 0; i < n; i++) {
-            if (jobs[i].job_id != id)
-                continue;
+            if (jobs[i].job_id != id) continue;
             found++;
-            if (strcmp(jobs[i].state, "RUNNING"))
-                continue;
+            if (strcmp(jobs[i].state, "RUNNING")) continue;
             running++;
             size_t k = 0;
             char **more = expand_nodelist(jobs[i].nodelist, &k, e);
@@ -167,13 +161,12 @@ static int wait_agents(const char *addr, const char *comment, int64_t id, double
             size_t up = 0;
             for (size_t i = 0; h && i < nnames; i++)
                 for (size_t k = 0; k < h->n_hosts; k++)
-                    if (!strcmp(h->hosts[k]->name, names[i]) &&
-                        !strcmp(h->hosts[k]->state, "up") && h->hosts[k]->last_seen >= since - 1) {
+                    if (!strcmp(h->hosts[k]->name, names[i]) && !strcmp(h->hosts[k]->state, "up") &&
+                        h->hosts[k]->last_seen >= since - 1) {
                         up++;
                         break;
                     }
-            if (h)
-                sluice__v1__hosts_reply__free_unpacked(h, NULL);
+            if (h) sluice__v1__hosts_reply__free_unpacked(h, NULL);
             if (up == nnames) {
                 printf("%zu agent(s) of job %lld registered\n", nnames, (long long)id);
                 free_names(names, nnames);
@@ -200,12 +193,10 @@ static int parse_het(const char *s, int *ingest, int *compute)
 {
     char *e;
     long a = strtol(s, &e, 10);
-    if (e == s || *e != ':')
-        return -1;
+    if (e == s || *e != ':') return -1;
     char *e2;
     long b = strtol(e + 1, &e2, 10);
-    if (e2 == e + 1 || *e2 || a < 1 || b < 1 || a > INT_MAX || b > INT_MAX)
-        return -1;
+    if (e2 == e + 1 || *e2 || a < 1 || b < 1 || a > INT_MAX || b > INT_MAX) return -1;
     *ingest = (int)a;
     *compute = (int)b;
     return 0;
@@ -215,16 +206,32 @@ static int parse_het(const char *s, int *ingest, int *compute)
 
 static int slurm_up(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"nodes", 1, 0, 'n'},        {"het", 1, 0, 'H'},          {"partition", 1, 0, 'p'},
-        {"time", 1, 0, 't'},         {"qos", 1, 0, 'q'},          {"reservation", 1, 0, 'r'},
-        {"account", 1, 0, 'A'},      {"constraint", 1, 0, 'C'},   {"shared", 0, 0, 'x'},
-        {"sbatch", 1, 0, 'S'},       {"groups", 1, 0, 'g'},       {"group-by-node", 0, 0, 'G'},
-        {"drain", 1, 0, 'd'},        {"controller", 1, 0, 'c'},   {"controller-inside", 0, 0, 'I'},
-        {"controller-state", 1, 0, 's'}, {"mem-root", 1, 0, 'm'}, {"ssd-root", 1, 0, 'D'},
-        {"sluice", 1, 0, 'b'},       {"job-name", 1, 0, 'J'},     {"output", 1, 0, 'o'},
-        {"wait", 1, 0, 'w'},         {"script", 0, 0, 'P'},       {"from", 1, 0, 'f'},
-        {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"nodes", 1, 0, 'n'},
+                                         {"het", 1, 0, 'H'},
+                                         {"partition", 1, 0, 'p'},
+                                         {"time", 1, 0, 't'},
+                                         {"qos", 1, 0, 'q'},
+                                         {"reservation", 1, 0, 'r'},
+                                         {"account", 1, 0, 'A'},
+                                         {"constraint", 1, 0, 'C'},
+                                         {"shared", 0, 0, 'x'},
+                                         {"sbatch", 1, 0, 'S'},
+                                         {"groups", 1, 0, 'g'},
+                                         {"group-by-node", 0, 0, 'G'},
+                                         {"drain", 1, 0, 'd'},
+                                         {"controller", 1, 0, 'c'},
+                                         {"controller-inside", 0, 0, 'I'},
+                                         {"controller-state", 1, 0, 's'},
+                                         {"mem-root", 1, 0, 'm'},
+                                         {"ssd-root", 1, 0, 'D'},
+                                         {"sluice", 1, 0, 'b'},
+                                         {"job-name", 1, 0, 'J'},
+                                         {"output", 1, 0, 'o'},
+                                         {"wait", 1, 0, 'w'},
+                                         {"script", 0, 0, 'P'},
+                                         {"from", 1, 0, 'f'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     sl_slurm_opts o = {0};
     const char **groups = NULL, **sbatch = NULL;
     size_t ng = 0, nsb = 0;
@@ -233,45 +240,93 @@ static int slurm_up(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "hn:N:p:t:q:A:C:", opts, NULL)) != -1) {
         switch (c) {
         case 'n':
-        case 'N': o.nodes = atoi(optarg); if (o.nodes < 1) goto bad_nodes; break;
+        case 'N':
+            o.nodes = atoi(optarg);
+            if (o.nodes < 1) goto bad_nodes;
+            break;
         case 'H':
             if (parse_het(optarg, &o.het_ingest, &o.nodes) < 0) {
-                fprintf(stderr, "sluice slurm up: --het wants INGEST:COMPUTE node counts, "
-                                "e.g. --het 1:4 (got '%s')\n", optarg);
+                fprintf(stderr,
+                        "sluice slurm up: --het wants INGEST:COMPUTE node counts, "
+                        "e.g. --het 1:4 (got '%s')\n",
+                        optarg);
                 return 2;
             }
             break;
-        case 'p': o.partition = optarg; break;
-        case 't': o.time = optarg; break;
-        case 'q': o.qos = optarg; break;
-        case 'r': o.reservation = optarg; break;
-        case 'A': o.account = optarg; break;
-        case 'C': o.constraint = optarg; break;
-        case 'x': exclusive = 0; break;
+        case 'p':
+            o.partition = optarg;
+            break;
+        case 't':
+            o.time = optarg;
+            break;
+        case 'q':
+            o.qos = optarg;
+            break;
+        case 'r':
+            o.reservation = optarg;
+            break;
+        case 'A':
+            o.account = optarg;
+            break;
+        case 'C':
+            o.constraint = optarg;
+            break;
+        case 'x':
+            exclusive = 0;
+            break;
         case 'S':
             sbatch = sl_xrealloc(sbatch, (nsb + 1) * sizeof *sbatch);
             sbatch[nsb++] = optarg;
             break;
-        case 'g': split_groups(optarg, &groups, &ng); break;
-        case 'G': group_by_node = 1; break;
-        case 'd': drain = optarg; break;
-        case 'c': ctl = optarg; break;
-        case 'I': o.controller_inside = 1; break;
-        case 's': o.controller_state = optarg; break;
-        case 'm': o.mem_root = optarg; break;
-        case 'D': o.ssd_root = optarg; break;
-        case 'b': o.sluice = optarg; break;
-        case 'J': o.job_name = optarg; break;
-        case 'o': o.output = optarg; break;
-        case 'w': wait_s = atoi(optarg); break;
-        case 'P': print_script = 1; break;
-        case 'f': from = optarg; break;
-        case 'h': return sl_cli_usage(USAGE_UP, 0);
-        default: return sl_cli_usage(USAGE_UP, 1);
+        case 'g':
+            split_groups(optarg, &groups, &ng);
+            break;
+        case 'G':
+            group_by_node = 1;
+            break;
+        case 'd':
+            drain = optarg;
+            break;
+        case 'c':
+            ctl = optarg;
+            break;
+        case 'I':
+            o.controller_inside = 1;
+            break;
+        case 's':
+            o.controller_state = optarg;
+            break;
+        case 'm':
+            o.mem_root = optarg;
+            break;
+        case 'D':
+            o.ssd_root = optarg;
+            break;
+        case 'b':
+            o.sluice = optarg;
+            break;
+        case 'J':
+            o.job_name = optarg;
+            break;
+        case 'o':
+            o.output = optarg;
+            break;
+        case 'w':
+            wait_s = atoi(optarg);
+            break;
+        case 'P':
+            print_script = 1;
+            break;
+        case 'f':
+            from = optarg;
+            break;
+        case 'h':
+            return sl_cli_usage(USAGE_UP, 0);
+        default:
+            return sl_cli_usage(USAGE_UP, 1);
         }
     }
-    if (optind != argc)
-        return sl_cli_usage(USAGE_UP, 1);
+    if (optind != argc) return sl_cli_usage(USAGE_UP, 1);
 
     /* cluster.slurm of a pipeline file: defaults the command line overrides */
     sl_pipeline *p = NULL;
@@ -292,12 +347,18 @@ static int slurm_up(int argc, char **argv)
         }
         if (!o.nodes) {
             o.nodes = y->nodes;
-            if (!o.het_ingest)
-                o.het_ingest = y->het_ingest;
+            if (!o.het_ingest) o.het_ingest = y->het_ingest;
         }
-#define DEF(f) if (!o.f) o.f = y->f
-        DEF(partition); DEF(time); DEF(qos); DEF(reservation); DEF(account);
-        DEF(constraint); DEF(mem_root); DEF(ssd_root);
+#define DEF(f)                                                                                     \
+    if (!o.f) o.f = y->f
+        DEF(partition);
+        DEF(time);
+        DEF(qos);
+        DEF(reservation);
+        DEF(account);
+        DEF(constraint);
+        DEF(mem_root);
+        DEF(ssd_root);
 #undef DEF
         if (exclusive < 0 && y->exclusive >= 0) exclusive = y->exclusive;
         if (group_by_node < 0) group_by_node = y->group_by_node;
@@ -310,8 +371,7 @@ static int slurm_up(int argc, char **argv)
             sbatch = sl_xrealloc(sbatch, (nsb + 1) * sizeof *sbatch);
             sbatch[nsb++] = y->sbatch[i];
         }
-        if (!drain && y->drain_ms >= 0)
-            drain_ms = y->drain_ms;
+        if (!drain && y->drain_ms >= 0) drain_ms = y->drain_ms;
     }
     int rc = 1;
     if (drain && sl_parse_duration_ms(drain, &drain_ms, &e) < 0) {
@@ -345,6 +405,7 @@ static int slurm_up(int argc, char **argv)
     sl_buf script = SL_BUF_INIT;
     if (sl_slurm_render_script(&o, &script, &e) < 0) {
         fprintf(stderr, "sluice slurm up: %s\n", e.msg);
+        rc = 2; /* invalid input */
         goto out;
     }
     if (print_script) {
@@ -355,9 +416,11 @@ static int slurm_up(int argc, char **argv)
     }
     if (!o.controller_inside &&
         (!strncmp(o.controller, "127.", 4) || !strncmp(o.controller, "localhost:", 10)))
-        fprintf(stderr, "sluice slurm up: note: agents dial %s, which only works when the Slurm "
-                        "nodes are this machine (a test cluster); on a real cluster give an "
-                        "address the nodes can reach\n", o.controller);
+        fprintf(stderr,
+                "sluice slurm up: note: agents dial %s, which only works when the Slurm "
+                "nodes are this machine (a test cluster); on a real cluster give an "
+                "address the nodes can reach\n",
+                o.controller);
     double since = (double)time(NULL);
     char *sargv[] = {"sbatch", "--parsable", NULL};
     sl_buf out = SL_BUF_INIT;
@@ -369,8 +432,7 @@ static int slurm_up(int argc, char **argv)
     else if (st < 0 || sl_slurm_parse_sbatch(out.data ? out.data : "", &id, &e) < 0)
         fprintf(stderr, "sluice slurm up: %s\n", e.msg);
     sl_buf_free(&out);
-    if (id <= 0)
-        goto out;
+    if (id <= 0) goto out;
     printf("submitted Slurm job %lld: %d%s node(s), agents -> %s%s\n", (long long)id,
            o.nodes + o.het_ingest, o.het_ingest ? " (het)" : "", o.controller,
            o.controller_inside ? " (controller inside the job)" : "");
@@ -399,15 +461,18 @@ bad_nodes:
 static int parse_common(int argc, char **argv, const char *usage, const char **ctl, int *all,
                         int *json, int64_t **ids, size_t *nids, int *timeout_s)
 {
-    static const struct option opts[] = {{"controller", 1, 0, 'c'}, {"all", 0, 0, 'a'},
-                                         {"json", 0, 0, 'j'},       {"job", 1, 0, 'J'},
-                                         {"timeout", 1, 0, 't'},    {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"controller", 1, 0, 'c'}, {"all", 0, 0, 'a'},  {"json", 0, 0, 'j'}, {"job", 1, 0, 'J'},
+        {"timeout", 1, 0, 't'},    {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': *ctl = optarg; break;
-        case 'a': *all = 1; break;
+        case 'c':
+            *ctl = optarg;
+            break;
+        case 'a':
+            *all = 1;
+            break;
         case 'j':
             if (!json) return sl_cli_usage(usage, 1);
             *json = 1;
@@ -421,12 +486,13 @@ static int parse_common(int argc, char **argv, const char *usage, const char **c
             if (!timeout_s) return sl_cli_usage(usage, 1);
             *timeout_s = atoi(optarg);
             break;
-        case 'h': return sl_cli_usage(usage, 0);
-        default: return sl_cli_usage(usage, 1);
+        case 'h':
+            return sl_cli_usage(usage, 0);
+        default:
+            return sl_cli_usage(usage, 1);
         }
     }
-    if (optind != argc)
-        return sl_cli_usage(usage, 1);
+    if (optind != argc) return sl_cli_usage(usage, 1);
     return -1;
 }
 
@@ -440,8 +506,7 @@ static int slurm_status(int argc, char **argv)
     const char *ctl = NULL;
     int all = 0, json = 0;
     int prc = parse_common(argc, argv, USAGE_STATUS, &ctl, &all, &json, NULL, NULL, NULL);
-    if (prc >= 0)
-        return prc;
+    if (prc >= 0) return prc;
     const char *addr = sl_cli_controller(ctl);
     char *comment = own_comment(addr, all);
     sl_err e = {0};
@@ -487,10 +552,8 @@ static int slurm_status(int argc, char **argv)
                "ELAPSED", "LIMIT", "NODELIST");
         for (int i = 0; i < n; i++)
             printf("%-10s %-16s %-10s %5d %-10s %-10s %s\n", jobs[i].id, jobs[i].name,
-                   jobs[i].state, jobs[i].nodes, jobs[i].elapsed, jobs[i].limit,
-                   jobs[i].nodelist);
-        if (!n)
-            printf("(no sluice agent jobs%s)\n", all ? "" : " for this controller");
+                   jobs[i].state, jobs[i].nodes, jobs[i].elapsed, jobs[i].limit, jobs[i].nodelist);
+        if (!n) printf("(no sluice agent jobs%s)\n", all ? "" : " for this controller");
         if (h) {
             int up = 0;
             for (size_t i = 0; i < h->n_hosts; i++)
@@ -503,8 +566,7 @@ static int slurm_status(int argc, char **argv)
         }
     }
     sl_buf_free(&b);
-    if (h)
-        sluice__v1__hosts_reply__free_unpacked(h, NULL);
+    if (h) sluice__v1__hosts_reply__free_unpacked(h, NULL);
     sl_slurm_jobs_free(jobs, n);
     return 0;
 }
@@ -545,8 +607,7 @@ static int slurm_down(int argc, char **argv)
         int dup = 0;
         for (size_t k = 0; k < nv; k++)
             dup |= victims[k] == jobs[i].job_id;
-        if (!wanted || dup)
-            continue;
+        if (!wanted || dup) continue;
         victims[nv++] = jobs[i].job_id;
         cargv[nc++] = sl_xasprintf("%lld", (long long)jobs[i].job_id);
     }
@@ -571,8 +632,7 @@ static int slurm_down(int argc, char **argv)
     while (left && sl_mono_ms() < end) {
         sl_slurm_job *now = NULL;
         int m = squeue_jobs(SL_SLURM_JOB_NAME, comment, &now, &e);
-        if (m < 0)
-            break;
+        if (m < 0) break;
         left = 0;
         for (int i = 0; i < m; i++)
             for (size_t k = 0; k < nv; k++)
@@ -581,13 +641,11 @@ static int slurm_down(int argc, char **argv)
                     break;
                 }
         sl_slurm_jobs_free(now, m);
-        if (left)
-            sl_sleep_ms(250);
+        if (left) sl_sleep_ms(250);
     }
     free(victims);
     if (left) {
-        fprintf(stderr, "sluice slurm down: %zu job(s) still listed after %d s\n", left,
-                timeout_s);
+        fprintf(stderr, "sluice slurm down: %zu job(s) still listed after %d s\n", left, timeout_s);
         goto out;
     }
     printf("all %zu job(s) ended: no agents left\n", nv);
@@ -603,17 +661,13 @@ out:
 
 int cmd_slurm(int argc, char **argv)
 {
-    if (argc < 2)
-        return sl_cli_usage(USAGE, 1);
+    if (argc < 2) return sl_cli_usage(USAGE, 1);
     const char *sub = argv[1];
     if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help"))
         return sl_cli_usage(USAGE, 0);
-    if (!strcmp(sub, "up"))
-        return slurm_up(argc - 1, argv + 1);
-    if (!strcmp(sub, "status"))
-        return slurm_status(argc - 1, argv + 1);
-    if (!strcmp(sub, "down"))
-        return slurm_down(argc - 1, argv + 1);
+    if (!strcmp(sub, "up")) return slurm_up(argc - 1, argv + 1);
+    if (!strcmp(sub, "status")) return slurm_status(argc - 1, argv + 1);
+    if (!strcmp(sub, "down")) return slurm_down(argc - 1, argv + 1);
     fprintf(stderr, "sluice slurm: unknown command '%s' (up, status, down)\n", sub);
     return 2;
 }

@@ -20,9 +20,9 @@ typedef struct sl_slurm_opts {
     int nodes;      /* nodes for agents (the compute part of a het job) */
     int het_ingest; /* >0: heterogeneous job, this many ingest nodes first */
     const char *partition, *time, *qos, *reservation, *account, *constraint;
-    int exclusive;                /* --exclusive: whole nodes (else agents are named
-                                     NODE-jJOBID: another job may share the node) */
-    const char *const *sbatch;    /* extra sbatch options, one "--opt=value" each */
+    int exclusive;             /* --exclusive: whole nodes (else agents are named
+                                  NODE-jJOBID: another job may share the node) */
+    const char *const *sbatch; /* extra sbatch options, one "--opt=value" each */
     size_t nsbatch;
     const char *job_name;         /* default SL_SLURM_JOB_NAME */
     const char *output;           /* sbatch --output; default sluice-agents-%j.out */

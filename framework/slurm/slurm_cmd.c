@@ -69,10 +69,8 @@ int sl_slurm_exec(char *const argv[], const char *input, sl_buf *out, sl_err *er
     close(outp[0]);
     int st;
     while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return sl_errf(err, SL_EIO, "waitpid %s: %s", argv[0], strerror(errno));
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st);
+        if (errno != EINTR) return sl_errf(err, SL_EIO, "waitpid %s: %s", argv[0], strerror(errno));
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
     return sl_errf(err, SL_EIO, "%s was killed by signal %d", argv[0], WTERMSIG(st));
 }
 
@@ -86,8 +84,7 @@ int sl_slurm_parse_sbatch(const char *text, int64_t *job_id, sl_err *err)
         if (n && strspn(p, " \t\r") < n) line = p;
         p = e ? e + 1 : NULL;
     }
-    if (!line)
-        return sl_errf(err, SL_EINVAL, "sbatch printed no job id");
+    if (!line) return sl_errf(err, SL_EINVAL, "sbatch printed no job id");
     char *end;
     long long v = strtoll(line, &end, 10);
     if (end == line || v <= 0 || (*end && *end != ';' && *end != '\n' && *end != '\r'))
@@ -132,7 +129,8 @@ int sl_slurm_parse_squeue(const char *text, const char *name_prefix, const char 
         if (len && line[len - 1] == '\r') line[--len] = 0;
         if (!len) continue;
         int bars = 0;
-        for (char *q = line; *q; q++) bars += *q == '|';
+        for (char *q = line; *q; q++)
+            bars += *q == '|';
         if (bars < 8) {
             sl_slurm_jobs_free(*jobs, n);
             *jobs = NULL;
@@ -171,8 +169,7 @@ int sl_slurm_parse_squeue(const char *text, const char *name_prefix, const char 
 
 void sl_slurm_jobs_free(sl_slurm_job *jobs, int n)
 {
-    if (!jobs)
-        return;
+    if (!jobs) return;
     for (int i = 0; i < n; i++)
         job_fields_free(&jobs[i]);
     free(jobs);

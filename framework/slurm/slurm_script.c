@@ -16,37 +16,30 @@
 
 int64_t sl_slurm_parse_time(const char *s)
 {
-    if (!s || !*s)
-        return SL_EINVAL;
-    if (!strcmp(s, "infinite") || !strcmp(s, "unlimited") || !strcmp(s, "UNLIMITED"))
-        return -1;
+    if (!s || !*s) return SL_EINVAL;
+    if (!strcmp(s, "infinite") || !strcmp(s, "unlimited") || !strcmp(s, "UNLIMITED")) return -1;
     long long days = 0, f[3];
     int nf = 0;
     const char *p = s, *dash = strchr(s, '-');
     if (dash) {
         char *e;
-        if (!isdigit((unsigned char)*s))
-            return SL_EINVAL;
+        if (!isdigit((unsigned char)*s)) return SL_EINVAL;
         days = strtoll(s, &e, 10);
-        if (e != dash)
-            return SL_EINVAL;
+        if (e != dash) return SL_EINVAL;
         p = dash + 1;
     }
     while (*p) {
-        if (nf == 3 || !isdigit((unsigned char)*p))
-            return SL_EINVAL;
+        if (nf == 3 || !isdigit((unsigned char)*p)) return SL_EINVAL;
         char *e;
         f[nf++] = strtoll(p, &e, 10);
-        if (e - p > 6)
-            return SL_EINVAL;
+        if (e - p > 6) return SL_EINVAL;
         p = e;
         if (*p == ':' && p[1])
             p++;
         else if (*p)
             return SL_EINVAL;
     }
-    if (nf == 0)
-        return SL_EINVAL;
+    if (nf == 0) return SL_EINVAL;
     if (dash) /* D-HH, D-HH:MM, D-HH:MM:SS */
         return days * 86400 + f[0] * 3600 + (nf > 1 ? f[1] * 60 : 0) + (nf > 2 ? f[2] : 0);
     if (nf == 1) /* minutes */
@@ -61,10 +54,8 @@ int64_t sl_slurm_parse_time(const char *s)
  * is not a shell). */
 static int check_word(const char *what, const char *v, int allow_space, sl_err *err)
 {
-    if (!v)
-        return 0;
-    if (!*v)
-        return sl_errf(err, SL_EINVAL, "%s must not be empty", what);
+    if (!v) return 0;
+    if (!*v) return sl_errf(err, SL_EINVAL, "%s must not be empty", what);
     for (const char *p = v; *p; p++) {
         unsigned char c = (unsigned char)*p;
         if (c < 0x20 || c == 0x7f || c == '"' || c == '\'' || c == '\\' || c == '`' ||
@@ -85,8 +76,7 @@ int sl_slurm_check_opts(const sl_slurm_opts *o, sl_err *err)
         return sl_errf(err, SL_EINVAL,
                        "time limit '%s' is not Slurm time syntax (MM, HH:MM:SS, D-HH:MM, ...)",
                        o->time);
-    if (o->drain_s < 0)
-        return sl_errf(err, SL_EINVAL, "--drain must be >= 0 seconds");
+    if (o->drain_s < 0) return sl_errf(err, SL_EINVAL, "--drain must be >= 0 seconds");
     if (o->time && o->drain_s > 0) {
         int64_t lim = sl_slurm_parse_time(o->time);
         if (lim > 0 && o->drain_s >= lim)
@@ -97,31 +87,28 @@ int sl_slurm_check_opts(const sl_slurm_opts *o, sl_err *err)
     }
     struct {
         const char *what, *v;
-    } words[] = {{"partition", o->partition},   {"qos", o->qos},
+    } words[] = {{"partition", o->partition},     {"qos", o->qos},
                  {"reservation", o->reservation}, {"account", o->account},
-                 {"constraint", o->constraint}, {"job name", o->job_name},
-                 {"output", o->output},         {"controller address", o->controller},
-                 {"sluice path", o->sluice},    {"mem root", o->mem_root},
-                 {"ssd root", o->ssd_root},     {"controller state dir", o->controller_state}};
+                 {"constraint", o->constraint},   {"job name", o->job_name},
+                 {"output", o->output},           {"controller address", o->controller},
+                 {"sluice path", o->sluice},      {"mem root", o->mem_root},
+                 {"ssd root", o->ssd_root},       {"controller state dir", o->controller_state}};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (check_word(words[i].what, words[i].v, 0, err) < 0)
-            return SL_EINVAL;
+        if (check_word(words[i].what, words[i].v, 0, err) < 0) return SL_EINVAL;
     if (!o->controller || !o->sluice)
         return sl_errf(err, SL_EINVAL, "the controller address and the sluice path are required");
     for (size_t i = 0; i < o->ngroups; i++) {
         const char *g = o->groups[i];
-        if (!isalnum((unsigned char)g[0]) || strspn(g, "abcdefghijklmnopqrstuvwxyz"
-                                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-                                                 strlen(g))
+        if (!isalnum((unsigned char)g[0]) ||
+            strspn(g, "abcdefghijklmnopqrstuvwxyz"
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(g))
             return sl_errf(err, SL_EINVAL, "group name '%s' must match [A-Za-z0-9][A-Za-z0-9_.-]*",
                            g);
     }
     for (size_t i = 0; i < o->nsbatch; i++) {
         if (strncmp(o->sbatch[i], "-", 1))
-            return sl_errf(err, SL_EINVAL, "sbatch option '%s' must start with '-'",
-                           o->sbatch[i]);
-        if (check_word("sbatch option", o->sbatch[i], 0, err) < 0)
-            return SL_EINVAL;
+            return sl_errf(err, SL_EINVAL, "sbatch option '%s' must start with '-'", o->sbatch[i]);
+        if (check_word("sbatch option", o->sbatch[i], 0, err) < 0) return SL_EINVAL;
     }
     return 0;
 }
@@ -157,8 +144,7 @@ static const char NODE_WRAPPER[] =
 
 static void sbatch_line(sl_buf *b, const char *opt, const char *v)
 {
-    if (v)
-        sl_buf_printf(b, "#SBATCH --%s=%s\n", opt, v);
+    if (v) sl_buf_printf(b, "#SBATCH --%s=%s\n", opt, v);
 }
 
 /* #SBATCH lines of one job component (het: one per part). */
@@ -167,14 +153,12 @@ static void component(sl_buf *b, const sl_slurm_opts *o, int nodes)
     sl_buf_printf(b, "#SBATCH --nodes=%d\n", nodes);
     sbatch_line(b, "partition", o->partition);
     sbatch_line(b, "constraint", o->constraint);
-    if (o->exclusive)
-        sl_buf_puts(b, "#SBATCH --exclusive\n");
+    if (o->exclusive) sl_buf_puts(b, "#SBATCH --exclusive\n");
 }
 
 int sl_slurm_render_script(const sl_slurm_opts *o, sl_buf *b, sl_err *err)
 {
-    if (sl_slurm_check_opts(o, err) < 0)
-        return SL_EINVAL;
+    if (sl_slurm_check_opts(o, err) < 0) return SL_EINVAL;
     const char *name = o->job_name ? o->job_name : SL_SLURM_JOB_NAME;
     char *comment = sl_slurm_comment(o);
     sl_buf_puts(b, "#!/bin/sh\n");
@@ -186,8 +170,7 @@ int sl_slurm_render_script(const sl_slurm_opts *o, sl_buf *b, sl_err *err)
     sbatch_line(b, "qos", o->qos);
     sbatch_line(b, "reservation", o->reservation);
     sbatch_line(b, "account", o->account);
-    if (o->drain_s > 0)
-        sl_buf_printf(b, "#SBATCH --signal=TERM@%d\n", o->drain_s);
+    if (o->drain_s > 0) sl_buf_printf(b, "#SBATCH --signal=TERM@%d\n", o->drain_s);
     for (size_t i = 0; i < o->nsbatch; i++)
         sl_buf_printf(b, "#SBATCH %s\n", o->sbatch[i]);
     if (o->het_ingest > 0) {
@@ -238,9 +221,10 @@ int sl_slurm_render_script(const sl_slurm_opts *o, sl_buf *b, sl_err *err)
     } else {
         sl_buf_printf(b, "export SLUICE_SLURM_CONTROLLER='%s'\n", o->controller);
     }
-    sl_buf_printf(b, "\nagents() { # srun options of one step\n"
-                     "  srun \"$@\" --ntasks-per-node=1 --no-kill --kill-on-bad-exit=0 "
-                     "/bin/sh -c '%s'\n}\n\n",
+    sl_buf_printf(b,
+                  "\nagents() { # srun options of one step\n"
+                  "  srun \"$@\" --ntasks-per-node=1 --no-kill --kill-on-bad-exit=0 "
+                  "/bin/sh -c '%s'\n}\n\n",
                   NODE_WRAPPER);
     /* the batch shell outlives the agents: it waits for every step */
     sl_buf_puts(b, "trap 'echo sluice-slurm: batch shell got SIGTERM >&2' TERM\n");
@@ -257,8 +241,7 @@ int sl_slurm_render_script(const sl_slurm_opts *o, sl_buf *b, sl_err *err)
                        "p0=$!\n"
                        "while kill -0 $p0 2>/dev/null; do wait $p0; done\n");
     }
-    if (o->controller_inside)
-        sl_buf_puts(b, "kill -TERM $ctl_pid 2>/dev/null; wait $ctl_pid\n");
+    if (o->controller_inside) sl_buf_puts(b, "kill -TERM $ctl_pid 2>/dev/null; wait $ctl_pid\n");
     sl_buf_puts(b, "echo \"sluice-slurm: agents of job $SLURM_JOB_ID ended\" >&2\n");
     return 0;
 }

@@ -125,3 +125,17 @@ wait_for 10 no_agents
 check "no agent processes left" no_agents
 check "node caches removed" [ -z "$(ls -A "$TMP/shm" 2>/dev/null)" ]
 check "slurm status: nothing for this controller" grep -q "no sluice agent jobs" <<<"$(sluice slurm status)"
+
+# the controller inside the allocation: started by the batch script on the
+# first node, listening where --controller says (here a loopback port)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+out=$(sluice slurm up --nodes 2 --controller-inside --controller "127.0.0.1:$port" \
+      --controller-state "$TMP/inside" --mem-root "$TMP/shm" --ssd-root "$TMP/ssd" \
+      --output "$TMP/inside-%j.out" 2>>"$TMP/up.err")
+echo "$out"
+inside_up() { [ "$(SLUICE_CONTROLLER=127.0.0.1:$port sluice hosts --json 2>/dev/null | grep -o '"state":"up"' | wc -l)" = 2 ]; }
+wait_for 60 inside_up
+check "controller inside the job: 2 agents registered with it" inside_up
+check "its state lives in --controller-state" test -s "$TMP/inside/sluice.db"
+check "slurm down --all ends that job too" sluice slurm down --all --timeout 60
+check "squeue: nothing left" [ -z "$(squeue -h -o %i)" ]

@@ -90,8 +90,7 @@ static void test_script(void **state)
                           "agent \"$@\" &",
                           "--drain-on-term"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        if (!strstr(s, want[i]))
-            fail_msg("script lacks '%s':\n%s", want[i], s);
+        if (!strstr(s, want[i])) fail_msg("script lacks '%s':\n%s", want[i], s);
     /* every #SBATCH line comes before the first command (sbatch stops there) */
     char *first_cmd = strstr(s, "\nexport ");
     assert_non_null(first_cmd);
@@ -178,11 +177,12 @@ static void test_parse_sbatch(void **state)
 static void test_parse_squeue(void **state)
 {
     (void)state;
-    const char *out = "12|sluice-agents|RUNNING|4|1:02|1:00:00|debug|sluice:127.0.0.1:7470|node[1-4]\n"
-                      "13+0|sluice-agents|RUNNING|1|0:10|30:00|debug|sluice:127.0.0.1:7470|node5\n"
-                      "13+1|sluice-agents|PENDING|3|0:00|30:00|debug|sluice:127.0.0.1:7470|\n"
-                      "14|other|RUNNING|1|0:01|UNLIMITED|debug||node6\n"
-                      "15|sluice-agents|RUNNING|2|0:01|UNLIMITED|debug|sluice:10.1.1.1:7470|n[7-8]\n";
+    const char *out =
+        "12|sluice-agents|RUNNING|4|1:02|1:00:00|debug|sluice:127.0.0.1:7470|node[1-4]\n"
+        "13+0|sluice-agents|RUNNING|1|0:10|30:00|debug|sluice:127.0.0.1:7470|node5\n"
+        "13+1|sluice-agents|PENDING|3|0:00|30:00|debug|sluice:127.0.0.1:7470|\n"
+        "14|other|RUNNING|1|0:01|UNLIMITED|debug||node6\n"
+        "15|sluice-agents|RUNNING|2|0:01|UNLIMITED|debug|sluice:10.1.1.1:7470|n[7-8]\n";
     sl_slurm_job *j = NULL;
     sl_err e = {0};
     int n = sl_slurm_parse_squeue(out, "sluice-agents", "sluice:127.0.0.1:7470", &j, &e);
@@ -222,9 +222,9 @@ static void test_exec(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_time),         cmocka_unit_test(test_script),
+        cmocka_unit_test(test_time),           cmocka_unit_test(test_script),
         cmocka_unit_test(test_het_and_inside), cmocka_unit_test(test_bad_opts),
-        cmocka_unit_test(test_parse_sbatch), cmocka_unit_test(test_parse_squeue),
+        cmocka_unit_test(test_parse_sbatch),   cmocka_unit_test(test_parse_squeue),
         cmocka_unit_test(test_exec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
