@@ -857,6 +857,9 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     sl_runtime_shutdown_all();
     pthread_join(lt, NULL);
     pthread_join(rt, NULL);
+    /* one last heartbeat: deletions waiting for this host are done now,
+     * not left for an agent that may never come back */
+    heartbeat(a);
     while (waitpid(-1, NULL, WNOHANG) > 0)
         ;
     sl_agent_cache_stop(a);

@@ -222,6 +222,7 @@ int cmd_run(int argc, char **argv)
         req.pipeline = ids;
         int tty = !quiet && sl_cli_tty();
         int64_t last_print = 0;
+        size_t shown_lines = 0;
         for (int frame = 0; !interrupted; frame++) {
             Sluice__V1__StatusReply *rep = NULL;
             if (SL_CALL(cl, "Status", status_request, &req, status_reply, rep, 10000, &e) < 0) {
@@ -232,9 +233,12 @@ int cmd_run(int argc, char **argv)
             int64_t now = sl_mono_ms();
             if (tty) {
                 if (frame)
-                    printf("\033[%zuA\033[J", rep->n_pipelines ? rep->pipelines[0]->n_stages + 2 : 0);
+                    printf("\033[%zuA\033[J", shown_lines);
                 sl_cli_print_status(stdout, rep, 0);
                 fflush(stdout);
+                shown_lines = rep->n_pipelines ? rep->pipelines[0]->n_stages + 2 +
+                                                     rep->pipelines[0]->n_warnings
+                                               : 0;
             } else if (!quiet && (finished || now - last_print >= 5000)) {
                 sl_cli_print_status(stdout, rep, 0);
                 fflush(stdout);

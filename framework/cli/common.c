@@ -106,6 +106,8 @@ void sl_cli_print_status(FILE *f, const Sluice__V1__StatusReply *st, int json)
         sl_cli_fmt_duration(el, sizeof el, end - p->created);
         fprintf(f, "pipeline %s (#%lld): %s, %s\n", p->name, (long long)p->pipeline_id, p->state,
                 el);
+        for (size_t w = 0; w < p->n_warnings; w++)
+            fprintf(f, "  warning: %s\n", p->warnings[w]);
         /* PENDING (keys of lazy messages not yet tasks) only when there are some */
         int pend = 0;
         for (size_t k = 0; k < p->n_stages; k++)

@@ -93,6 +93,10 @@ static int status_cb(void *ctx, const sl_pipe_stat *ps)
     p->created = ps->created;
     p->finished = ps->finished;
     p->n_stages = ps->nstages;
+    p->n_warnings = ps->nwarnings;
+    p->warnings = sl_xcalloc(ps->nwarnings ? ps->nwarnings : 1, sizeof *p->warnings);
+    for (size_t i = 0; i < ps->nwarnings; i++)
+        p->warnings[i] = sl_xstrdup(ps->warnings[i]);
     p->stages = sl_xcalloc(ps->nstages ? ps->nstages : 1, sizeof *p->stages);
     for (size_t k = 0; k < ps->nstages; k++) {
         Sluice__V1__StageStatus *s = sl_xmalloc(sizeof *s);
@@ -133,6 +137,9 @@ static int h_status(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_
             free(p->stages[k]);
         }
         free(p->stages);
+        for (size_t k = 0; k < p->n_warnings; k++)
+            free(p->warnings[k]);
+        free(p->warnings);
         free(p->name);
         free(p->state);
         free(p);

@@ -24,10 +24,24 @@ sl_pipe *sl_sched_pipe(sl_sched *s, int64_t id)
     return NULL;
 }
 
+void sl_sched_warn(sl_sched *s, sl_pipe *p, const char *msg)
+{
+    for (size_t i = 0; i < p->nwarnings; i++)
+        if (!strcmp(p->warnings[i], msg))
+            return;
+    p->warnings = sl_xrealloc(p->warnings, (p->nwarnings + 1) * sizeof *p->warnings);
+    p->warnings[p->nwarnings++] = sl_xstrdup(msg);
+    sl_store_event(s->store, sl_wall(), p->id, 0, "warning", msg, NULL);
+    fprintf(stderr, "sluice controller: pipeline %lld: %s\n", (long long)p->id, msg);
+}
+
 static void pipe_free(sl_pipe *p)
 {
     if (!p)
         return;
+    for (size_t i = 0; i < p->nwarnings; i++)
+        free(p->warnings[i]);
+    free(p->warnings);
     sl_pipeline_free(p->model);
     sl_sched_expand_free(p);
     free(p->state);

@@ -171,6 +171,8 @@ typedef struct sl_pipe_stat {
     double created, finished;
     sl_stage_stat *stages;
     size_t nstages;
+    char *const *warnings;
+    size_t nwarnings;
 } sl_pipe_stat;
 /* Calls fn for each pipeline matching `which` (name, id, or NULL/"" for all). */
 typedef int (*sl_pipe_stat_fn)(void *ctx, const sl_pipe_stat *st);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "util/clock.h"
+#include "util/units.h"
 
 void sl_obj_ref_clear(sl_obj_ref *o)
 {
@@ -241,6 +242,19 @@ int sl_sched_cache_admit(sl_sched *s, sl_pipe *p, int stage, const char *host, i
     int64_t mem_b, ssd_b;
     if (sl_store_host_budget(s->store, host, &mem_b, &ssd_b, err) < 0)
         return SL_ESTORE;
+    if (mem_b > 0 && ssd_b > 0 && st->output_size > mem_b && st->output_size > ssd_b) {
+        /* it would wait forever: say so where the operator looks */
+        char msg[512], o[32], m[32], d[32];
+        snprintf(msg, sizeof msg,
+                 "stage '%s': output_size %s is larger than host %s's memory budget %s and "
+                 "SSD budget %s, so its tasks cannot run there (lower output_size or raise "
+                 "the agent's --mem-budget/--ssd-budget)",
+                 st->name, sl_format_size(st->output_size, o, sizeof o), host,
+                 sl_format_size(mem_b, m, sizeof m), sl_format_size(ssd_b, d, sizeof d));
+        sl_sched_warn(s, p, msg);
+        *n_mem = *n_ssd = 0;
+        return 0;
+    }
     for (int round = 0; round < 2; round++) {
         *n_mem = *n_ssd = 0;
         if (mem_b <= 0) {

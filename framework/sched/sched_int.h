@@ -27,6 +27,8 @@ typedef struct sl_pipe {
     int64_t lease_ttl_ms;
     struct sl_expansion *exp; /* messages expanded lazily (sched_expand.c) */
     size_t nexp;
+    char **warnings; /* things an operator must fix, shown by status (deduplicated) */
+    size_t nwarnings;
 } sl_pipe;
 
 typedef struct sl_agent_rt {
@@ -91,6 +93,8 @@ int sl_sched_cache_unreachable(sl_sched *s, const sl_completion *c, double now, 
 /* Re-derives the pipeline state after changes; records a state change. */
 int sl_sched_check_done(sl_sched *s, sl_pipe *p, double now, sl_err *err);
 void sl_sched_count(sl_pipe *p, int stage, int from_state, int to_state);
+/* Adds a warning once (and logs it as an event and on stderr). */
+void sl_sched_warn(sl_sched *s, sl_pipe *p, const char *msg);
 void sl_sched_note_done(sl_pipe *p, int stage, double now);
 /* Records contact with host; writes the store at most once a second. */
 void sl_sched_host_seen(sl_sched *s, const char *host, double now);
