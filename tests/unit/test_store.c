@@ -124,12 +124,72 @@ static void test_gather(void **state)
     sl_store_close(s);
 }
 
+/* Expansion cursors survive a reopen (what a restarted controller reads),
+ * and the matrix query streams keys with their states. */
+typedef struct {
+    int n;
+    int64_t next, total, batch;
+    char tmpl[64];
+} exp_seen;
+
+static int exp_cb(void *ctx, const sl_expansion_row *r)
+{
+    exp_seen *x = ctx;
+    x->n++;
+    x->next = r->next;
+    x->total = r->total;
+    x->batch = r->batch;
+    snprintf(x->tmpl, sizeof x->tmpl, "%s", r->tmpl);
+    return 0;
+}
+
+static int keys_cb(void *ctx, const char *key, int state)
+{
+    (void)key;
+    ((int *)ctx)[state]++;
+    return 0;
+}
+
+static void test_expansions(void **state)
+{
+    (void)state;
+    sl_store *s;
+    sl_err e = {0};
+    assert_int_equal(sl_store_open(path, 0, &s, &e), 0);
+    assert_int_equal(sl_store_begin(s, &e), 0);
+    int64_t pid = sl_store_pipeline_insert(s, "p", "p.yaml", "name: p", "{}", 1.0, &e);
+    int64_t id = sl_store_expansion_insert(s, pid, 1, "k{1..100000}", NULL, 100000, 40, 1.0, &e);
+    assert_true(id > 0);
+    assert_int_equal(sl_store_expansion_advance(s, id, 5000, &e), 0);
+    assert_int_equal(sl_store_task_insert(s, pid, 1, "k1", NULL, NULL, 1.0, NULL, &e), 1);
+    assert_int_equal(sl_store_task_insert(s, pid, 1, "k2", NULL, NULL, 1.0, NULL, &e), 1);
+    assert_int_equal(sl_store_commit(s, &e), 0);
+    /* an uncommitted advance is not kept */
+    assert_int_equal(sl_store_begin(s, &e), 0);
+    assert_int_equal(sl_store_expansion_advance(s, id, 9000, &e), 0);
+    sl_store_rollback(s);
+    sl_store_close(s);
+    assert_int_equal(sl_store_open(path, 0, &s, &e), 0);
+    exp_seen x = {0};
+    assert_int_equal(sl_store_expansions_each(s, exp_cb, &x, &e), 0);
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.next, 5000);
+    assert_int_equal(x.total, 100000);
+    assert_int_equal(x.batch, 40);
+    assert_string_equal(x.tmpl, "k{1..100000}");
+    int counts[SL_TASK_NSTATES] = {0};
+    assert_int_equal(sl_store_stage_keys(s, pid, 1, keys_cb, counts, &e), 0);
+    assert_int_equal(counts[SL_TASK_QUEUED], 2);
+    sl_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schema_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tasks_and_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gather, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expansions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
