@@ -126,6 +126,18 @@ check "no agent processes left" no_agents
 check "node caches removed" [ -z "$(ls -A "$TMP/shm" 2>/dev/null)" ]
 check "slurm status: nothing for this controller" grep -q "no sluice agent jobs" <<<"$(sluice slurm status)"
 
+# a time limit: Slurm signals the agents --drain before it (up to a minute
+# early, its event resolution); idle agents drain at once and the job ends
+# long before the limit
+out=$(sluice slurm up --nodes 1 --time 1 --drain 50s --mem-root "$TMP/shm" --ssd-root "$TMP/ssd" \
+      --output "$TMP/tl-%j.out" --wait 60 2>>"$TMP/up.err")
+tl=$(echo "$out" | sed -n 's/^submitted Slurm job \([0-9]*\).*/\1/p')
+t0=$SECONDS
+tl_gone() { [ -z "$(squeue -h -j "$tl" -o %i 2>/dev/null)" ]; }
+wait_for 50 tl_gone
+check "time limit 1 min, drain 50 s: the agents drained and the job ended after $((SECONDS - t0)) s" tl_gone
+check "the agent logged its drain" grep -q "drain done" "$TMP/tl-$tl.out"
+
 # the controller inside the allocation: started by the batch script on the
 # first node, listening where --controller says (here a loopback port)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
