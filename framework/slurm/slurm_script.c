@@ -122,8 +122,10 @@ char *sl_slurm_comment(const sl_slurm_opts *o)
 static const char NODE_WRAPPER[] =
     "node=${SLURMD_NODENAME:-$(hostname -s)}\n"
     "  [ \"$SLUICE_SLURM_SHARED\" = 1 ] && node=\"$node-j$SLUICE_SLURM_JOB\"\n"
-    "  mem=\"$SLUICE_SLURM_MEM/sluice-$SLUICE_SLURM_JOB/$node\"\n"
-    "  dir=\"$SLUICE_SLURM_SSD/sluice-$SLUICE_SLURM_JOB/$node\"\n"
+    /* roots may name node-side variables, e.g. $TMPDIR: expand them here */
+    "  eval \"memr=\\\"$SLUICE_SLURM_MEM\\\" ssdr=\\\"$SLUICE_SLURM_SSD\\\"\"\n"
+    "  mem=\"$memr/sluice-$SLUICE_SLURM_JOB/$node\"\n"
+    "  dir=\"$ssdr/sluice-$SLUICE_SLURM_JOB/$node\"\n"
     "  set -- --controller \"$SLUICE_SLURM_CONTROLLER\" --name \"$node\" --dir \"$dir\" \\\n"
     "         --ssd \"$dir/ssd\" --mem \"$mem\" --group \"slurm-$SLUICE_SLURM_JOB\"\n"
     "  for g in $SLUICE_SLURM_GROUPS $SLUICE_SLURM_COMPONENT; do set -- \"$@\" --group \"$g\"; "
@@ -138,8 +140,7 @@ static const char NODE_WRAPPER[] =
     "  rc=0\n"
     "  while kill -0 $pid 2>/dev/null; do wait $pid; rc=$?; done\n"
     "  rm -rf \"$mem\" \"$mem.work\" \"$dir\"\n"
-    "  rmdir \"$SLUICE_SLURM_MEM/sluice-$SLUICE_SLURM_JOB\" "
-    "\"$SLUICE_SLURM_SSD/sluice-$SLUICE_SLURM_JOB\" 2>/dev/null\n"
+    "  rmdir \"$memr/sluice-$SLUICE_SLURM_JOB\" \"$ssdr/sluice-$SLUICE_SLURM_JOB\" 2>/dev/null\n"
     "  exit $rc";
 
 static void sbatch_line(sl_buf *b, const char *opt, const char *v)
@@ -204,7 +205,7 @@ int sl_slurm_render_script(const sl_slurm_opts *o, sl_buf *b, sl_err *err)
         int any = !colon || !strncmp(o->controller, "0.0.0.0:", 8) || colon == o->controller;
         const char *state = o->controller_state ? o->controller_state : NULL;
         sl_buf_printf(b, "ctl_state='%s'\n", state ? state : "");
-        sl_buf_printf(b, "[ -n \"$ctl_state\" ] || ctl_state=\"$SLUICE_SLURM_SSD/"
+        sl_buf_printf(b, "[ -n \"$ctl_state\" ] || eval ctl_state=\"$SLUICE_SLURM_SSD/"
                          "sluice-$SLURM_JOB_ID/controller\"\n");
         sl_buf_puts(b, "mkdir -p \"$ctl_state\"\n");
         sl_buf_printf(b,
