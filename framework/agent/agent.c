@@ -379,7 +379,7 @@ static void *lease_thread(void *arg)
             pthread_mutex_unlock(&a->mu);
             if (rc == SL_ERPC || rc == SL_ETIMEOUT) { /* controller away: keep trying */
                 sl_sleep_ms(backoff);
-                backoff = backoff < 2000 ? backoff * 2 : 2000;
+                backoff = backoff < 1000 ? backoff * 2 : 1000;
             } else {
                 fprintf(stderr, "sluice agent %s: lease: %s\n", a->name, err.msg);
                 sl_sleep_ms(1000);
@@ -465,8 +465,14 @@ static void heartbeat(sl_agent *a)
     int64_t *ids = sl_xcalloc(n ? n : 1, sizeof *ids);
     for (size_t i = 0; i < n; i++)
         ids[i] = a->running[i]->id;
-    /* leased but not yet started tasks hold leases too */
+    /* leased but not yet started tasks hold leases too, and so do finished
+     * ones whose report has not gone through yet (the controller may be
+     * restarting): their leases must not expire and make them run again */
     for (sl_atask *t = a->pending_head; t; t = t->next) {
+        ids = sl_xrealloc(ids, (n + 1) * sizeof *ids);
+        ids[n++] = t->id;
+    }
+    for (sl_atask *t = a->done_head; t; t = t->next) {
         ids = sl_xrealloc(ids, (n + 1) * sizeof *ids);
         ids[n++] = t->id;
     }
@@ -559,7 +565,7 @@ static void *report_thread(void *arg)
                 if (stopping)
                     break; /* their leases will expire and be retried elsewhere */
                 sl_sleep_ms(backoff);
-                backoff = backoff < 2000 ? backoff * 2 : 2000;
+                backoff = backoff < 1000 ? backoff * 2 : 1000;
                 continue;
             }
             backoff = 50;

@@ -129,7 +129,10 @@ int sl_sched_open(const sl_sched_config *cfg, sl_sched **out, sl_err *err)
      * them one lease period to reconnect and report before expiring them. */
     if (sl_store_begin(s->store, err) < 0)
         goto fail;
-    if (sl_store_leases_extend_all(s->store, sl_wall() + s->lease_ttl_ms / 1000.0, err) < 0 ||
+    /* ... and their hosts are not lost for the controller's own silence */
+    double grace = 2 * s->lease_ttl_ms / 1000.0; /* reconnecting takes a moment */
+    if (sl_store_leases_extend_all(s->store, sl_wall() + grace, err) < 0 ||
+        sl_store_hosts_seen_all(s->store, sl_wall() + grace / 2, err) < 0 ||
         sl_store_event(s->store, sl_wall(), 0, 0, "controller-start", "controller started",
                        err) < 0 ||
         sl_store_commit(s->store, err) < 0) {

@@ -180,6 +180,18 @@ int sl_store_host_seen(sl_store *s, const char *name, double now, sl_err *err)
     return sqlite3_changes(s->db);
 }
 
+int sl_store_hosts_seen_all(sl_store *s, double now, sl_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "UPDATE hosts SET last_seen=? WHERE state='up'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return sl_store_fail(s, err, "prepare hosts grace");
+    sqlite3_bind_double(st, 1, now);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sl_store_fail(s, err, "hosts grace");
+}
+
 int sl_store_host_set_state(sl_store *s, const char *name, const char *state, sl_err *err)
 {
     sqlite3_stmt *st = sl_store_stmt(s, ST_HOST_STATE, "UPDATE hosts SET state=? WHERE name=?");
