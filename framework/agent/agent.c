@@ -609,8 +609,44 @@ static void task_done(sl_agent *a, sl_atask *t)
     pthread_mutex_unlock(&a->mu);
 }
 
+/* Tasks of (pipeline, stage) running here now (caller holds mu). */
+static int running_in_stage(const sl_agent *a, int64_t pid, int stage)
+{
+    int n = 0;
+    for (size_t i = 0; i < a->nrunning; i++)
+        n += a->running[i]->pipeline_id == pid && a->running[i]->stage == stage;
+    return n;
+}
+
+/* The stage's slots from a model already fetched, 0 if not known yet. */
+static int cached_slots(const sl_agent *a, int64_t pid, int stage)
+{
+    for (size_t i = 0; i < a->nmodels; i++)
+        if (a->models[i].pipeline_id == pid)
+            return stage >= 0 && (size_t)stage < a->models[i].model->nstages
+                       ? a->models[i].model->stages[stage].slots
+                       : 0;
+    return 0;
+}
+
 static void start_pending(sl_agent *a)
 {
+    /* models first (an RPC on first use, so not under the lock): they say
+     * how many tasks of a stage may run at once; the controller may have
+     * leased a spare batch beyond that */
+    for (;;) {
+        pthread_mutex_lock(&a->mu);
+        int64_t need = 0;
+        for (sl_atask *t = a->pending_head; t && !need; t = t->next)
+            if (!cached_slots(a, t->pipeline_id, t->stage))
+                need = t->pipeline_id;
+        pthread_mutex_unlock(&a->mu);
+        if (!need)
+            break;
+        sl_err e = {0};
+        if (!sl_agent_model(a, need, &e))
+            break; /* the task start reports the error */
+    }
     for (;;) {
         pthread_mutex_lock(&a->mu);
         int from_staging = 0;
@@ -619,13 +655,21 @@ static void start_pending(sl_agent *a)
             a->staged_head = t->next;
             t->next = NULL;
             from_staging = 1;
-        } else if ((t = a->pending_head)) {
-            a->pending_head = t->next;
-            if (!a->pending_head)
-                a->pending_tail = NULL;
-            t->next = NULL;
-            a->running = sl_xrealloc(a->running, (a->nrunning + 1) * sizeof *a->running);
-            a->running[a->nrunning++] = t;
+        } else {
+            sl_atask **pp = &a->pending_head, *prev = NULL;
+            for (t = a->pending_head; t; prev = t, pp = &t->next, t = t->next) {
+                int slots = cached_slots(a, t->pipeline_id, t->stage);
+                if (!slots || running_in_stage(a, t->pipeline_id, t->stage) < slots)
+                    break;
+            }
+            if (t) {
+                *pp = t->next;
+                if (a->pending_tail == t)
+                    a->pending_tail = prev;
+                t->next = NULL;
+                a->running = sl_xrealloc(a->running, (a->nrunning + 1) * sizeof *a->running);
+                a->running[a->nrunning++] = t;
+            }
         }
         pthread_mutex_unlock(&a->mu);
         if (!t)

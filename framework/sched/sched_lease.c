@@ -223,7 +223,12 @@ static int try_lease(sl_sched *s, sl_agent_rt *a, const char *agent_id, const sl
             for (size_t t = 0; t < out->n; t++)
                 if (out->tasks[t].pipeline_id == p->id && out->tasks[t].stage == (int)k)
                     running++;
-            int free_slots = st->slots - running;
+            /* With a deep queue an agent may hold one spare task per slot,
+             * started the moment a slot frees: short tasks then never wait
+             * for a round trip to the controller. The agent itself keeps
+             * to `slots` running at once. */
+            int spare = p->rt[k].count[SL_TASK_QUEUED] > 4 * (int64_t)st->slots ? st->slots : 0;
+            int free_slots = st->slots + spare - running;
             if (free_slots <= 0) {
                 full = 1;
                 continue;

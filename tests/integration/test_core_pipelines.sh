@@ -121,3 +121,19 @@ check "emit: 4 keys emitted with sluice emit arrived" [ "$(wc -l < "$TMP/emit.ou
 check "emit: headers given to sluice emit reach the consumer" grep -q '^1/y {"from_host":"h[123]","n":1}$' "$TMP/emit.out"
 badid=$(sql "SELECT id FROM tasks WHERE pipeline_id=$id AND key='bad'")
 check "emit: the bad key's error is in sluice logs" sh -c "sluice logs $badid | grep -q \"emitted key '../escape' is invalid\""
+
+# 6. slots hold on one host even when the agent holds spare tasks (a deep
+#    queue lets agents lease ahead): never two of this stage at once per host
+cat > "$TMP/slots.yaml" <<YAML
+name: slots
+stages:
+  - name: one
+    command: [sh, -c, 'mkdir $TMP/lock.\$SLUICE_HOST || exit 9; sleep 0.05; rmdir $TMP/lock.\$SLUICE_HOST', sh]
+    slots: 1
+messages:
+  - {to: one, key: "s{1..30}"}
+YAML
+id=$(submit "$TMP/slots.yaml")
+st=$(wait_pipeline "$id" 60)
+check "slots: a deep queue completes (state=$st)" [ "$st" = done ]
+check "slots: never two tasks of a 1-slot stage at once on a host" [ "$(sql "SELECT count(*) FROM attempts a JOIN tasks t ON t.id=a.task_id WHERE t.pipeline_id=$id AND a.exit_code != 0")" = 0 ]
