@@ -3,6 +3,8 @@
  * code through framework/, and the two differ in their placeholders.) */
 #include "names.h"
 
+#include "module_emit.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -102,23 +104,5 @@ int key_expand(const char *tmpl, const char *const *kv, char *out, size_t len)
 
 int key_emit(const char *key, char *err, size_t errlen)
 {
-    printf("%s\n", key);
-    fflush(stdout);
-    const char *work = getenv("SLUICE_WORK");
-    if (!work || !*work) return 0;
-    char path[4096], line[4200];
-    snprintf(path, sizeof path, "%s/emit", work);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    int n = snprintf(line, sizeof line, "%s\n", key);
-    ssize_t w = write(fd, line, (size_t)n);
-    close(fd);
-    if (w != n) {
-        snprintf(err, errlen, "cannot append to %s", path);
-        return -1;
-    }
-    return 0;
+    return module_emit(key, err, errlen);
 }
