@@ -6,6 +6,6 @@ BEAM_SRCS := modules/beam-maker/beam.c $(MODLIB_METAFITS_SRCS) $(MODLIB_CALIB_SR
 	$(MODLIB_ASTROMETRY_SRCS) $(MODLIB_PSRFITS_SRCS)
 BEAM_LIBS = $(call pc,cfitsio erfa openblas)
 $(B)/obj/modules/beam-maker/%.o $(B)/obj/bench/beam.o: EXTRA_CFLAGS += $(call pcflags,openblas)
-$(eval $(call sl_program,beam-maker,modules/beam-maker/main.c $(BEAM_SRCS),$(BEAM_LIBS)))
+$(eval $(call sl_program,beam-maker,modules/beam-maker/main.c modules/lib/module_fs.c $(BEAM_SRCS),$(BEAM_LIBS)))
 $(eval $(call sl_program,beam-fold-snr,modules/beam-maker/tests/fold_snr.c $(MODLIB_PSRFITS_SRCS),$(MODLIB_PSRFITS_LIBS)))
 $(eval $(call sl_bench,beam,bench/beam.c $(BEAM_SRCS),$(BEAM_LIBS)))

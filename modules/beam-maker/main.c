@@ -3,6 +3,7 @@
  *
  * Writes one PSRFITS file per pointing (and the incoherent beam with
  * --incoherent) for one coarse channel; see README.md. */
+#include "module_fs.h"
 #include "beam.h"
 
 #include <errno.h>
@@ -13,20 +14,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* mkdir -p: creates dir and its missing parents. */
-static int make_dirs(const char *dir)
-{
-    char buf[4096];
-    snprintf(buf, sizeof(buf), "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 static void usage(FILE *out)
 {
@@ -126,7 +113,7 @@ int main(int argc, char **argv)
         return 2;
     }
     c.pointings = pts;
-    if (make_dirs(c.out_dir) != 0) {
+    if (module_mkdir_p(c.out_dir) != 0) {
         fprintf(stderr, "beam-maker: cannot create %s: %s\n", c.out_dir, strerror(errno));
         free(pts);
         return 1;

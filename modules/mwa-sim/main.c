@@ -2,6 +2,7 @@
  *
  * Writes a complete synthetic MWA VCS observation (metafits, calibration,
  * pointings, truth, .dat voltages) into one directory; see README.md. */
+#include "module_fs.h"
 #include "astrometry.h"
 #include "sim.h"
 
@@ -13,20 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* mkdir -p: creates dir and its missing parents. */
-static int make_dirs(const char *dir)
-{
-    char buf[4096];
-    snprintf(buf, sizeof(buf), "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 static void usage(FILE *out)
 {
@@ -180,7 +167,7 @@ int main(int argc, char **argv)
     }
     if (layout) c.reduced = strcmp(layout, "reduced") == 0;
     else c.reduced = !(c.ntile == 128 && c.nfine == 128);
-    if (make_dirs(c.out_dir) != 0) {
+    if (module_mkdir_p(c.out_dir) != 0) {
         fprintf(stderr, "mwa-sim: cannot create %s: %s\n", c.out_dir, strerror(errno));
         return 1;
     }
