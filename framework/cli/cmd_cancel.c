@@ -4,17 +4,19 @@
 
 #include "cli/cli.h"
 
-static const char USAGE[] = "usage: sluice cancel [--controller ADDR] PIPELINE\n";
+static const char USAGE[] = "usage: sluice cancel [--controller ADDR] [--json] PIPELINE\n";
 
 int cmd_cancel(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"controller", 1, 0, 'c'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"controller", 1, 0, 'c'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     const char *ctl = NULL;
+    int json = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': ctl = optarg; break;
+        case 'j': json = 1; break;
         case 'h': return sl_cli_usage(USAGE, 0);
         default: return sl_cli_usage(USAGE, 1);
         }
@@ -33,7 +35,10 @@ int cmd_cancel(int argc, char **argv)
         sl_cli_report(addr, &e);
         return 1;
     }
-    printf("cancelled %lld task(s)\n", (long long)rep->cancelled);
+    if (json)
+        printf("{\"cancelled\":%lld}\n", (long long)rep->cancelled);
+    else
+        printf("cancelled %lld task(s)\n", (long long)rep->cancelled);
     sluice__v1__cancel_reply__free_unpacked(rep, NULL);
     return 0;
 }

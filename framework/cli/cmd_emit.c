@@ -12,7 +12,7 @@
 
 static const char USAGE[] =
     "usage: sluice emit [--stage S] [--headers JSON] KEY...\n"
-    "       sluice emit --pipeline P [--stage S] [--headers JSON] [--controller ADDR] KEY...\n\n"
+    "       sluice emit --pipeline P [--stage S] [--headers JSON] [--controller ADDR] [--json] KEY...\n\n"
     "In a module, records KEY as an output message of the running task (sent\n"
     "through the stage's emits: when the task succeeds). With --pipeline, sends\n"
     "KEY straight to stage S (default: the first stage) of pipeline P; KEY may\n"
@@ -21,13 +21,15 @@ static const char USAGE[] =
 int cmd_emit(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"controller", 1, 0, 'c'}, {"pipeline", 1, 0, 'p'}, {"stage", 1, 0, 's'},
+        {"controller", 1, 0, 'c'}, {"json", 0, 0, 'j'}, {"pipeline", 1, 0, 'p'}, {"stage", 1, 0, 's'},
         {"headers", 1, 0, 'H'},    {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
     const char *ctl = NULL, *pipeline = NULL, *stage = NULL, *headers = NULL;
+    int json = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': ctl = optarg; break;
+        case 'j': json = 1; break;
         case 'p': pipeline = optarg; break;
         case 's': stage = optarg; break;
         case 'H': headers = optarg; break;
@@ -90,7 +92,10 @@ int cmd_emit(int argc, char **argv)
         sl_cli_report(addr, &e);
         return 1;
     }
-    printf("created %lld task(s)\n", (long long)rep->created);
+    if (json)
+        printf("{\"created\":%lld}\n", (long long)rep->created);
+    else
+        printf("created %lld task(s)\n", (long long)rep->created);
     sluice__v1__emit_reply__free_unpacked(rep, NULL);
     return 0;
 }

@@ -4,20 +4,22 @@
 #include "cli/cli.h"
 
 static const char USAGE[] =
-    "usage: sluice retry [--controller ADDR] [--stage S] PIPELINE [TASK_ID...]\n\n"
+    "usage: sluice retry [--controller ADDR] [--json] [--stage S] PIPELINE [TASK_ID...]\n\n"
     "Re-queues the given failed tasks, or every failed task of the pipeline (or\n"
     "of one stage), with fresh retry budgets.\n";
 
 int cmd_retry(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"controller", 1, 0, 'c'}, {"stage", 1, 0, 's'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"controller", 1, 0, 'c'}, {"json", 0, 0, 'j'}, {"stage", 1, 0, 's'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     const char *ctl = NULL;
+    int json = 0;
     Sluice__V1__RetryRequest req = SLUICE__V1__RETRY_REQUEST__INIT;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': ctl = optarg; break;
+        case 'j': json = 1; break;
         case 's': req.stage = optarg; break;
         case 'h': return sl_cli_usage(USAGE, 0);
         default: return sl_cli_usage(USAGE, 1);
@@ -41,7 +43,10 @@ int cmd_retry(int argc, char **argv)
         sl_cli_report(addr, &e);
         return 1;
     }
-    printf("re-queued %lld task(s)\n", (long long)rep->requeued);
+    if (json)
+        printf("{\"requeued\":%lld}\n", (long long)rep->requeued);
+    else
+        printf("re-queued %lld task(s)\n", (long long)rep->requeued);
     sluice__v1__retry_reply__free_unpacked(rep, NULL);
     return 0;
 }

@@ -29,3 +29,4 @@ done
 check "an unknown command exits 2" sh -c 'sluice frobnicate 2>/dev/null; [ $? = 2 ]'
 check "sluice status without a controller explains what to do" sh -c \
   'SLUICE_CONTROLLER=127.0.0.1:1 sluice status --once 2>&1 | grep -q "hint: is a controller running"'
+check "retry, cancel and emit take --json" sh -c 'for c in retry cancel emit; do sluice $c --help | grep -q -- --json || exit 1; done'
