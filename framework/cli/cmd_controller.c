@@ -17,6 +17,8 @@ static const char USAGE[] =
     "  --lease-ttl D      lease length before an agent's task is re-queued (30s)\n"
     "  --threads N        RPC worker threads (16)\n"
     "  --fsync            fsync every commit (survives power loss, slower)\n"
+    "  --http ADDR        serve a status page, /metrics (Prometheus) and /api/status\n"
+    "                     on ADDR, e.g. 127.0.0.1:7471 (off by default)\n"
     "  --token T          data-plane token agents must present to each other\n"
     "                     (default $SLUICE_TOKEN, else DIR/token, made on first start)\n";
 
@@ -25,7 +27,7 @@ int cmd_controller(int argc, char **argv)
     static const struct option opts[] = {{"state", 1, 0, 's'},   {"listen", 1, 0, 'l'},
                                          {"addr-file", 1, 0, 'a'}, {"lease-ttl", 1, 0, 't'},
                                          {"threads", 1, 0, 'n'}, {"fsync", 0, 0, 'f'},
-                                         {"token", 1, 0, 'k'},
+                                         {"token", 1, 0, 'k'},     {"http", 1, 0, 'H'},
                                          {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
     sl_controller_config cfg = {.state_dir = "sluice-state", .listen = "127.0.0.1:7470",
                                 .lease_ttl_ms = 30000, .rpc_threads = 16};
@@ -43,6 +45,7 @@ int cmd_controller(int argc, char **argv)
         case 'n': cfg.rpc_threads = atoi(optarg); break;
         case 'f': cfg.durable_fsync = 1; break;
         case 'k': cfg.token = optarg; break;
+        case 'H': cfg.http = optarg; break;
         case 'h': return sl_cli_usage(USAGE, 0);
         default: return sl_cli_usage(USAGE, 1);
         }

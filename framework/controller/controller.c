@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "controller/api.h"
+#include "controller/http.h"
 #include "sched/sched.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -137,6 +138,16 @@ int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
         sl_sched_close(sched);
         return SL_EIO;
     }
+    sl_http *http = NULL;
+    if (cfg->http) {
+        int hport = 0;
+        if (!(http = sl_http_start(cfg->http, sched, &hport, err))) {
+            sl_rpc_server_stop(srv);
+            sl_sched_close(sched);
+            return SL_EIO;
+        }
+        fprintf(stderr, "sluice controller: status page and /metrics on http port %d\n", hport);
+    }
     reaper_ctx rc_ctx = {sched, 0};
     pthread_t th;
     pthread_create(&th, NULL, reaper, &rc_ctx);
@@ -146,6 +157,7 @@ int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
     rc_ctx.stop = 1;
     pthread_join(th, NULL);
     sl_sched_shutdown(sched); /* wakes long-polls so the RPC workers can finish */
+    sl_http_stop(http);
     sl_rpc_server_stop(srv);
     sl_sched_close(sched);
     return 0;

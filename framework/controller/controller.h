@@ -12,6 +12,7 @@ typedef struct sl_controller_config {
     const char *state_dir;  /* holds sluice.db */
     const char *listen;     /* "127.0.0.1:7470"; port 0 picks one */
     const char *addr_file;  /* if set, "host:port" is written here once listening */
+    const char *http;       /* status page and /metrics address, NULL for none */
     int64_t lease_ttl_ms;
     int rpc_threads;
     int durable_fsync;

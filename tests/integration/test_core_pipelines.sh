@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../cluster.sh"
 
-start_controller --lease-ttl 5s
+start_controller --lease-ttl 5s --http 127.0.0.1:0
 start_agent h1 --group east
 start_agent h2 --group east
 start_agent h3 --group west
@@ -137,3 +137,9 @@ id=$(submit "$TMP/slots.yaml")
 st=$(wait_pipeline "$id" 60)
 check "slots: a deep queue completes (state=$st)" [ "$st" = done ]
 check "slots: never two tasks of a 1-slot stage at once on a host" [ "$(sql "SELECT count(*) FROM attempts a JOIN tasks t ON t.id=a.task_id WHERE t.pipeline_id=$id AND a.exit_code != 0")" = 0 ]
+
+# 7. the HTTP side door: status page, Prometheus metrics, JSON
+hport=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$TMP/controller.log" | head -n1)
+check "http: /metrics lists done tasks per stage" sh -c "curl -sf http://127.0.0.1:$hport/metrics | grep -q 'sluice_tasks{pipeline=\"linear\",id=\"1\",stage=\"c\",state=\"done\"} 5'"
+check "http: /api/status is JSON with the pipelines" sh -c "curl -sf http://127.0.0.1:$hport/api/status | grep -q '\"name\":\"slots\"'"
+check "http: / is a status page" sh -c "curl -sf http://127.0.0.1:$hport/ | grep -q '<h1>sluice</h1>'"
