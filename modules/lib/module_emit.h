@@ -10,4 +10,10 @@
 /* 0 on success, -1 with a sentence in err. */
 int module_emit(const char *key, char *err, size_t errlen);
 
+/* Key templates with {placeholders} taken from kv, a NULL-terminated list
+ * of name, value pairs. check: every placeholder known (else err lists the
+ * known ones); expand: the key into out (len bytes), -1 if it does not fit. */
+int module_key_check(const char *tmpl, const char *const *kv, char *err, size_t errlen);
+int module_key_expand(const char *tmpl, const char *const *kv, char *out, size_t len);
+
 #endif

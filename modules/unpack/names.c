@@ -57,49 +57,14 @@ const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
-static const char *lookup(const char *ph, size_t n, const char *const *kv)
-{
-    for (; kv[0]; kv += 2)
-        if (strlen(kv[0]) == n && !memcmp(kv[0], ph, n)) return kv[1];
-    return NULL;
-}
-
 int key_check(const char *tmpl, const char *const *kv, char *err, size_t errlen)
 {
-    for (const char *p = tmpl; (p = strchr(p, '{')); p++) {
-        const char *e = strchr(p, '}');
-        if (!e || !lookup(p + 1, (size_t)(e - p - 1), kv)) {
-            size_t o = (size_t)snprintf(err, errlen, "key template '%s': unknown placeholder at '%s' (known:", tmpl, p);
-            for (const char *const *k = kv; k[0] && o < errlen; k += 2)
-                o += (size_t)snprintf(err + o, errlen - o, " {%s}", k[0]);
-            if (o < errlen) snprintf(err + o, errlen - o, ")");
-            return -1;
-        }
-    }
-    return 0;
+    return module_key_check(tmpl, kv, err, errlen);
 }
 
 int key_expand(const char *tmpl, const char *const *kv, char *out, size_t len)
 {
-    size_t o = 0;
-    for (const char *p = tmpl; *p;) {
-        const char *v = NULL;
-        size_t vl = 1;
-        if (*p == '{') {
-            const char *e = strchr(p, '}');
-            if (e) v = lookup(p + 1, (size_t)(e - p - 1), kv);
-            if (v) {
-                vl = strlen(v);
-                p = e + 1;
-            }
-        }
-        if (!v) v = p++;
-        if (o + vl >= len) return -1;
-        memcpy(out + o, v, vl);
-        o += vl;
-    }
-    out[o] = 0;
-    return 0;
+    return module_key_expand(tmpl, kv, out, len);
 }
 
 int key_emit(const char *key, char *err, size_t errlen)
