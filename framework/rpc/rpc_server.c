@@ -83,6 +83,10 @@ static int run_handler(sl_rpc_server *s, const sl_rpc_method *m, grpc_byte_buffe
         sl_buf_free(&resp);
         if (!err->msg[0]) sl_errf(err, rc, "%s failed (error %d)", m->name, rc);
         err->code = rc;
+        /* the caller's mistakes are the caller's to read; anything else
+         * (a full disk, a broken database) is the operator's too */
+        if (rc != SL_EINVAL && rc != SL_ENOTFOUND)
+            fprintf(stderr, "sluice: %s: %s\n", m->name, err->msg);
         return rc;
     }
     /* Hand the reply's heap block to gRPC instead of copying it. */
