@@ -98,6 +98,8 @@ static int do_register(sl_agent *a, sl_err *err)
     if (rc == 0) {
         a->lease_ttl_ms = rep->lease_ttl_ms > 0 ? rep->lease_ttl_ms : 30000;
         snprintf(a->token, sizeof a->token, "%s", rep->token);
+        if (rep->wipe_cache)
+            sl_agent_cache_wipe(a);
         sluice__v1__register_reply__free_unpacked(rep, NULL);
     }
     return rc;

@@ -562,3 +562,31 @@ static void *push_main(void *arg)
     pthread_mutex_unlock(&a->mu);
     return NULL;
 }
+
+void sl_agent_cache_wipe(sl_agent *a)
+{
+    const char *roots[2] = {a->mem_root, a->ssd_root};
+    int n = 0;
+    for (int r = 0; r < 2; r++) {
+        DIR *d = opendir(roots[r]);
+        if (!d)
+            continue;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            /* only what sluice puts there: p<digits> object trees */
+            const char *q = e->d_name;
+            if (*q++ != 'p' || !*q || strspn(q, "0123456789") != strlen(q))
+                continue;
+            char *p = sl_xasprintf("%s/%s", roots[r], e->d_name);
+            sl_rm_rf(p);
+            free(p);
+            n++;
+        }
+        closedir(d);
+    }
+    if (n)
+        fprintf(stderr,
+                "sluice agent %s: the controller holds no objects here (the host was declared "
+                "lost, or is new to this cluster); removed %d orphaned pipeline director%s\n",
+                a->name, n, n == 1 ? "y" : "ies");
+}

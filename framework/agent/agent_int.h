@@ -142,6 +142,8 @@ int sl_agent_out_prepare(sl_agent *a, sl_atask *t, const char *stage_name, sl_er
 /* After the module exited: registers the output (success) or removes it. */
 void sl_agent_out_collect(sl_agent *a, sl_atask *t);
 void sl_agent_cache_delete(sl_agent *a, const char *tier_path);
+/* Removes every object directory (p<pipeline>/...) from both tiers. */
+void sl_agent_cache_wipe(sl_agent *a);
 /* Queues a copy of a local object to another host (stream edges). */
 void sl_agent_push_enqueue(sl_agent *a, const char *tier, const char *path, const char *files,
                            const char *dest_host, const char *dest_addr);

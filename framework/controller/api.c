@@ -480,12 +480,14 @@ static int h_register(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, s
             ai.agent_id = r->agent_id;
         int64_t ttl = 0;
         const char *token = "";
-        rc = sl_sched_register(ctx, &ai, &ttl, &token, err);
+        int wipe = 0;
+        rc = sl_sched_register(ctx, &ai, &ttl, &token, &wipe, err);
         if (rc == 0) {
             Sluice__V1__RegisterReply o = SLUICE__V1__REGISTER_REPLY__INIT;
             o.agent_id = (char *)ai.agent_id;
             o.lease_ttl_ms = ttl;
             o.token = (char *)token;
+            o.wipe_cache = wipe;
             PACK(register_reply, &o);
         }
     }

@@ -54,7 +54,7 @@ typedef struct sl_agent_info {
 /* Registers an agent; returns the lease length and the cluster's
  * data-plane token (static storage of the scheduler). */
 int sl_sched_register(sl_sched *s, const sl_agent_info *a, int64_t *lease_ttl_ms,
-                      const char **token, sl_err *err);
+                      const char **token, int *wipe_cache, sl_err *err);
 
 /* ---- the cache: objects are task output directories ---- */
 typedef struct sl_obj_replica {

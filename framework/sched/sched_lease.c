@@ -100,7 +100,7 @@ static sl_agent_rt *agent_get(sl_sched *s, const char *host, const char *agent_i
 }
 
 int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_ms,
-                      const char **token, sl_err *err)
+                      const char **token, int *wipe_cache, sl_err *err)
 {
     sl_buf groups = SL_BUF_INIT;
     for (size_t i = 0; i < ai->ngroups; i++) {
@@ -120,6 +120,14 @@ int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_m
                      .state = "up",
                      .last_seen = now};
     pthread_mutex_lock(&s->mu);
+    char before[16] = "";
+    /* what an agent finds in its tiers at start is an orphan unless the
+     * catalog still places objects there: a host back from being lost (its
+     * objects were re-made elsewhere), or one whose only copies were
+     * dropped as unreadable, or a new cluster on old tiers */
+    *wipe_cache = (sl_store_host_get_state(s->store, ai->name, before, sizeof before, NULL) == 1 &&
+                   strcmp(before, "lost") == 0) ||
+                  sl_store_host_replica_count(s->store, ai->name, NULL) == 0;
     int rc = sl_store_begin(s->store, err);
     if (rc == 0) {
         char msg[512];

@@ -142,6 +142,10 @@ int sl_store_host_upsert(sl_store *s, const sl_host_row *h, sl_err *err);
 int sl_store_host_seen(sl_store *s, const char *name, double now, sl_err *err);
 /* Marks every up host as seen at `now` (a restarted controller's grace). */
 int sl_store_hosts_seen_all(sl_store *s, double now, sl_err *err);
+/* Number of replicas the catalog places on host. */
+int64_t sl_store_host_replica_count(sl_store *s, const char *host, sl_err *err);
+/* 1 and the state copied into out if the host is known, 0 if not. */
+int sl_store_host_get_state(sl_store *s, const char *name, char *out, size_t n, sl_err *err);
 int sl_store_host_set_state(sl_store *s, const char *name, const char *state, sl_err *err);
 typedef int (*sl_host_row_fn)(void *ctx, const sl_host_row *row);
 int sl_store_hosts_each(sl_store *s, sl_host_row_fn fn, void *ctx, sl_err *err);

@@ -180,6 +180,34 @@ int sl_store_host_seen(sl_store *s, const char *name, double now, sl_err *err)
     return sqlite3_changes(s->db);
 }
 
+int64_t sl_store_host_replica_count(sl_store *s, const char *host, sl_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM replicas WHERE host=?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return sl_store_fail(s, err, "prepare replica count");
+    bind_text(st, 1, host);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n < 0 ? sl_store_fail(s, err, "count replicas") : n;
+}
+
+int sl_store_host_get_state(sl_store *s, const char *name, char *out, size_t n, sl_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT state FROM hosts WHERE name=?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sl_store_fail(s, err, "prepare host state");
+    bind_text(st, 1, name);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        snprintf(out, n, "%s", col_text(st, 0) ? col_text(st, 0) : "");
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : sl_store_fail(s, err, "host state");
+}
+
 int sl_store_hosts_seen_all(sl_store *s, double now, sl_err *err)
 {
     sqlite3_stmt *st;
