@@ -23,13 +23,14 @@ extern char **environ;
 
 static const char USAGE[] =
     "usage: sluice run [--agents N] [--state DIR] [--env-file FILE] [--lease-ttl D]\n"
-    "                  [--quiet] [--keep] FILE.yaml\n\n"
+    "                  [--quiet] [--keep] [--http] FILE.yaml\n\n"
     "Runs a pipeline on this machine: starts a controller and local agents\n"
     "(cluster.agents of the YAML, or --agents N, default 1), submits FILE.yaml,\n"
     "shows per-stage progress, waits, and exits 0 only if every task succeeded.\n"
     "State, logs and work dirs go to --state (default .sluice/NAME-TIMESTAMP);\n"
     "each agent's memory tier is /dev/shm/sluice-run-PID/AGENT (removed at the\n"
-    "end unless --keep).\n";
+    "end unless --keep). --http serves the controller's status page and /metrics\n"
+    "on a free port of 127.0.0.1 and prints its address.\n";
 
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig)
@@ -103,8 +104,8 @@ int cmd_run(int argc, char **argv)
     static const struct option opts[] = {
         {"agents", 1, 0, 'n'},   {"state", 1, 0, 's'}, {"env-file", 1, 0, 'e'},
         {"lease-ttl", 1, 0, 't'}, {"quiet", 0, 0, 'q'}, {"keep", 0, 0, 'k'},
-        {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
-    int nagents = 0, quiet = 0, keep = 0, c;
+        {"http", 0, 0, 'H'},     {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+    int nagents = 0, quiet = 0, keep = 0, http = 0, c;
     const char *state = NULL, *env_file = NULL, *ttl = "10s";
     while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
         switch (c) {
@@ -114,6 +115,7 @@ int cmd_run(int argc, char **argv)
         case 't': ttl = optarg; break;
         case 'q': quiet = 1; break;
         case 'k': keep = 1; break;
+        case 'H': http = 1; break;
         case 'h': return sl_cli_usage(USAGE, 0);
         default: return sl_cli_usage(USAGE, 1);
         }
@@ -155,7 +157,8 @@ int cmd_run(int argc, char **argv)
     char *cargv[] = {(char *)"sluice",      (char *)"controller", (char *)"--state",
                      sdir,                  (char *)"--listen",   (char *)"127.0.0.1:0",
                      (char *)"--addr-file", addr_file,            (char *)"--lease-ttl",
-                     (char *)ttl,           NULL};
+                     (char *)ttl,           http ? (char *)"--http" : NULL,
+                     (char *)"127.0.0.1:0", NULL};
     pids[0] = spawn_self(clog, cargv);
     char addr[256] = "";
     for (int i = 0; i < 1000 && !addr[0]; i++) {
@@ -212,6 +215,17 @@ int cmd_run(int argc, char **argv)
     }
     if (!quiet)
         printf("sluice run: controller %s, %zu agent(s), state in %s\n", addr, n, sdir);
+    if (http && !quiet) { /* the controller wrote "http=host:port" as a second line */
+        FILE *f = fopen(addr_file, "r");
+        char line[256];
+        while (f && fgets(line, sizeof line, f))
+            if (!strncmp(line, "http=", 5)) {
+                line[strcspn(line, "\n")] = 0;
+                printf("sluice run: status page http://%s/ (metrics at /metrics)\n", line + 5);
+            }
+        if (f)
+            fclose(f);
+    }
     sl_rpc_client *cl = sl_cli_connect(addr);
     int64_t id = sl_cli_submit_file(cl, addr, file, env_file, quiet);
     int rc = 1;

@@ -37,7 +37,9 @@ static void *reaper(void *arg)
     return NULL;
 }
 
-static int write_addr(const char *path, const char *listen, int port, sl_err *err)
+/* addr file: "host:port" of the API, then "http=host:port" when the status
+ * page is on (readers of the first line need nothing else). */
+static int write_addr(const char *path, const char *listen, int port, int http_port, sl_err *err)
 {
     char host[256];
     snprintf(host, sizeof host, "%s", listen);
@@ -52,6 +54,8 @@ static int write_addr(const char *path, const char *listen, int port, sl_err *er
     if (!f)
         return sl_errf(err, SL_EIO, "cannot write %s: %s", tmp, strerror(errno));
     fprintf(f, "%s:%d\n", host, port);
+    if (http_port > 0)
+        fprintf(f, "http=%s:%d\n", host, http_port);
     if (fclose(f) != 0 || rename(tmp, path) != 0)
         return sl_errf(err, SL_EIO, "cannot write %s: %s", path, strerror(errno));
     return 0;
@@ -133,20 +137,21 @@ int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
     }
     fprintf(stderr, "sluice controller: listening on %s (port %d), state in %s\n", cfg->listen,
             port, cfg->state_dir);
-    if (cfg->addr_file && write_addr(cfg->addr_file, cfg->listen, port, err) < 0) {
-        sl_rpc_server_stop(srv);
-        sl_sched_close(sched);
-        return SL_EIO;
-    }
     sl_http *http = NULL;
+    int hport = 0;
     if (cfg->http) {
-        int hport = 0;
         if (!(http = sl_http_start(cfg->http, sched, &hport, err))) {
             sl_rpc_server_stop(srv);
             sl_sched_close(sched);
             return SL_EIO;
         }
         fprintf(stderr, "sluice controller: status page and /metrics on http port %d\n", hport);
+    }
+    if (cfg->addr_file && write_addr(cfg->addr_file, cfg->listen, port, hport, err) < 0) {
+        sl_http_stop(http);
+        sl_rpc_server_stop(srv);
+        sl_sched_close(sched);
+        return SL_EIO;
     }
     reaper_ctx rc_ctx = {sched, 0};
     pthread_t th;
