@@ -215,16 +215,17 @@ int cmd_run(int argc, char **argv)
     }
     if (!quiet)
         printf("sluice run: controller %s, %zu agent(s), state in %s\n", addr, n, sdir);
-    if (http && !quiet) { /* the controller wrote "http=host:port" as a second line */
-        FILE *f = fopen(addr_file, "r");
+    if (http && !quiet) { /* the controller wrote its http "host:port" beside the addr file */
+        char *hf = sl_xasprintf("%s.http", addr_file);
+        FILE *f = fopen(hf, "r");
         char line[256];
-        while (f && fgets(line, sizeof line, f))
-            if (!strncmp(line, "http=", 5)) {
-                line[strcspn(line, "\n")] = 0;
-                printf("sluice run: status page http://%s/ (metrics at /metrics)\n", line + 5);
-            }
+        if (f && fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\n")] = 0;
+            printf("sluice run: status page http://%s/ (metrics at /metrics)\n", line);
+        }
         if (f)
             fclose(f);
+        free(hf);
     }
     sl_rpc_client *cl = sl_cli_connect(addr);
     int64_t id = sl_cli_submit_file(cl, addr, file, env_file, quiet);

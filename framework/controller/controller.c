@@ -37,8 +37,9 @@ static void *reaper(void *arg)
     return NULL;
 }
 
-/* addr file: "host:port" of the API, then "http=host:port" when the status
- * page is on (readers of the first line need nothing else). */
+/* addr file: "host:port" of the API; with the status page on, its
+ * "host:port" goes to ADDR_FILE.http (the addr file stays one line, which
+ * every script reads whole). */
 static int write_addr(const char *path, const char *listen, int port, int http_port, sl_err *err)
 {
     char host[256];
@@ -54,8 +55,15 @@ static int write_addr(const char *path, const char *listen, int port, int http_p
     if (!f)
         return sl_errf(err, SL_EIO, "cannot write %s: %s", tmp, strerror(errno));
     fprintf(f, "%s:%d\n", host, port);
-    if (http_port > 0)
-        fprintf(f, "http=%s:%d\n", host, http_port);
+    if (http_port > 0) {
+        char hp[4096];
+        snprintf(hp, sizeof hp, "%s.http", path);
+        FILE *h = fopen(hp, "w");
+        if (h) {
+            fprintf(h, "%s:%d\n", host, http_port);
+            fclose(h);
+        }
+    }
     if (fclose(f) != 0 || rename(tmp, path) != 0)
         return sl_errf(err, SL_EIO, "cannot write %s: %s", path, strerror(errno));
     return 0;
