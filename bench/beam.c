@@ -40,8 +40,8 @@ static void *gemm_worker(void *p)
     gemm_job *j = p;
     const float complex one = 1, zero = 0;
     for (int k = j->tid; k < j->nchan; k += j->nthreads)
-        cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->M, j->N, j->K, &one, j->A,
-                    j->K, j->B, j->N, &zero, j->C, j->N);
+        cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->M, j->N, j->K, &one, j->A, j->K,
+                    j->B, j->N, &zero, j->C, j->N);
     return NULL;
 }
 
@@ -60,7 +60,8 @@ static double cgemm_rate(int M, int N, int K, int nchan, int nthreads, float com
         jobs[t] = (gemm_job){M, N, K, nchan, t, nthreads, A[t], B[t], C[t]};
         pthread_create(&th[t], NULL, gemm_worker, &jobs[t]);
     }
-    for (int t = 0; t < nthreads; t++) pthread_join(th[t], NULL);
+    for (int t = 0; t < nthreads; t++)
+        pthread_join(th[t], NULL);
     double r1 = flops / (now_s() - t0) / 1e9;
     openblas_set_num_threads(nthreads);
     gemm_job one = {M, N, K, nchan, 0, 1, A[0], B[0], C[0]};
@@ -77,9 +78,12 @@ int main(int argc, char **argv)
     const char *data = NULL;
     int rounds = 3, threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[++i];
-        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        if (!strcmp(argv[i], "--data") && i + 1 < argc)
+            data = argv[++i];
+        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+            rounds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: beam [--data DIR] [--rounds N] [--threads N]\n");
             return 2;
@@ -97,8 +101,7 @@ int main(int argc, char **argv)
                  dir, NPOINT - 1, threads);
         double t0 = now_s();
         if (system(cmd) != 0) {
-            fprintf(stderr, "beam: '%s' failed (run from the repository root after make)\n",
-                    cmd);
+            fprintf(stderr, "beam: '%s' failed (run from the repository root after make)\n", cmd);
             return 1;
         }
         printf("beam: mwa-sim wrote one full-size second in %.2f s\n", now_s() - t0);
@@ -118,10 +121,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "beam: %s\n", err);
         return 1;
     }
-    beam_config c = {.obsid = 1257010784, .begin = 1257010784, .end = 1257010784,
-                     .coarse = 109, .data_dir = data, .metafits_path = meta,
-                     .calib_path = cal, .out_dir = out, .pointings = pts,
-                     .npointings = npts, .incoherent = 1, .threads = threads};
+    beam_config c = {.obsid = 1257010784,
+                     .begin = 1257010784,
+                     .end = 1257010784,
+                     .coarse = 109,
+                     .data_dir = data,
+                     .metafits_path = meta,
+                     .calib_path = cal,
+                     .out_dir = out,
+                     .pointings = pts,
+                     .npointings = npts,
+                     .incoherent = 1,
+                     .threads = threads};
     beam_ctx *ctx;
     if (beam_open(&ctx, &c, err)) {
         fprintf(stderr, "beam: %s\n", err);
@@ -133,8 +144,10 @@ int main(int argc, char **argv)
         A[t] = malloc(sizeof(float complex) * M * K);
         B[t] = malloc(sizeof(float complex) * (size_t)K * N);
         C[t] = malloc(sizeof(float complex) * (size_t)M * N);
-        for (size_t i = 0; i < (size_t)M * K; i++) A[t][i] = (float)(i % 7) - 3 + I;
-        for (size_t i = 0; i < (size_t)K * N; i++) B[t][i] = (float)(i % 5) - 2 - I;
+        for (size_t i = 0; i < (size_t)M * K; i++)
+            A[t][i] = (float)(i % 7) - 3 + I;
+        for (size_t i = 0; i < (size_t)K * N; i++)
+            B[t][i] = (float)(i % 5) - 2 - I;
         memset(C[t], 0, sizeof(float complex) * (size_t)M * N);
     }
     double best_wall = 1e30, best_gemm = 0, flops = 0;

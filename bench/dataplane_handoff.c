@@ -28,8 +28,7 @@ static int cmp64(const void *a, const void *b)
 static int make_file(const char *path, size_t size)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     size_t chunk = 1u << 20;
     char *buf = malloc(chunk);
     memset(buf, 0xA5, chunk);
@@ -51,8 +50,7 @@ static int64_t copy_us(const char *src, const char *dst)
     char *buf = malloc(1u << 20);
     ssize_t n;
     while ((n = read(in, buf, 1u << 20)) > 0)
-        if (write(out, buf, (size_t)n) != n)
-            break;
+        if (write(out, buf, (size_t)n) != n) break;
     free(buf);
     close(in);
     close(out);

@@ -22,8 +22,10 @@ int main(int argc, char **argv)
         double p = (i + 0.5) / 65536.0, lo = -12, hi = 12; /* inverse normal CDF */
         for (int k = 0; k < 60; k++) {
             double mid = (lo + hi) / 2;
-            if (0.5 * erfc(-mid / sqrt(2)) < p) lo = mid;
-            else hi = mid;
+            if (0.5 * erfc(-mid / sqrt(2)) < p)
+                lo = mid;
+            else
+                hi = mid;
         }
         long v = lround(2.0 * lo);
         table[i] = (int8_t)(v < -8 ? -8 : v > 7 ? 7 : v);
@@ -34,7 +36,8 @@ int main(int argc, char **argv)
         size_t m = n < (long long)sizeof buf ? (size_t)n : sizeof buf;
         for (size_t i = 0; i < m; i++) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            buf[i] = (unsigned char)((table[x & 0xffff] & 15) | ((table[(x >> 16) & 0xffff] & 15) << 4));
+            buf[i] =
+                (unsigned char)((table[x & 0xffff] & 15) | ((table[(x >> 16) & 0xffff] & 15) << 4));
         }
         if (fwrite(buf, 1, m, stdout) != m) return 1;
         n -= (long long)m;

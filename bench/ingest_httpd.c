@@ -70,12 +70,13 @@ static void *serve(void *arg)
                 if (b >= 0 && b < size) last = b;
                 code = 206;
             }
-            int n = snprintf(hdr, sizeof hdr, "HTTP/1.1 %d %s\r\nContent-Length: %lld\r\n"
-                             "Accept-Ranges: bytes\r\n", code, code == 200 ? "OK" : "Partial Content",
-                             last - start + 1);
+            int n = snprintf(hdr, sizeof hdr,
+                             "HTTP/1.1 %d %s\r\nContent-Length: %lld\r\n"
+                             "Accept-Ranges: bytes\r\n",
+                             code, code == 200 ? "OK" : "Partial Content", last - start + 1);
             if (code == 206)
-                n += snprintf(hdr + n, sizeof hdr - (size_t)n, "Content-Range: bytes %lld-%lld/%lld\r\n",
-                              start, last, size);
+                n += snprintf(hdr + n, sizeof hdr - (size_t)n,
+                              "Content-Range: bytes %lld-%lld/%lld\r\n", start, last, size);
             n += snprintf(hdr + n, sizeof hdr - (size_t)n, "\r\n");
             if (send_all(c, hdr, (size_t)n)) goto out;
             off_t off = start;
@@ -132,7 +133,9 @@ int main(int argc, char **argv)
         int c = accept(s, NULL, NULL);
         if (c < 0) continue;
         pthread_t w;
-        if (pthread_create(&w, NULL, serve, (void *)(long)c) == 0) pthread_detach(w);
-        else close(c);
+        if (pthread_create(&w, NULL, serve, (void *)(long)c) == 0)
+            pthread_detach(w);
+        else
+            close(c);
     }
 }

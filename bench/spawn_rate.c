@@ -27,8 +27,7 @@ int main(int argc, char **argv)
     char *prog = argc > 3 ? argv[3] : "/bin/true";
     long *counts = mmap(NULL, sizeof(long) * (size_t)par, PROT_READ | PROT_WRITE,
                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (counts == MAP_FAILED)
-        return 1;
+    if (counts == MAP_FAILED) return 1;
     double t0 = now();
     for (int p = 0; p < par; p++) {
         if (fork() == 0) {
@@ -36,8 +35,7 @@ int main(int argc, char **argv)
             char *av[] = {prog, NULL};
             while (now() - t0 < secs) {
                 pid_t pid;
-                if (posix_spawn(&pid, prog, NULL, NULL, av, environ) != 0)
-                    _exit(1);
+                if (posix_spawn(&pid, prog, NULL, NULL, av, environ) != 0) _exit(1);
                 waitpid(pid, NULL, 0);
                 n++;
             }

@@ -41,8 +41,7 @@
 static void wake_executor(sl_agent *a)
 {
     uint64_t one = 1;
-    if (write(a->evfd, &one, sizeof one) < 0 && errno != EAGAIN)
-        perror("sluice agent: eventfd");
+    if (write(a->evfd, &one, sizeof one) < 0 && errno != EAGAIN) perror("sluice agent: eventfd");
 }
 
 /* ---- calls ---------------------------------------------------------------- */
@@ -53,25 +52,21 @@ static void wake_executor(sl_agent *a)
 const sl_pipeline *sl_agent_model(sl_agent *a, int64_t pipeline_id, sl_err *err)
 {
     for (size_t i = 0; i < a->nmodels; i++)
-        if (a->models[i].pipeline_id == pipeline_id)
-            return a->models[i].model;
+        if (a->models[i].pipeline_id == pipeline_id) return a->models[i].model;
     Sluice__V1__GetPipelineRequest req = SLUICE__V1__GET_PIPELINE_REQUEST__INIT;
     req.pipeline_id = pipeline_id;
     Sluice__V1__GetPipelineReply *rep = NULL;
     int rc = 0;
     for (int tries = 0; tries < 50; tries++) {
         rc = CALL(M_GETPIPE, get_pipeline_request, &req, get_pipeline_reply, rep, 10000, err);
-        if (rc != SL_ERPC && rc != SL_ETIMEOUT)
-            break;
+        if (rc != SL_ERPC && rc != SL_ETIMEOUT) break;
         sl_sleep_ms(200);
     }
-    if (rc < 0)
-        return NULL;
+    if (rc < 0) return NULL;
     const char *vars = rep->n_vars ? rep->vars[0]->value : "{}";
     sl_pipeline *m = sl_pipeline_parse_with_vars_json(rep->file, rep->yaml, vars, err);
     sluice__v1__get_pipeline_reply__free_unpacked(rep, NULL);
-    if (!m)
-        return NULL;
+    if (!m) return NULL;
     a->models = sl_xrealloc(a->models, (a->nmodels + 1) * sizeof *a->models);
     a->models[a->nmodels].pipeline_id = pipeline_id;
     a->models[a->nmodels].model = m;
@@ -98,8 +93,7 @@ static int do_register(sl_agent *a, sl_err *err)
     if (rc == 0) {
         a->lease_ttl_ms = rep->lease_ttl_ms > 0 ? rep->lease_ttl_ms : 30000;
         snprintf(a->token, sizeof a->token, "%s", rep->token);
-        if (rep->wipe_cache)
-            sl_agent_cache_wipe(a);
+        if (rep->wipe_cache) sl_agent_cache_wipe(a);
         sluice__v1__register_reply__free_unpacked(rep, NULL);
     }
     return rc;
@@ -230,8 +224,7 @@ static sl_atask *take_done(sl_agent *a, size_t max, size_t *n)
     *n = 0;
     for (sl_atask *t = batch; t && *n < max; t = t->next, (*n)++)
         last = t;
-    if (!last)
-        return NULL;
+    if (!last) return NULL;
     a->done_head = last->next;
     last->next = NULL;
     a->ndone -= *n;
@@ -241,8 +234,7 @@ static sl_atask *take_done(sl_agent *a, size_t max, size_t *n)
 /* Puts a batch back at the front, in order, after a failed send (holds mu). */
 static void put_back_done(sl_agent *a, sl_atask *batch, size_t n)
 {
-    if (!batch)
-        return;
+    if (!batch) return;
     sl_atask *last = batch;
     while (last->next)
         last = last->next;
@@ -263,8 +255,7 @@ static void free_batch(sl_atask *batch)
 /* The objects a leased task reads, copied out of the reply. */
 static void copy_inputs(sl_atask *t, const Sluice__V1__LeasedTask *lt)
 {
-    if (!lt->n_inputs)
-        return;
+    if (!lt->n_inputs) return;
     t->inputs = sl_xcalloc(lt->n_inputs, sizeof *t->inputs);
     t->ninputs = lt->n_inputs;
     for (size_t i = 0; i < lt->n_inputs; i++) {
@@ -368,8 +359,8 @@ static void *lease_thread(void *arg)
         req.n_done = ndone;
         Sluice__V1__LeaseReply *rep = NULL;
         sl_err err = {0};
-        int rc = CALL(M_LEASE, lease_request, &req, lease_reply, rep, a->cfg->wait_ms + 10000,
-                      &err);
+        int rc =
+            CALL(M_LEASE, lease_request, &req, lease_reply, rep, a->cfg->wait_ms + 10000, &err);
         free(ls);
         free(lp);
         free(acc);
@@ -410,8 +401,7 @@ static void *lease_thread(void *arg)
             a->pending_tail = t;
             a->inflight++;
         }
-        if (rep->lease_ttl_ms > 0)
-            a->lease_ttl_ms = rep->lease_ttl_ms;
+        if (rep->lease_ttl_ms > 0) a->lease_ttl_ms = rep->lease_ttl_ms;
         int got = (int)rep->n_tasks, saturated = rep->saturated;
         pthread_mutex_unlock(&a->mu);
         queue_pushes(a, rep->push, rep->n_push);
@@ -431,8 +421,7 @@ static void *lease_thread(void *arg)
             a->lease_waiting = 0;
         }
         pthread_mutex_unlock(&a->mu);
-        if (got)
-            wake_executor(a);
+        if (got) wake_executor(a);
     }
     return NULL;
 }
@@ -564,8 +553,7 @@ static void *report_thread(void *arg)
                 pthread_mutex_lock(&a->mu);
                 put_back_done(a, batch, n);
                 pthread_mutex_unlock(&a->mu);
-                if (stopping)
-                    break; /* their leases will expire and be retried elsewhere */
+                if (stopping) break; /* their leases will expire and be retried elsewhere */
                 sl_sleep_ms(backoff);
                 backoff = backoff < 1000 ? backoff * 2 : 1000;
                 continue;
@@ -640,14 +628,11 @@ static void start_pending(sl_agent *a)
         pthread_mutex_lock(&a->mu);
         int64_t need = 0;
         for (sl_atask *t = a->pending_head; t && !need; t = t->next)
-            if (!cached_slots(a, t->pipeline_id, t->stage))
-                need = t->pipeline_id;
+            if (!cached_slots(a, t->pipeline_id, t->stage)) need = t->pipeline_id;
         pthread_mutex_unlock(&a->mu);
-        if (!need)
-            break;
+        if (!need) break;
         sl_err e = {0};
-        if (!sl_agent_model(a, need, &e))
-            break; /* the task start reports the error */
+        if (!sl_agent_model(a, need, &e)) break; /* the task start reports the error */
     }
     for (;;) {
         pthread_mutex_lock(&a->mu);
@@ -661,21 +646,18 @@ static void start_pending(sl_agent *a)
             sl_atask **pp = &a->pending_head, *prev = NULL;
             for (t = a->pending_head; t; prev = t, pp = &t->next, t = t->next) {
                 int slots = cached_slots(a, t->pipeline_id, t->stage);
-                if (!slots || running_in_stage(a, t->pipeline_id, t->stage) < slots)
-                    break;
+                if (!slots || running_in_stage(a, t->pipeline_id, t->stage) < slots) break;
             }
             if (t) {
                 *pp = t->next;
-                if (a->pending_tail == t)
-                    a->pending_tail = prev;
+                if (a->pending_tail == t) a->pending_tail = prev;
                 t->next = NULL;
                 a->running = sl_xrealloc(a->running, (a->nrunning + 1) * sizeof *a->running);
                 a->running[a->nrunning++] = t;
             }
         }
         pthread_mutex_unlock(&a->mu);
-        if (!t)
-            return;
+        if (!t) return;
         if (!from_staging && !sl_agent_inputs_local(a, t)) {
             /* inputs are on other hosts: pull them without holding up others */
             sl_agent_stage_async(a, t);
@@ -698,8 +680,7 @@ static sl_atask *running_by_pid(sl_agent *a, pid_t pid)
     sl_atask *found = NULL;
     pthread_mutex_lock(&a->mu);
     for (size_t i = 0; i < a->nrunning; i++)
-        if (a->running[i]->pid == pid)
-            found = a->running[i];
+        if (a->running[i]->pid == pid) found = a->running[i];
     pthread_mutex_unlock(&a->mu);
     return found;
 }
@@ -710,16 +691,14 @@ static void reap(sl_agent *a)
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         sl_atask *t = running_by_pid(a, pid);
-        if (!t)
-            continue;
+        if (!t) continue;
         kill(-pid, SIGKILL); /* leftovers of the group die with the task */
         /* container runtimes free or discard the task's slot, and may
          * explain the end (e.g. out of memory inside the container) */
         char note[512];
         sl_runtime_task_ended(pid, status, t->timed_out || t->cancelled, note, sizeof note);
         sl_agent_task_finish(a, t, status);
-        if (note[0] && !t->error)
-            t->error = sl_xstrdup(note);
+        if (note[0] && !t->error) t->error = sl_xstrdup(note);
         task_done(a, t);
     }
 }
@@ -753,10 +732,8 @@ static int police(sl_agent *a)
 int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
 {
     sl_agent_config cfg = *cfg_in;
-    if (cfg.max_inflight <= 0)
-        cfg.max_inflight = 1024;
-    if (cfg.wait_ms <= 0)
-        cfg.wait_ms = 5000;
+    if (cfg.max_inflight <= 0) cfg.max_inflight = 1024;
+    if (cfg.wait_ms <= 0) cfg.wait_ms = 5000;
     sl_agent a_ = {0}, *a = &a_;
     a->cfg = &cfg;
     char host[256];
@@ -767,8 +744,8 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     }
     a->name = sl_xstrdup(cfg.name);
     a->agent_id = sl_xasprintf("%s/%d/%lld", a->name, (int)getpid(), (long long)sl_mono_ms());
-    a->mem_root = cfg.mem_root ? sl_xstrdup(cfg.mem_root)
-                               : sl_xasprintf("/dev/shm/sluice/%s", a->name);
+    a->mem_root =
+        cfg.mem_root ? sl_xstrdup(cfg.mem_root) : sl_xasprintf("/dev/shm/sluice/%s", a->name);
     char *dir = cfg.dir ? sl_xstrdup(cfg.dir) : sl_xasprintf("/var/tmp/sluice/%s", a->name);
     a->ssd_root = cfg.ssd_root ? sl_xstrdup(cfg.ssd_root) : sl_xasprintf("%s/ssd", dir);
     /* Work dirs live in memory beside the memory tier: creating and
@@ -777,8 +754,8 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     a->work_root = sl_xasprintf("%s.work", a->mem_root);
     free(dir);
     if (sl_mkdir_p(a->mem_root) < 0 || sl_mkdir_p(a->ssd_root) < 0 || sl_mkdir_p(a->work_root) < 0)
-        return sl_errf(err, SL_EIO, "cannot create agent directories (%s, %s, %s): %s",
-                       a->mem_root, a->ssd_root, a->work_root, strerror(errno));
+        return sl_errf(err, SL_EIO, "cannot create agent directories (%s, %s, %s): %s", a->mem_root,
+                       a->ssd_root, a->work_root, strerror(errno));
     /* Budgets: what sluice may keep in each tier. By default half the
      * memory file system (modules need the rest to work in) and 80 % of
      * the SSD's free space. */
@@ -793,8 +770,7 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     char **roots[] = {&a->mem_root, &a->ssd_root, &a->work_root};
     for (size_t i = 0; i < 3; i++) {
         char *abs = realpath(*roots[i], NULL);
-        if (!abs)
-            return sl_errf(err, SL_EIO, "cannot resolve %s: %s", *roots[i], strerror(errno));
+        if (!abs) return sl_errf(err, SL_EIO, "cannot resolve %s: %s", *roots[i], strerror(errno));
         free(*roots[i]);
         *roots[i] = abs;
     }
@@ -813,14 +789,12 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     pthread_cond_init(&a->capacity_cv, NULL);
 
     a->rpc = sl_rpc_client_new(cfg.controller, err);
-    if (!a->rpc)
-        return err->code ? err->code : SL_ERPC;
+    if (!a->rpc) return err->code ? err->code : SL_ERPC;
     /* The controller may start after us (sluice run, Slurm): retry. */
     int64_t warn_at = sl_mono_ms() + 5000;
     for (;;) {
         sl_err e = {0};
-        if (do_register(a, &e) == 0)
-            break;
+        if (do_register(a, &e) == 0) break;
         if (e.code != SL_ERPC && e.code != SL_ETIMEOUT) {
             *err = e;
             return e.code;
@@ -837,10 +811,8 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     }
     /* the data server needs the cluster token the first registration
      * brought; registering again tells the controller where it listens */
-    if (sl_agent_cache_start(a, err) < 0)
-        return err->code;
-    if (do_register(a, err) < 0)
-        return err->code;
+    if (sl_agent_cache_start(a, err) < 0) return err->code;
+    if (do_register(a, err) < 0) return err->code;
     fprintf(stderr, "sluice agent %s: registered with %s (mem %s, ssd %s, data %s)\n", a->name,
             cfg.controller, a->mem_root, a->ssd_root, a->data_addr);
 
@@ -851,11 +823,9 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     for (;;) {
         start_pending(a);
         int timeout = police(a);
-        if (drain_end && timeout > 100)
-            timeout = 100;
+        if (drain_end && timeout > 100) timeout = 100;
         struct pollfd pf[2] = {{sfd, POLLIN, 0}, {a->evfd, POLLIN, 0}};
-        if (poll(pf, 2, timeout < 0 ? 0 : timeout) < 0 && errno != EINTR)
-            break;
+        if (poll(pf, 2, timeout < 0 ? 0 : timeout) < 0 && errno != EINTR) break;
         int stop = 0;
         if (pf[0].revents & POLLIN) {
             struct signalfd_siginfo si;
@@ -888,19 +858,16 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
         }
         if (pf[1].revents & POLLIN) {
             uint64_t v;
-            if (read(a->evfd, &v, sizeof v) < 0 && errno != EAGAIN)
-                break;
+            if (read(a->evfd, &v, sizeof v) < 0 && errno != EAGAIN) break;
         }
-        if (stop)
-            break;
+        if (stop) break;
     }
     /* Shutdown: stop leasing, kill what runs (its leases expire and the
      * tasks run elsewhere), flush what already finished. */
     pthread_mutex_lock(&a->mu);
     a->stopping = 1;
     for (size_t i = 0; i < a->nrunning; i++)
-        if (a->running[i]->pid > 0)
-            kill(-a->running[i]->pid, SIGKILL);
+        if (a->running[i]->pid > 0) kill(-a->running[i]->pid, SIGKILL);
     pthread_cond_broadcast(&a->capacity_cv);
     pthread_cond_broadcast(&a->report_cv);
     pthread_mutex_unlock(&a->mu);

@@ -13,23 +13,23 @@
 #include "util/err.h"
 
 typedef struct sl_agent_config {
-    const char *controller;   /* "127.0.0.1:7470" */
-    const char *name;         /* host name; default gethostname() */
+    const char *controller; /* "127.0.0.1:7470" */
+    const char *name;       /* host name; default gethostname() */
     const char *const *groups;
     size_t ngroups;
-    const char *dir;          /* agent directory: work dirs, default SSD tier */
-    const char *mem_root;     /* default /dev/shm/sluice/<name> */
-    const char *ssd_root;     /* default <dir>/ssd */
-    int max_inflight;         /* leased + running tasks at most (default 1024) */
-    int wait_ms;              /* long-poll length (default 5000) */
-    int keep_workdirs;        /* keep work dirs of successful attempts too */
-    int64_t drain_ms;         /* SIGTERM: stop leasing, let running tasks finish up to
-                                 this long, then stop (0: stop at once; SIGINT always does) */
-    int64_t mem_budget;       /* bytes of the memory tier for objects (0: half of it) */
-    int64_t ssd_budget;       /* bytes of the SSD tier (0: 80 % of its free space) */
-    const char *data_listen;  /* data server address (default 0.0.0.0:0) */
-    const char *advertise;    /* address peers reach the data server at (default: the
-                                 local address used to reach the controller) */
+    const char *dir;         /* agent directory: work dirs, default SSD tier */
+    const char *mem_root;    /* default /dev/shm/sluice/<name> */
+    const char *ssd_root;    /* default <dir>/ssd */
+    int max_inflight;        /* leased + running tasks at most (default 1024) */
+    int wait_ms;             /* long-poll length (default 5000) */
+    int keep_workdirs;       /* keep work dirs of successful attempts too */
+    int64_t drain_ms;        /* SIGTERM: stop leasing, let running tasks finish up to
+                                this long, then stop (0: stop at once; SIGINT always does) */
+    int64_t mem_budget;      /* bytes of the memory tier for objects (0: half of it) */
+    int64_t ssd_budget;      /* bytes of the SSD tier (0: 80 % of its free space) */
+    const char *data_listen; /* data server address (default 0.0.0.0:0) */
+    const char *advertise;   /* address peers reach the data server at (default: the
+                                local address used to reach the controller) */
 } sl_agent_config;
 
 /* Runs until SIGTERM/SIGINT. Returns 0 on a clean shutdown. */

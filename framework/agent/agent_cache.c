@@ -46,11 +46,9 @@ static void prune_parents(const char *root, const char *dir)
     size_t rl = strlen(root);
     for (;;) {
         char *slash = strrchr(p, '/');
-        if (!slash || (size_t)(slash - p) <= rl)
-            break;
+        if (!slash || (size_t)(slash - p) <= rl) break;
         *slash = 0;
-        if (rmdir(p) < 0)
-            break;
+        if (rmdir(p) < 0) break;
     }
     free(p);
 }
@@ -73,8 +71,7 @@ static void local_addr_towards(const char *controller, char *out, size_t n)
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_INET;
     hints.ai_socktype = SOCK_DGRAM;
-    if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
-        return;
+    if (getaddrinfo(host, port, &hints, &res) != 0 || !res) return;
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
         struct sockaddr_in sa;
@@ -82,8 +79,7 @@ static void local_addr_towards(const char *controller, char *out, size_t n)
         if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
             inet_ntop(AF_INET, &sa.sin_addr, out, (socklen_t)n);
     }
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     freeaddrinfo(res);
 }
 
@@ -99,8 +95,7 @@ int sl_agent_cache_start(sl_agent *a, sl_err *err)
     c.nroots = 2;
     int port = 0;
     a->dp = sl_dp_server_start(&c, &port, err);
-    if (!a->dp)
-        return sl_err_prefix(err, "agent %s: data server", a->name);
+    if (!a->dp) return sl_err_prefix(err, "agent %s: data server", a->name);
     char ip[64];
     if (a->cfg->advertise && *a->cfg->advertise)
         snprintf(ip, sizeof ip, "%s", a->cfg->advertise);
@@ -124,8 +119,7 @@ void sl_agent_cache_stop(sl_agent *a)
             pthread_join(a->push_threads[i], NULL);
         a->npush_threads = 0;
     }
-    if (a->dp)
-        sl_dp_server_stop(a->dp);
+    if (a->dp) sl_dp_server_stop(a->dp);
     a->dp = NULL;
     while (a->push_head) {
         sl_apush *n = a->push_head->next;
@@ -155,8 +149,7 @@ static int complete_here(const char *dir, const char *files)
             struct stat st;
             int ok = stat(f, &st) == 0 && st.st_size == strtoll(tab + 1, NULL, 10);
             free(f);
-            if (!ok)
-                return 0;
+            if (!ok) return 0;
         }
         p += len + (nl ? 1 : 0);
     }
@@ -169,18 +162,14 @@ static int complete_here(const char *dir, const char *files)
 static char *local_copy(sl_agent *a, const sl_ainput *in, int wait_ms)
 {
     for (size_t r = 0; r < in->nrep; r++) {
-        if (strcmp(in->hosts[r], a->name) != 0)
-            continue;
+        if (strcmp(in->hosts[r], a->name) != 0) continue;
         int incoming = !strcmp(in->tiers[r], "push");
-        char *d = sl_xasprintf("%s/%s", sl_agent_tier_root(a, incoming ? "mem" : in->tiers[r]),
-                               in->path);
-        if (!incoming)
-            return d;
+        char *d =
+            sl_xasprintf("%s/%s", sl_agent_tier_root(a, incoming ? "mem" : in->tiers[r]), in->path);
+        if (!incoming) return d;
         for (int waited = 0;; waited += 20) {
-            if (complete_here(d, in->files))
-                return d;
-            if (waited >= wait_ms)
-                break;
+            if (complete_here(d, in->files)) return d;
+            if (waited >= wait_ms) break;
             struct timespec ts = {0, 20 * 1000000L};
             nanosleep(&ts, NULL);
         }
@@ -189,8 +178,7 @@ static char *local_copy(sl_agent *a, const sl_ainput *in, int wait_ms)
     }
     /* a copy pushed here (stream edge) or pulled for an earlier task */
     char *d = sl_xasprintf("%s/%s", a->mem_root, in->path);
-    if (complete_here(d, in->files))
-        return d;
+    if (complete_here(d, in->files)) return d;
     free(d);
     return NULL;
 }
@@ -208,8 +196,7 @@ static void add_unreach(sl_atask *t, const sl_ainput *in, size_t r)
 
 int sl_agent_inputs_local(sl_agent *a, sl_atask *t)
 {
-    if (t->ninputs == 0 || t->staged)
-        return 1;
+    if (t->ninputs == 0 || t->staged) return 1;
     sl_buf dirs = SL_BUF_INIT;
     for (size_t i = 0; i < t->ninputs; i++) {
         char *d = local_copy(a, &t->inputs[i], 0);
@@ -217,8 +204,7 @@ int sl_agent_inputs_local(sl_agent *a, sl_atask *t)
             sl_buf_free(&dirs);
             return 0;
         }
-        if (dirs.len)
-            sl_buf_putc(&dirs, ' ');
+        if (dirs.len) sl_buf_putc(&dirs, ' ');
         sl_buf_puts(&dirs, d);
         free(d);
     }
@@ -240,8 +226,7 @@ static int pull_one(sl_agent *a, sl_atask *t, const sl_ainput *in, sl_err *err)
                 add_unreach(t, in, r);
             continue;
         }
-        if (!in->addrs[r][0])
-            continue;
+        if (!in->addrs[r][0]) continue;
         rc = 0;
         for (const char *p = in->files ? in->files : ""; *p && rc == 0;) {
             const char *nl = strchr(p, '\n');
@@ -258,8 +243,7 @@ static int pull_one(sl_agent *a, sl_atask *t, const sl_ainput *in, sl_err *err)
                 char *rdir = sl_xasprintf("%s/.recycle", a->mem_root);
                 sl_dp_opts o = {.recycle_dir = rdir};
                 rc = sl_dp_fetch(in->addrs[r], a->token, obj, dst, &o, NULL, err);
-                if (rc < 0)
-                    rc = sl_dp_fetch(in->addrs[r], a->token, obj, dst, &o, NULL, err);
+                if (rc < 0) rc = sl_dp_fetch(in->addrs[r], a->token, obj, dst, &o, NULL, err);
                 free(rdir);
                 if (rc < 0) {
                     sl_err_prefix(err, "pull %s from %s (%s)", obj, in->hosts[r], in->addrs[r]);
@@ -310,8 +294,7 @@ static void *stage_main(void *arg)
             c->files = sl_xstrdup(in->files ? in->files : "");
             c->size = in->size;
         }
-        if (dirs.len)
-            sl_buf_putc(&dirs, ' ');
+        if (dirs.len) sl_buf_putc(&dirs, ' ');
         sl_buf_puts(&dirs, d);
         free(d);
     }
@@ -323,8 +306,7 @@ static void *stage_main(void *arg)
     a->staged_head = t;
     pthread_mutex_unlock(&a->mu);
     uint64_t one = 1;
-    if (write(a->evfd, &one, sizeof one) < 0)
-        perror("sluice agent: eventfd");
+    if (write(a->evfd, &one, sizeof one) < 0) perror("sluice agent: eventfd");
     return NULL;
 }
 
@@ -337,8 +319,7 @@ void sl_agent_stage_async(sl_agent *a, sl_atask *t)
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&th, &at, stage_main, j) != 0)
-        stage_main(j); /* no thread: do it here */
+    if (pthread_create(&th, &at, stage_main, j) != 0) stage_main(j); /* no thread: do it here */
     pthread_attr_destroy(&at);
 }
 
@@ -370,8 +351,7 @@ static void scan(const char *root, const char *rel, sl_buf *files, int64_t *tota
     if (d) {
         struct dirent *e;
         while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
             char *r = rel[0] ? sl_xasprintf("%s/%s", rel, e->d_name) : sl_xstrdup(e->d_name);
             char *full = sl_xasprintf("%s/%s", root, r);
             struct stat st;
@@ -393,8 +373,7 @@ static void scan(const char *root, const char *rel, sl_buf *files, int64_t *tota
 
 void sl_agent_out_collect(sl_agent *a, sl_atask *t)
 {
-    if (!t->out_dir)
-        return;
+    if (!t->out_dir) return;
     const char *root = sl_agent_tier_root(a, t->tier);
     if (t->exit_code != 0) {
         sl_rm_rf(t->out_dir);
@@ -423,14 +402,12 @@ static int64_t recycle_bytes(const char *dir)
 {
     int64_t n = 0;
     DIR *d = opendir(dir);
-    if (!d)
-        return 0;
+    if (!d) return 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         char *p = sl_xasprintf("%s/%s", dir, e->d_name);
         struct stat st;
-        if (e->d_name[0] != '.' && lstat(p, &st) == 0 && S_ISREG(st.st_mode))
-            n += st.st_size;
+        if (e->d_name[0] != '.' && lstat(p, &st) == 0 && S_ISREG(st.st_mode)) n += st.st_size;
         free(p);
     }
     closedir(d);
@@ -440,22 +417,19 @@ static int64_t recycle_bytes(const char *dir)
 static void recycle_tree(sl_agent *a, const char *dir, int64_t *room)
 {
     DIR *d = opendir(dir);
-    if (!d)
-        return;
+    if (!d) return;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char *p = sl_xasprintf("%s/%s", dir, e->d_name);
         struct stat st;
         if (lstat(p, &st) == 0) {
             if (S_ISDIR(st.st_mode)) {
                 recycle_tree(a, p, room);
             } else if (S_ISREG(st.st_mode) && st.st_size >= (1 << 20) && st.st_size <= *room) {
-                char *to = sl_xasprintf("%s/.recycle/%lld.%d", a->mem_root,
-                                        (long long)st.st_ino, (int)getpid());
-                if (rename(p, to) == 0)
-                    *room -= st.st_size;
+                char *to = sl_xasprintf("%s/.recycle/%lld.%d", a->mem_root, (long long)st.st_ino,
+                                        (int)getpid());
+                if (rename(p, to) == 0) *room -= st.st_size;
                 free(to);
             }
         }
@@ -477,8 +451,7 @@ void sl_agent_cache_delete(sl_agent *a, const char *tier_path)
         char *rdir = sl_xasprintf("%s/.recycle", a->mem_root);
         mkdir(rdir, 0755);
         int64_t room = a->mem_budget / 10 - recycle_bytes(rdir);
-        if (room > 0)
-            recycle_tree(a, dir, &room);
+        if (room > 0) recycle_tree(a, dir, &room);
         free(rdir);
     }
     sl_rm_rf(dir);
@@ -552,8 +525,8 @@ static void *push_main(void *arg)
             memset(&p->obj, 0, sizeof p->obj);
         } else {
             /* the consumer will pull it instead: slower, not wrong */
-            fprintf(stderr, "sluice agent %s: push of %s to %s failed: %s\n", a->name,
-                    p->obj.path, p->obj.host, e.msg);
+            fprintf(stderr, "sluice agent %s: push of %s to %s failed: %s\n", a->name, p->obj.path,
+                    p->obj.host, e.msg);
         }
         sl_aobj_clear(&p->obj);
         free(p->dest_addr);
@@ -569,14 +542,12 @@ void sl_agent_cache_wipe(sl_agent *a)
     int n = 0;
     for (int r = 0; r < 2; r++) {
         DIR *d = opendir(roots[r]);
-        if (!d)
-            continue;
+        if (!d) continue;
         struct dirent *e;
         while ((e = readdir(d))) {
             /* only what sluice puts there: p<digits> object trees */
             const char *q = e->d_name;
-            if (*q++ != 'p' || !*q || strspn(q, "0123456789") != strlen(q))
-                continue;
+            if (*q++ != 'p' || !*q || strspn(q, "0123456789") != strlen(q)) continue;
             char *p = sl_xasprintf("%s/%s", roots[r], e->d_name);
             sl_rm_rf(p);
             free(p);

@@ -17,8 +17,8 @@ typedef struct sl_emitted {
 
 /* An object this task reads, as the lease described it. */
 typedef struct sl_ainput {
-    char *path;   /* p<pipeline>/<stage>/<key> under a tier root */
-    char *files;  /* "name\tsize\n" lines */
+    char *path;  /* p<pipeline>/<stage>/<key> under a tier root */
+    char *files; /* "name\tsize\n" lines */
     int64_t size;
     size_t nrep;
     char **hosts, **addrs, **tiers; /* its replicas */
@@ -37,17 +37,17 @@ typedef struct sl_atask {
     char *key, *headers;
     double ready_at;
     /* the cache (agent_cache.c) */
-    char *tier;          /* output tier from admission; NULL = mem */
-    char *out_dir;       /* absolute: TIER_ROOT/p<pipeline>/<stage>/<key> */
-    char *out_path;      /* relative to the tier root */
+    char *tier;     /* output tier from admission; NULL = mem */
+    char *out_dir;  /* absolute: TIER_ROOT/p<pipeline>/<stage>/<key> */
+    char *out_path; /* relative to the tier root */
     sl_ainput *inputs;
     size_t ninputs;
-    char *in_dirs;       /* local directories of the inputs, space-separated */
-    int staged;          /* inputs are on this host */
-    sl_aobj output;      /* valid when output.path is set */
+    char *in_dirs;  /* local directories of the inputs, space-separated */
+    int staged;     /* inputs are on this host */
+    sl_aobj output; /* valid when output.path is set */
     sl_aobj *copies;
     size_t ncopies;
-    sl_aobj *unreach;    /* replicas that could not be read (reported with exit -3) */
+    sl_aobj *unreach; /* replicas that could not be read (reported with exit -3) */
     size_t nunreach;
     /* while running (owned by the executor thread) */
     pid_t pid;
@@ -64,7 +64,7 @@ typedef struct sl_atask {
 } sl_atask;
 
 typedef struct sl_apush {
-    sl_aobj obj;         /* tier, path, files; host = destination */
+    sl_aobj obj; /* tier, path, files; host = destination */
     char *dest_addr;
     struct sl_apush *next;
 } sl_apush;
@@ -81,31 +81,31 @@ typedef struct sl_agent {
     int64_t lease_ttl_ms;
     int evfd; /* wakes the executor: new tasks or cancellations */
 
-    pthread_mutex_t mu;        /* guards the fields below */
-    pthread_cond_t report_cv;  /* completions queued or stopping */
-    pthread_cond_t capacity_cv; /* a slot freed or stopping */
+    pthread_mutex_t mu;                    /* guards the fields below */
+    pthread_cond_t report_cv;              /* completions queued or stopping */
+    pthread_cond_t capacity_cv;            /* a slot freed or stopping */
     sl_atask *pending_head, *pending_tail; /* leased, not yet started */
-    sl_atask **running;        /* started, not yet finished */
+    sl_atask **running;                    /* started, not yet finished */
     size_t nrunning;
-    sl_atask *done_head;       /* finished, not yet reported */
+    sl_atask *done_head; /* finished, not yet reported */
     size_t ndone;
-    int64_t *cancel;           /* ids the controller asked to stop */
+    int64_t *cancel; /* ids the controller asked to stop */
     size_t ncancel;
-    int inflight;              /* pending + running + leased in the current pass */
-    uint64_t slot_freed;       /* bumped whenever a task finishes (no lost wakeups) */
-    int lease_waiting;         /* lease thread waits for a slot: it will report */
+    int inflight;        /* pending + running + leased in the current pass */
+    uint64_t slot_freed; /* bumped whenever a task finishes (no lost wakeups) */
+    int lease_waiting;   /* lease thread waits for a slot: it will report */
     int stopping;
     int draining;   /* SIGTERM with drain_ms: lease no more, finish what runs */
     int lease_done; /* the lease thread has left (draining or stopping) */
 
     /* the cache and the data plane (agent_cache.c) */
-    char token[128];           /* the cluster's data-plane token (from the controller) */
-    char data_addr[128];       /* host:port of our data server, as peers reach it */
+    char token[128];     /* the cluster's data-plane token (from the controller) */
+    char data_addr[128]; /* host:port of our data server, as peers reach it */
     struct sl_dp_server *dp;
     int64_t mem_budget, ssd_budget;
-    sl_atask *staged_head;     /* inputs pulled, ready to start (guarded by mu) */
-    sl_apush *push_head;       /* copies to make (guarded by mu) */
-    sl_aobj *pushed;           /* copies made, for the next heartbeat (guarded by mu) */
+    sl_atask *staged_head; /* inputs pulled, ready to start (guarded by mu) */
+    sl_apush *push_head;   /* copies to make (guarded by mu) */
+    sl_aobj *pushed;       /* copies made, for the next heartbeat (guarded by mu) */
     size_t npushed;
     pthread_cond_t push_cv;
     pthread_t push_threads[4]; /* pushes run in parallel: one object per thread */

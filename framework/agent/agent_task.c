@@ -29,8 +29,7 @@ extern char **environ;
 
 void sl_agent_task_free(sl_atask *t)
 {
-    if (!t)
-        return;
+    if (!t) return;
     free(t->key);
     free(t->headers);
     free(t->workdir);
@@ -74,21 +73,18 @@ void sl_agent_task_free(sl_atask *t)
 static char *tail_of(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return sl_xstrdup("");
+    if (fd < 0) return sl_xstrdup("");
     struct stat st;
     fstat(fd, &st);
     off_t off = st.st_size > TAIL_BYTES ? st.st_size - TAIL_BYTES : 0;
     char *buf = sl_xmalloc(TAIL_BYTES + 1);
     ssize_t n = pread(fd, buf, TAIL_BYTES, off);
     close(fd);
-    if (n < 0)
-        n = 0;
+    if (n < 0) n = 0;
     buf[n] = 0;
     /* keep the stored text valid UTF-8-ish: drop NULs */
     for (ssize_t i = 0; i < n; i++)
-        if (!buf[i])
-            buf[i] = ' ';
+        if (!buf[i]) buf[i] = ' ';
     return buf;
 }
 
@@ -105,8 +101,7 @@ static void add_emitted(sl_atask *t, const char *stage, const char *key, const c
 static void read_emit_file(sl_atask *t, const char *path)
 {
     FILE *f = fopen(path, "r");
-    if (!f)
-        return;
+    if (!f) return;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -117,15 +112,13 @@ static void read_emit_file(sl_atask *t, const char *path)
         char *p = line;
         while (*p == ' ' || *p == '\t')
             p++;
-        if (!*p || *p == '#')
-            continue;
+        if (!*p || *p == '#') continue;
         char *stage = NULL;
         if (*p == '@') {
             stage = ++p;
             while (*p && *p != ' ' && *p != '\t')
                 p++;
-            if (*p)
-                *p++ = 0;
+            if (*p) *p++ = 0;
             while (*p == ' ' || *p == '\t')
                 p++;
         }
@@ -137,8 +130,7 @@ static void read_emit_file(sl_atask *t, const char *path)
             *p++ = 0;
             while (*p == ' ' || *p == '\t')
                 p++;
-            if (*p)
-                headers = p;
+            if (*p) headers = p;
         }
         add_emitted(t, stage, key, headers);
     }
@@ -162,15 +154,13 @@ static char **build_env(sl_agent *a, const sl_stage *st, sl_atask *t, const char
     if (sn > 0) {
         self[sn] = 0;
         char *slash = strrchr(self, '/');
-        if (slash)
-            *slash = 0;
+        if (slash) *slash = 0;
     } else {
         self[0] = 0;
     }
     int have_path = 0;
     for (size_t i = 0; i < n; i++) {
-        if (strncmp(environ[i], "SLUICE_", 7) == 0)
-            continue;
+        if (strncmp(environ[i], "SLUICE_", 7) == 0) continue;
         if (self[0] && strncmp(environ[i], "PATH=", 5) == 0) {
             env[k++] = sl_xasprintf("PATH=%s:%s", self, environ[i] + 5);
             have_path = 1;
@@ -302,8 +292,7 @@ void sl_agent_task_finish(sl_agent *a, sl_atask *t, int status)
         t->error = sl_xstrdup(msg);
     }
     sl_agent_out_collect(a, t);
-    if (!t->workdir)
-        return;
+    if (!t->workdir) return;
     char *p = sl_xasprintf("%s/stdout", t->workdir);
     t->out_tail = tail_of(p);
     free(p);
@@ -317,7 +306,6 @@ void sl_agent_task_finish(sl_agent *a, sl_atask *t, int status)
         p = sl_xasprintf("%s/sink-tasks.txt", t->workdir);
         read_emit_file(t, p);
         free(p);
-        if (!a->cfg->keep_workdirs)
-            sl_rm_rf(t->workdir);
+        if (!a->cfg->keep_workdirs) sl_rm_rf(t->workdir);
     }
 }

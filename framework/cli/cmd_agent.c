@@ -33,14 +33,14 @@ static const char USAGE[] =
 
 int cmd_agent(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"controller", 1, 0, 'c'}, {"name", 1, 0, 'n'},         {"group", 1, 0, 'g'},
-        {"dir", 1, 0, 'd'},        {"mem", 1, 0, 'm'},          {"ssd", 1, 0, 's'},
-        {"max-inflight", 1, 0, 'i'}, {"wait", 1, 0, 'w'},       {"keep-workdirs", 0, 0, 'k'},
-        {"drain-on-term", 1, 0, 'D'},
-        {"mem-budget", 1, 0, 'M'}, {"ssd-budget", 1, 0, 'S'},   {"data-listen", 1, 0, 'L'},
-        {"advertise", 1, 0, 'A'},
-        {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
+    static const struct option opts[] = {{"controller", 1, 0, 'c'},    {"name", 1, 0, 'n'},
+                                         {"group", 1, 0, 'g'},         {"dir", 1, 0, 'd'},
+                                         {"mem", 1, 0, 'm'},           {"ssd", 1, 0, 's'},
+                                         {"max-inflight", 1, 0, 'i'},  {"wait", 1, 0, 'w'},
+                                         {"keep-workdirs", 0, 0, 'k'}, {"drain-on-term", 1, 0, 'D'},
+                                         {"mem-budget", 1, 0, 'M'},    {"ssd-budget", 1, 0, 'S'},
+                                         {"data-listen", 1, 0, 'L'},   {"advertise", 1, 0, 'A'},
+                                         {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     sl_agent_config cfg = {0};
     const char *controller = NULL;
     const char **groups = NULL;
@@ -48,18 +48,34 @@ int cmd_agent(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': controller = optarg; break;
-        case 'n': cfg.name = optarg; break;
+        case 'c':
+            controller = optarg;
+            break;
+        case 'n':
+            cfg.name = optarg;
+            break;
         case 'g':
             groups = sl_xrealloc(groups, (ng + 1) * sizeof *groups);
             groups[ng++] = optarg;
             break;
-        case 'd': cfg.dir = optarg; break;
-        case 'm': cfg.mem_root = optarg; break;
-        case 's': cfg.ssd_root = optarg; break;
-        case 'i': cfg.max_inflight = atoi(optarg); break;
-        case 'w': cfg.wait_ms = atoi(optarg); break;
-        case 'k': cfg.keep_workdirs = 1; break;
+        case 'd':
+            cfg.dir = optarg;
+            break;
+        case 'm':
+            cfg.mem_root = optarg;
+            break;
+        case 's':
+            cfg.ssd_root = optarg;
+            break;
+        case 'i':
+            cfg.max_inflight = atoi(optarg);
+            break;
+        case 'w':
+            cfg.wait_ms = atoi(optarg);
+            break;
+        case 'k':
+            cfg.keep_workdirs = 1;
+            break;
         case 'D': {
             sl_err de = {0};
             if (sl_parse_duration_ms(optarg, &cfg.drain_ms, &de) < 0) {
@@ -78,14 +94,19 @@ int cmd_agent(int argc, char **argv)
             *(c == 'M' ? &cfg.mem_budget : &cfg.ssd_budget) = v > 0 ? v : 1;
             break;
         }
-        case 'L': cfg.data_listen = optarg; break;
-        case 'A': cfg.advertise = optarg; break;
-        case 'h': return sl_cli_usage(USAGE, 0);
-        default: return sl_cli_usage(USAGE, 1);
+        case 'L':
+            cfg.data_listen = optarg;
+            break;
+        case 'A':
+            cfg.advertise = optarg;
+            break;
+        case 'h':
+            return sl_cli_usage(USAGE, 0);
+        default:
+            return sl_cli_usage(USAGE, 1);
         }
     }
-    if (optind != argc)
-        return sl_cli_usage(USAGE, 1);
+    if (optind != argc) return sl_cli_usage(USAGE, 1);
     cfg.controller = sl_cli_controller(controller);
     cfg.groups = groups;
     cfg.ngroups = ng;

@@ -15,14 +15,19 @@ int cmd_cancel(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': ctl = optarg; break;
-        case 'j': json = 1; break;
-        case 'h': return sl_cli_usage(USAGE, 0);
-        default: return sl_cli_usage(USAGE, 1);
+        case 'c':
+            ctl = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            return sl_cli_usage(USAGE, 0);
+        default:
+            return sl_cli_usage(USAGE, 1);
         }
     }
-    if (optind != argc - 1)
-        return sl_cli_usage(USAGE, 1);
+    if (optind != argc - 1) return sl_cli_usage(USAGE, 1);
     Sluice__V1__CancelRequest req = SLUICE__V1__CANCEL_REQUEST__INIT;
     req.pipeline = argv[optind];
     const char *addr = sl_cli_controller(ctl);

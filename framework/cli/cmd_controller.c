@@ -24,34 +24,51 @@ static const char USAGE[] =
 
 int cmd_controller(int argc, char **argv)
 {
-    static const struct option opts[] = {{"state", 1, 0, 's'},   {"listen", 1, 0, 'l'},
+    static const struct option opts[] = {{"state", 1, 0, 's'},     {"listen", 1, 0, 'l'},
                                          {"addr-file", 1, 0, 'a'}, {"lease-ttl", 1, 0, 't'},
-                                         {"threads", 1, 0, 'n'}, {"fsync", 0, 0, 'f'},
+                                         {"threads", 1, 0, 'n'},   {"fsync", 0, 0, 'f'},
                                          {"token", 1, 0, 'k'},     {"http", 1, 0, 'H'},
-                                         {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
-    sl_controller_config cfg = {.state_dir = "sluice-state", .listen = "127.0.0.1:7470",
-                                .lease_ttl_ms = 30000, .rpc_threads = 16};
+                                         {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+    sl_controller_config cfg = {.state_dir = "sluice-state",
+                                .listen = "127.0.0.1:7470",
+                                .lease_ttl_ms = 30000,
+                                .rpc_threads = 16};
     int c;
     sl_err e = {0};
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 's': cfg.state_dir = optarg; break;
-        case 'l': cfg.listen = optarg; break;
-        case 'a': cfg.addr_file = optarg; break;
+        case 's':
+            cfg.state_dir = optarg;
+            break;
+        case 'l':
+            cfg.listen = optarg;
+            break;
+        case 'a':
+            cfg.addr_file = optarg;
+            break;
         case 't':
             if (sl_parse_duration_ms(optarg, &cfg.lease_ttl_ms, &e) < 0)
                 sl_die(2, "--lease-ttl: %s", e.msg);
             break;
-        case 'n': cfg.rpc_threads = atoi(optarg); break;
-        case 'f': cfg.durable_fsync = 1; break;
-        case 'k': cfg.token = optarg; break;
-        case 'H': cfg.http = optarg; break;
-        case 'h': return sl_cli_usage(USAGE, 0);
-        default: return sl_cli_usage(USAGE, 1);
+        case 'n':
+            cfg.rpc_threads = atoi(optarg);
+            break;
+        case 'f':
+            cfg.durable_fsync = 1;
+            break;
+        case 'k':
+            cfg.token = optarg;
+            break;
+        case 'H':
+            cfg.http = optarg;
+            break;
+        case 'h':
+            return sl_cli_usage(USAGE, 0);
+        default:
+            return sl_cli_usage(USAGE, 1);
         }
     }
-    if (optind != argc)
-        return sl_cli_usage(USAGE, 1);
+    if (optind != argc) return sl_cli_usage(USAGE, 1);
     if (sl_controller_serve(&cfg, &e) < 0) {
         fprintf(stderr, "sluice controller: %s\n", e.msg);
         return 1;

@@ -12,7 +12,8 @@
 
 static const char USAGE[] =
     "usage: sluice emit [--stage S] [--headers JSON] KEY...\n"
-    "       sluice emit --pipeline P [--stage S] [--headers JSON] [--controller ADDR] [--json] KEY...\n\n"
+    "       sluice emit --pipeline P [--stage S] [--headers JSON] [--controller ADDR] [--json] "
+    "KEY...\n\n"
     "In a module, records KEY as an output message of the running task (sent\n"
     "through the stage's emits: when the task succeeds). With --pipeline, sends\n"
     "KEY straight to stage S (default: the first stage) of pipeline P; KEY may\n"
@@ -20,28 +21,42 @@ static const char USAGE[] =
 
 int cmd_emit(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"controller", 1, 0, 'c'}, {"json", 0, 0, 'j'}, {"pipeline", 1, 0, 'p'}, {"stage", 1, 0, 's'},
-        {"headers", 1, 0, 'H'},    {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+    static const struct option opts[] = {{"controller", 1, 0, 'c'},
+                                         {"json", 0, 0, 'j'},
+                                         {"pipeline", 1, 0, 'p'},
+                                         {"stage", 1, 0, 's'},
+                                         {"headers", 1, 0, 'H'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *ctl = NULL, *pipeline = NULL, *stage = NULL, *headers = NULL;
     int json = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': ctl = optarg; break;
-        case 'j': json = 1; break;
-        case 'p': pipeline = optarg; break;
-        case 's': stage = optarg; break;
-        case 'H': headers = optarg; break;
-        case 'h': return sl_cli_usage(USAGE, 0);
-        default: return sl_cli_usage(USAGE, 1);
+        case 'c':
+            ctl = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'p':
+            pipeline = optarg;
+            break;
+        case 's':
+            stage = optarg;
+            break;
+        case 'H':
+            headers = optarg;
+            break;
+        case 'h':
+            return sl_cli_usage(USAGE, 0);
+        default:
+            return sl_cli_usage(USAGE, 1);
         }
     }
-    if (optind >= argc)
-        return sl_cli_usage(USAGE, 1);
+    if (optind >= argc) return sl_cli_usage(USAGE, 1);
     sl_err e = {0};
-    if (headers && sl_json_check_object(headers, &e) < 0)
-        sl_die(2, "--headers: %s", e.msg);
+    if (headers && sl_json_check_object(headers, &e) < 0) sl_die(2, "--headers: %s", e.msg);
     const char *work = getenv("SLUICE_WORK");
     if (!pipeline) {
         if (!work || !*work)
@@ -49,13 +64,10 @@ int cmd_emit(int argc, char **argv)
                       "use --pipeline to send messages to a pipeline");
         char *path = sl_xasprintf("%s/emit", work);
         FILE *f = fopen(path, "a");
-        if (!f)
-            sl_die(1, "cannot append to %s: %s", path, strerror(errno));
+        if (!f) sl_die(1, "cannot append to %s: %s", path, strerror(errno));
         for (int i = optind; i < argc; i++) {
-            if (sl_key_validate(argv[i], &e) < 0)
-                sl_die(2, "key '%s': %s", argv[i], e.msg);
-            if (stage)
-                fprintf(f, "@%s ", stage);
+            if (sl_key_validate(argv[i], &e) < 0) sl_die(2, "key '%s': %s", argv[i], e.msg);
+            if (stage) fprintf(f, "@%s ", stage);
             fputs(argv[i], f);
             if (headers) { /* headers must stay on one line */
                 fputc(' ', f);
@@ -64,8 +76,7 @@ int cmd_emit(int argc, char **argv)
             }
             fputc('\n', f);
         }
-        if (fclose(f) != 0)
-            sl_die(1, "cannot write %s: %s", path, strerror(errno));
+        if (fclose(f) != 0) sl_die(1, "cannot write %s: %s", path, strerror(errno));
         free(path);
         return 0;
     }

@@ -15,14 +15,19 @@ int cmd_hosts(int argc, char **argv)
     int json = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': ctl = optarg; break;
-        case 'j': json = 1; break;
-        case 'h': return sl_cli_usage(USAGE, 0);
-        default: return sl_cli_usage(USAGE, 1);
+        case 'c':
+            ctl = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            return sl_cli_usage(USAGE, 0);
+        default:
+            return sl_cli_usage(USAGE, 1);
         }
     }
-    if (optind != argc)
-        return sl_cli_usage(USAGE, 1);
+    if (optind != argc) return sl_cli_usage(USAGE, 1);
     const char *addr = sl_cli_controller(ctl);
     sl_rpc_client *cl = sl_cli_connect(addr);
     Sluice__V1__HostsRequest req = SLUICE__V1__HOSTS_REQUEST__INIT;

@@ -19,17 +19,22 @@ int cmd_logs(int argc, char **argv)
     int json = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': ctl = optarg; break;
-        case 'j': json = 1; break;
-        case 'h': return sl_cli_usage(USAGE, 0);
-        default: return sl_cli_usage(USAGE, 1);
+        case 'c':
+            ctl = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            return sl_cli_usage(USAGE, 0);
+        default:
+            return sl_cli_usage(USAGE, 1);
         }
     }
     Sluice__V1__TaskLogsRequest req = SLUICE__V1__TASK_LOGS_REQUEST__INIT;
     if (argc - optind == 1) {
         req.task_id = atoll(argv[optind]);
-        if (req.task_id <= 0)
-            return sl_cli_usage(USAGE, 1);
+        if (req.task_id <= 0) return sl_cli_usage(USAGE, 1);
     } else if (argc - optind == 3) {
         req.pipeline = argv[optind];
         req.stage = argv[optind + 1];
@@ -59,8 +64,9 @@ int cmd_logs(int argc, char **argv)
         sl_buf_puts(&b, ",\"attempts\":[");
         for (size_t i = 0; i < rep->n_attempts; i++) {
             const Sluice__V1__AttemptInfo *a = rep->attempts[i];
-            sl_buf_printf(&b, "%s{\"n\":%d,\"exit_code\":%d,\"started\":%.6f,\"finished\":%.6f,"
-                              "\"host\":",
+            sl_buf_printf(&b,
+                          "%s{\"n\":%d,\"exit_code\":%d,\"started\":%.6f,\"finished\":%.6f,"
+                          "\"host\":",
                           i ? "," : "", a->n, a->exit_code, a->started, a->finished);
             sl_buf_json_str(&b, a->host);
             sl_buf_puts(&b, ",\"error\":");
@@ -88,8 +94,7 @@ int cmd_logs(int argc, char **argv)
                 printf("[stderr]\n%s%s", a->stderr_tail,
                        a->stderr_tail[strlen(a->stderr_tail) - 1] == '\n' ? "" : "\n");
         }
-        if (rep->n_attempts == 0)
-            printf("(no finished attempts yet)\n");
+        if (rep->n_attempts == 0) printf("(no finished attempts yet)\n");
     }
     sluice__v1__task_logs_reply__free_unpacked(rep, NULL);
     return 0;

@@ -48,15 +48,15 @@ static void print_text(FILE *f, const Sluice__V1__MatrixReply *m, int rs, int cs
 {
     int w = 4;
     for (size_t i = 0; i < m->n_rows; i++)
-        if ((int)strlen(m->rows[i]) > w)
-            w = (int)strlen(m->rows[i]);
+        if ((int)strlen(m->rows[i]) > w) w = (int)strlen(m->rows[i]);
     int64_t done = 0, total = 0;
     for (size_t i = 0; i < m->n_rows; i++) {
         done += m->row_done[i];
         total += m->row_total[i];
     }
-    fprintf(f, "pipeline #%lld, stage %s: %lld of %lld done; rows: key segment %d, columns: "
-               "segment %d\n",
+    fprintf(f,
+            "pipeline #%lld, stage %s: %lld of %lld done; rows: key segment %d, columns: "
+            "segment %d\n",
             (long long)m->pipeline_id, m->stage, (long long)done, (long long)total, rs, cs);
     if (m->n_cols)
         fprintf(f, "columns 1..%zu: %s .. %s\n", m->n_cols, m->cols[0], m->cols[m->n_cols - 1]);

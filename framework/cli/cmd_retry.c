@@ -10,23 +10,33 @@ static const char USAGE[] =
 
 int cmd_retry(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"controller", 1, 0, 'c'}, {"json", 0, 0, 'j'}, {"stage", 1, 0, 's'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"controller", 1, 0, 'c'},
+                                         {"json", 0, 0, 'j'},
+                                         {"stage", 1, 0, 's'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *ctl = NULL;
     int json = 0;
     Sluice__V1__RetryRequest req = SLUICE__V1__RETRY_REQUEST__INIT;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': ctl = optarg; break;
-        case 'j': json = 1; break;
-        case 's': req.stage = optarg; break;
-        case 'h': return sl_cli_usage(USAGE, 0);
-        default: return sl_cli_usage(USAGE, 1);
+        case 'c':
+            ctl = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 's':
+            req.stage = optarg;
+            break;
+        case 'h':
+            return sl_cli_usage(USAGE, 0);
+        default:
+            return sl_cli_usage(USAGE, 1);
         }
     }
-    if (optind >= argc)
-        return sl_cli_usage(USAGE, 1);
+    if (optind >= argc) return sl_cli_usage(USAGE, 1);
     req.pipeline = argv[optind++];
     req.n_task_ids = (size_t)(argc - optind);
     req.task_ids = sl_xcalloc(req.n_task_ids ? req.n_task_ids : 1, sizeof *req.task_ids);

@@ -43,8 +43,7 @@ static pid_t spawn_self(const char *log, char *const *argv)
 {
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n < 0)
-        sl_die(1, "cannot find my own executable: %s", strerror(errno));
+    if (n < 0) sl_die(1, "cannot find my own executable: %s", strerror(errno));
     exe[n] = 0;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -54,20 +53,17 @@ static pid_t spawn_self(const char *log, char *const *argv)
     pid_t pid;
     int rc = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-        sl_die(1, "cannot start %s: %s", argv[1], strerror(rc));
+    if (rc != 0) sl_die(1, "cannot start %s: %s", argv[1], strerror(rc));
     return pid;
 }
 
 static void stop_children(pid_t *pids, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (pids[i] > 0)
-            kill(pids[i], SIGTERM);
+        if (pids[i] > 0) kill(pids[i], SIGTERM);
     int64_t until = sl_mono_ms() + 5000;
     for (size_t i = 0; i < n; i++) {
-        if (pids[i] <= 0)
-            continue;
+        if (pids[i] <= 0) continue;
         while (waitpid(pids[i], NULL, WNOHANG) == 0) {
             if (sl_mono_ms() > until) {
                 kill(pids[i], SIGKILL);
@@ -102,26 +98,41 @@ static void show_failures(sl_rpc_client *cl, int64_t pid)
 int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"agents", 1, 0, 'n'},   {"state", 1, 0, 's'}, {"env-file", 1, 0, 'e'},
+        {"agents", 1, 0, 'n'},    {"state", 1, 0, 's'}, {"env-file", 1, 0, 'e'},
         {"lease-ttl", 1, 0, 't'}, {"quiet", 0, 0, 'q'}, {"keep", 0, 0, 'k'},
-        {"http", 0, 0, 'H'},     {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+        {"http", 0, 0, 'H'},      {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     int nagents = 0, quiet = 0, keep = 0, http = 0, c;
     const char *state = NULL, *env_file = NULL, *ttl = "10s";
     while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
         switch (c) {
-        case 'n': nagents = atoi(optarg); break;
-        case 's': state = optarg; break;
-        case 'e': env_file = optarg; break;
-        case 't': ttl = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'k': keep = 1; break;
-        case 'H': http = 1; break;
-        case 'h': return sl_cli_usage(USAGE, 0);
-        default: return sl_cli_usage(USAGE, 1);
+        case 'n':
+            nagents = atoi(optarg);
+            break;
+        case 's':
+            state = optarg;
+            break;
+        case 'e':
+            env_file = optarg;
+            break;
+        case 't':
+            ttl = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'k':
+            keep = 1;
+            break;
+        case 'H':
+            http = 1;
+            break;
+        case 'h':
+            return sl_cli_usage(USAGE, 0);
+        default:
+            return sl_cli_usage(USAGE, 1);
         }
     }
-    if (optind != argc - 1)
-        return sl_cli_usage(USAGE, 1);
+    if (optind != argc - 1) return sl_cli_usage(USAGE, 1);
     const char *file = argv[optind];
     sl_err e = {0};
     sl_varsrc src = {.use_environ = 1, .env_file = env_file};
@@ -154,18 +165,25 @@ int cmd_run(int argc, char **argv)
     char *addr_file = sl_xasprintf("%s/controller.addr", sdir);
     unlink(addr_file);
     char *clog = sl_xasprintf("%s/controller.log", sdir);
-    char *cargv[] = {(char *)"sluice",      (char *)"controller", (char *)"--state",
-                     sdir,                  (char *)"--listen",   (char *)"127.0.0.1:0",
-                     (char *)"--addr-file", addr_file,            (char *)"--lease-ttl",
-                     (char *)ttl,           http ? (char *)"--http" : NULL,
-                     (char *)"127.0.0.1:0", NULL};
+    char *cargv[] = {(char *)"sluice",
+                     (char *)"controller",
+                     (char *)"--state",
+                     sdir,
+                     (char *)"--listen",
+                     (char *)"127.0.0.1:0",
+                     (char *)"--addr-file",
+                     addr_file,
+                     (char *)"--lease-ttl",
+                     (char *)ttl,
+                     http ? (char *)"--http" : NULL,
+                     (char *)"127.0.0.1:0",
+                     NULL};
     pids[0] = spawn_self(clog, cargv);
     char addr[256] = "";
     for (int i = 0; i < 1000 && !addr[0]; i++) {
         FILE *f = fopen(addr_file, "r");
         if (f) {
-            if (!fgets(addr, sizeof addr, f))
-                addr[0] = 0;
+            if (!fgets(addr, sizeof addr, f)) addr[0] = 0;
             fclose(f);
             addr[strcspn(addr, "\n")] = 0;
         }
@@ -183,8 +201,8 @@ int cmd_run(int argc, char **argv)
         sl_die(1, "the controller did not start within 10 s; see %s", clog);
     }
     for (size_t i = 0; i < n; i++) {
-        char *name = i < p->nagents ? sl_xstrdup(p->agents[i].name)
-                                    : sl_xasprintf("local-%zu", i + 1);
+        char *name =
+            i < p->nagents ? sl_xstrdup(p->agents[i].name) : sl_xasprintf("local-%zu", i + 1);
         char *dir = sl_xasprintf("%s/agents/%s", sdir, name);
         char *mem = sl_xasprintf("%s/%s", shm, name);
         char *log = sl_xasprintf("%s/agent-%s.log", sdir, name);
@@ -213,8 +231,7 @@ int cmd_run(int argc, char **argv)
         free(mem);
         free(log);
     }
-    if (!quiet)
-        printf("sluice run: controller %s, %zu agent(s), state in %s\n", addr, n, sdir);
+    if (!quiet) printf("sluice run: controller %s, %zu agent(s), state in %s\n", addr, n, sdir);
     if (http && !quiet) { /* the controller wrote its http "host:port" beside the addr file */
         char *hf = sl_xasprintf("%s.http", addr_file);
         FILE *f = fopen(hf, "r");
@@ -223,8 +240,7 @@ int cmd_run(int argc, char **argv)
             line[strcspn(line, "\n")] = 0;
             printf("sluice run: status page http://%s/ (metrics at /metrics)\n", line);
         }
-        if (f)
-            fclose(f);
+        if (f) fclose(f);
         free(hf);
     }
     sl_rpc_client *cl = sl_cli_connect(addr);
@@ -247,13 +263,12 @@ int cmd_run(int argc, char **argv)
             int finished = rep->n_pipelines && strcmp(rep->pipelines[0]->state, "running");
             int64_t now = sl_mono_ms();
             if (tty) {
-                if (frame)
-                    printf("\033[%zuA\033[J", shown_lines);
+                if (frame) printf("\033[%zuA\033[J", shown_lines);
                 sl_cli_print_status(stdout, rep, 0);
                 fflush(stdout);
-                shown_lines = rep->n_pipelines ? rep->pipelines[0]->n_stages + 2 +
-                                                     rep->pipelines[0]->n_warnings
-                                               : 0;
+                shown_lines = rep->n_pipelines
+                                  ? rep->pipelines[0]->n_stages + 2 + rep->pipelines[0]->n_warnings
+                                  : 0;
             } else if (!quiet && (finished || now - last_print >= 5000)) {
                 sl_cli_print_status(stdout, rep, 0);
                 fflush(stdout);
@@ -274,8 +289,7 @@ int cmd_run(int argc, char **argv)
     }
     sl_rpc_client_free(cl);
     stop_children(pids, n + 1);
-    if (!keep)
-        sl_rm_rf(shm);
+    if (!keep) sl_rm_rf(shm);
     if (!quiet)
         printf("sluice run: pipeline %s; logs and state in %s\n", rc == 0 ? "succeeded" : "FAILED",
                sdir);

@@ -23,37 +23,50 @@ static const char USAGE[] =
 static int all_finished(const Sluice__V1__StatusReply *st)
 {
     for (size_t i = 0; i < st->n_pipelines; i++)
-        if (!strcmp(st->pipelines[i]->state, "running"))
-            return 0;
+        if (!strcmp(st->pipelines[i]->state, "running")) return 0;
     return 1;
 }
 
 int cmd_status(int argc, char **argv)
 {
-    static const struct option opts[] = {{"controller", 1, 0, 'c'}, {"json", 0, 0, 'j'},
-                                         {"once", 0, 0, 'o'},       {"help", 0, 0, 'h'},
-                                         {"matrix", 1, 0, 'm'},     {"stage", 1, 0, 's'},
-                                         {"rows", 1, 0, 'r'},       {"cols", 1, 0, 'C'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"controller", 1, 0, 'c'}, {"json", 0, 0, 'j'},   {"once", 0, 0, 'o'},
+        {"help", 0, 0, 'h'},       {"matrix", 1, 0, 'm'}, {"stage", 1, 0, 's'},
+        {"rows", 1, 0, 'r'},       {"cols", 1, 0, 'C'},   {0, 0, 0, 0}};
     const char *ctl = NULL, *matrix = NULL, *stage = NULL;
     int json = 0, once = 0, c, rows = 2, cols = 3;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': ctl = optarg; break;
-        case 'j': json = 1; break;
-        case 'o': once = 1; break;
-        case 'm': matrix = optarg; break;
-        case 's': stage = optarg; break;
-        case 'r': rows = atoi(optarg); break;
-        case 'C': cols = atoi(optarg); break;
-        case 'h': return sl_cli_usage(USAGE, 0);
-        default: return sl_cli_usage(USAGE, 1);
+        case 'c':
+            ctl = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'o':
+            once = 1;
+            break;
+        case 'm':
+            matrix = optarg;
+            break;
+        case 's':
+            stage = optarg;
+            break;
+        case 'r':
+            rows = atoi(optarg);
+            break;
+        case 'C':
+            cols = atoi(optarg);
+            break;
+        case 'h':
+            return sl_cli_usage(USAGE, 0);
+        default:
+            return sl_cli_usage(USAGE, 1);
         }
     }
     if (optind < argc - 1 || (matrix && optind < argc) || rows == 0 || cols == 0)
         return sl_cli_usage(USAGE, 1);
-    if (matrix)
-        return sl_cli_matrix(ctl, matrix, stage, rows, cols, json);
+    if (matrix) return sl_cli_matrix(ctl, matrix, stage, rows, cols, json);
     const char *addr = sl_cli_controller(ctl);
     sl_rpc_client *cl = sl_cli_connect(addr);
     Sluice__V1__StatusRequest req = SLUICE__V1__STATUS_REQUEST__INIT;
@@ -68,16 +81,13 @@ int cmd_status(int argc, char **argv)
             rc = 1;
             break;
         }
-        if (live)
-            fputs(frame ? "\033[H\033[J" : "\033[2J\033[H", stdout);
-        if (!json && rep->n_pipelines == 0)
-            printf("no pipelines\n");
+        if (live) fputs(frame ? "\033[H\033[J" : "\033[2J\033[H", stdout);
+        if (!json && rep->n_pipelines == 0) printf("no pipelines\n");
         sl_cli_print_status(stdout, rep, json);
         fflush(stdout);
         int done = all_finished(rep);
         sluice__v1__status_reply__free_unpacked(rep, NULL);
-        if (!live || done)
-            break;
+        if (!live || done) break;
         sl_sleep_ms(500);
     }
     sl_rpc_client_free(cl);

@@ -79,30 +79,37 @@ static const char USAGE[] =
 
 int cmd_submit(int argc, char **argv)
 {
-    static const struct option opts[] = {{"controller", 1, 0, 'c'}, {"env-file", 1, 0, 'e'},
-                                         {"json", 0, 0, 'j'},       {"help", 0, 0, 'h'},
+    static const struct option opts[] = {{"controller", 1, 0, 'c'},
+                                         {"env-file", 1, 0, 'e'},
+                                         {"json", 0, 0, 'j'},
+                                         {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *ctl = NULL, *env_file = NULL;
     int json = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': ctl = optarg; break;
-        case 'e': env_file = optarg; break;
-        case 'j': json = 1; break;
-        case 'h': return sl_cli_usage(USAGE, 0);
-        default: return sl_cli_usage(USAGE, 1);
+        case 'c':
+            ctl = optarg;
+            break;
+        case 'e':
+            env_file = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            return sl_cli_usage(USAGE, 0);
+        default:
+            return sl_cli_usage(USAGE, 1);
         }
     }
-    if (optind != argc - 1)
-        return sl_cli_usage(USAGE, 1);
+    if (optind != argc - 1) return sl_cli_usage(USAGE, 1);
     const char *addr = sl_cli_controller(ctl);
     sl_rpc_client *cl = sl_cli_connect(addr);
     int64_t id = sl_cli_submit_file(cl, addr, argv[optind], env_file, json);
     sl_rpc_client_free(cl);
-    if (id < 0)
-        return 1;
-    if (json)
-        printf("{\"pipeline_id\":%lld}\n", (long long)id);
+    if (id < 0) return 1;
+    if (json) printf("{\"pipeline_id\":%lld}\n", (long long)id);
     return 0;
 }
 
@@ -119,13 +126,16 @@ int cmd_validate(int argc, char **argv)
     int c, bad = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'e': env_file = optarg; break;
-        case 'h': return sl_cli_usage(VUSAGE, 0);
-        default: return sl_cli_usage(VUSAGE, 1);
+        case 'e':
+            env_file = optarg;
+            break;
+        case 'h':
+            return sl_cli_usage(VUSAGE, 0);
+        default:
+            return sl_cli_usage(VUSAGE, 1);
         }
     }
-    if (optind >= argc)
-        return sl_cli_usage(VUSAGE, 1);
+    if (optind >= argc) return sl_cli_usage(VUSAGE, 1);
     for (int i = optind; i < argc; i++) {
         sl_err e = {0};
         sl_varsrc src = {.use_environ = 1, .env_file = env_file};

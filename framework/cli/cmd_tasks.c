@@ -30,19 +30,34 @@ int cmd_tasks(int argc, char **argv)
     int json = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': ctl = optarg; break;
-        case 'p': req.pipeline = optarg; break;
-        case 's': req.stage = optarg; break;
-        case 't': req.state = optarg; break;
-        case 'n': req.limit = atoi(optarg); break;
-        case 'a': req.after_id = atoll(optarg); break;
-        case 'j': json = 1; break;
-        case 'h': return sl_cli_usage(USAGE, 0);
-        default: return sl_cli_usage(USAGE, 1);
+        case 'c':
+            ctl = optarg;
+            break;
+        case 'p':
+            req.pipeline = optarg;
+            break;
+        case 's':
+            req.stage = optarg;
+            break;
+        case 't':
+            req.state = optarg;
+            break;
+        case 'n':
+            req.limit = atoi(optarg);
+            break;
+        case 'a':
+            req.after_id = atoll(optarg);
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            return sl_cli_usage(USAGE, 0);
+        default:
+            return sl_cli_usage(USAGE, 1);
         }
     }
-    if (optind != argc)
-        return sl_cli_usage(USAGE, 1);
+    if (optind != argc) return sl_cli_usage(USAGE, 1);
     const char *addr = sl_cli_controller(ctl);
     sl_rpc_client *cl = sl_cli_connect(addr);
     Sluice__V1__ListTasksReply *rep = NULL;
@@ -61,8 +76,8 @@ int cmd_tasks(int argc, char **argv)
     for (size_t i = 0; i < rep->n_tasks; i++) {
         const Sluice__V1__TaskInfo *t = rep->tasks[i];
         if (json) {
-            printf("%s{\"id\":%lld,\"pipeline_id\":%lld,\"stage\":", i ? "," : "",
-                   (long long)t->id, (long long)t->pipeline_id);
+            printf("%s{\"id\":%lld,\"pipeline_id\":%lld,\"stage\":", i ? "," : "", (long long)t->id,
+                   (long long)t->pipeline_id);
             jstr(t->stage);
             fputs(",\"key\":", stdout);
             jstr(t->key);
@@ -81,8 +96,7 @@ int cmd_tasks(int argc, char **argv)
                    t->attempts, t->exit_code, t->key);
         }
     }
-    if (json)
-        fputs("]\n", stdout);
+    if (json) fputs("]\n", stdout);
     sluice__v1__list_tasks_reply__free_unpacked(rep, NULL);
     return 0;
 }

@@ -9,8 +9,7 @@
 
 const char *sl_cli_controller(const char *opt)
 {
-    if (opt && *opt)
-        return opt;
+    if (opt && *opt) return opt;
     const char *e = getenv("SLUICE_CONTROLLER");
     return e && *e ? e : "127.0.0.1:7470";
 }
@@ -19,8 +18,7 @@ sl_rpc_client *sl_cli_connect(const char *addr)
 {
     sl_err e = {0};
     sl_rpc_client *c = sl_rpc_client_new(addr, &e);
-    if (!c)
-        sl_die(1, "%s", e.msg);
+    if (!c) sl_die(1, "%s", e.msg);
     return c;
 }
 
@@ -75,8 +73,7 @@ void sl_cli_print_status(FILE *f, const Sluice__V1__StatusReply *st, int json)
             json_str(f, p->name);
             fputs(",\"state\":", f);
             json_str(f, p->state);
-            fprintf(f, ",\"created\":%.3f,\"finished\":%.3f,\"stages\":[", p->created,
-                    p->finished);
+            fprintf(f, ",\"created\":%.3f,\"finished\":%.3f,\"stages\":[", p->created, p->finished);
             for (size_t k = 0; k < p->n_stages; k++) {
                 const Sluice__V1__StageStatus *s = p->stages[k];
                 fprintf(f, "%s{\"name\":", k ? "," : "");
@@ -118,8 +115,7 @@ void sl_cli_print_status(FILE *f, const Sluice__V1__StatusReply *st, int json)
             const Sluice__V1__StageStatus *s = p->stages[k];
             char eta[32], pn[32] = "";
             sl_cli_fmt_duration(eta, sizeof eta, s->eta_s);
-            if (pend)
-                snprintf(pn, sizeof pn, " %9lld", (long long)s->pending);
+            if (pend) snprintf(pn, sizeof pn, " %9lld", (long long)s->pending);
             fprintf(f, "  %-18s %8lld %7lld %7lld %6lld %6lld %8.1f %7s%s\n", s->name,
                     (long long)s->done, (long long)s->running, (long long)s->queued,
                     (long long)s->waiting, (long long)s->failed, s->rate, eta, pn);

@@ -10,18 +10,17 @@
 #include "sluice.pb-c.h"
 #include "store/store.h"
 
-#define UNPACK(T, fn, var)                                                                     \
-    Sluice__V1__##T *var = sluice__v1__##fn##__unpack(NULL, len, req);                        \
-    if (!var)                                                                                  \
-        return sl_errf(err, SL_EINVAL, "malformed " #T " message");
+#define UNPACK(T, fn, var)                                                                         \
+    Sluice__V1__##T *var = sluice__v1__##fn##__unpack(NULL, len, req);                             \
+    if (!var) return sl_errf(err, SL_EINVAL, "malformed " #T " message");
 
-#define PACK(fn, msg)                                                                          \
-    do {                                                                                       \
-        size_t n_ = sluice__v1__##fn##__get_packed_size(msg);                                 \
-        sl_buf_reset(resp);                                                                    \
-        sl_buf_reserve(resp, n_);                                                              \
-        sluice__v1__##fn##__pack(msg, (uint8_t *)resp->data);                                 \
-        resp->len = n_;                                                                        \
+#define PACK(fn, msg)                                                                              \
+    do {                                                                                           \
+        size_t n_ = sluice__v1__##fn##__get_packed_size(msg);                                      \
+        sl_buf_reset(resp);                                                                        \
+        sl_buf_reserve(resp, n_);                                                                  \
+        sluice__v1__##fn##__pack(msg, (uint8_t *)resp->data);                                      \
+        resp->len = n_;                                                                            \
     } while (0)
 
 static int h_submit(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
@@ -178,8 +177,7 @@ static Sluice__V1__TaskInfo *task_info(sl_sched *s, const sl_task_row *r)
 
 static void task_info_free(Sluice__V1__TaskInfo *t)
 {
-    if (!t)
-        return;
+    if (!t) return;
     free(t->key);
     free(t->headers);
     free(t->host);
@@ -204,8 +202,8 @@ typedef struct {
 static int list_in_store(void *ctx, sl_store *st, sl_err *err)
 {
     list_args *a = ctx;
-    return sl_store_tasks_list(st, a->pid, a->stage, a->state, a->after, a->limit, list_cb,
-                               a->acc, err);
+    return sl_store_tasks_list(st, a->pid, a->stage, a->state, a->after, a->limit, list_cb, a->acc,
+                               err);
 }
 
 /* Resolves optional pipeline and stage names to ids (-1 = any). */
@@ -217,11 +215,9 @@ static int resolve(sl_sched *s, const char *pipeline, const char *stage, int64_t
     if (pipeline && *pipeline && sl_sched_find_pipeline(s, pipeline, pid, err) < 0)
         return SL_ENOTFOUND;
     if (stage && *stage) {
-        if (*pid < 0)
-            return sl_errf(err, SL_EINVAL, "a stage filter needs a pipeline");
+        if (*pid < 0) return sl_errf(err, SL_EINVAL, "a stage filter needs a pipeline");
         int k = sl_sched_stage_index(s, *pid, stage, err);
-        if (k < 0)
-            return k;
+        if (k < 0) return k;
         *sidx = k;
     }
     return 0;
@@ -237,8 +233,7 @@ static int h_list_tasks(void *ctx, const uint8_t *req, size_t len, sl_buf *resp,
     if (rc == 0 && r->state[0] && (a.state = sl_task_state_parse(r->state)) < 0)
         rc = sl_errf(err, SL_EINVAL,
                      "unknown state '%s' (queued, running, done, failed, cancelled)", r->state);
-    if (rc == 0)
-        rc = sl_sched_with_store(s, list_in_store, &a, err);
+    if (rc == 0) rc = sl_sched_with_store(s, list_in_store, &a, err);
     if (rc >= 0) {
         rc = 0;
         Sluice__V1__ListTasksReply o = SLUICE__V1__LIST_TASKS_REPLY__INIT;
@@ -294,10 +289,8 @@ static int logs_in_store(void *ctx, sl_store *st, sl_err *err)
     logs_args *a = ctx;
     int rc = a->id > 0 ? sl_store_task_get(st, a->id, one_task_cb, a, err)
                        : sl_store_task_find(st, a->pid, a->stage, a->key, one_task_cb, a, err);
-    if (rc < 0)
-        return rc;
-    if (!a->task)
-        return sl_errf(err, SL_ENOTFOUND, "no such task");
+    if (rc < 0) return rc;
+    if (!a->task) return sl_errf(err, SL_ENOTFOUND, "no such task");
     return sl_store_attempts_each(st, a->id, attempt_cb, a, err);
 }
 
@@ -312,8 +305,7 @@ static int h_task_logs(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, 
         if (rc == 0 && (a.pid < 0 || a.stage < 0 || !r->key[0]))
             rc = sl_errf(err, SL_EINVAL, "give a task id, or pipeline, stage and key");
     }
-    if (rc == 0)
-        rc = sl_sched_with_store(s, logs_in_store, &a, err);
+    if (rc == 0) rc = sl_sched_with_store(s, logs_in_store, &a, err);
     if (rc >= 0) {
         rc = 0;
         Sluice__V1__TaskLogsReply o = SLUICE__V1__TASK_LOGS_REPLY__INIT;
@@ -343,10 +335,8 @@ static int h_retry(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_e
     int stage;
     int64_t n = 0;
     int rc = resolve(s, r->pipeline, r->stage, &pid, &stage, err);
-    if (rc == 0 && pid < 0)
-        rc = sl_errf(err, SL_EINVAL, "name the pipeline whose tasks to retry");
-    if (rc == 0)
-        rc = sl_sched_retry(s, pid, stage, r->task_ids, r->n_task_ids, &n, err);
+    if (rc == 0 && pid < 0) rc = sl_errf(err, SL_EINVAL, "name the pipeline whose tasks to retry");
+    if (rc == 0) rc = sl_sched_retry(s, pid, stage, r->task_ids, r->n_task_ids, &n, err);
     if (rc == 0) {
         Sluice__V1__RetryReply o = SLUICE__V1__RETRY_REPLY__INIT;
         o.requeued = n;
@@ -362,8 +352,7 @@ static int h_cancel(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_
     UNPACK(CancelRequest, cancel_request, r);
     int64_t pid, n = 0;
     int rc = sl_sched_find_pipeline(s, r->pipeline, &pid, err);
-    if (rc == 0)
-        rc = sl_sched_cancel(s, pid, &n, err);
+    if (rc == 0) rc = sl_sched_cancel(s, pid, &n, err);
     if (rc == 0) {
         Sluice__V1__CancelReply o = SLUICE__V1__CANCEL_REPLY__INIT;
         o.cancelled = n;
@@ -385,8 +374,7 @@ static int h_emit(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_er
         m[i].key = r->messages[i]->key;
         m[i].headers = r->messages[i]->headers;
     }
-    if (rc == 0)
-        rc = sl_sched_emit(s, pid, m, r->n_messages, &n, err);
+    if (rc == 0) rc = sl_sched_emit(s, pid, m, r->n_messages, &n, err);
     if (rc == 0) {
         Sluice__V1__EmitReply o = SLUICE__V1__EMIT_REPLY__INIT;
         o.created = n;
@@ -473,9 +461,9 @@ static int h_register(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, s
         rc = sl_errf(err, SL_EINVAL, "register: the agent must name its host");
     } else {
         const Sluice__V1__HostInfo *h = r->host;
-        sl_agent_info ai = {h->name,       h->name,       h->mem_root,
-                            h->ssd_root,   h->addr,       (const char *const *)h->groups,
-                            h->n_groups,   h->mem_budget, h->ssd_budget};
+        sl_agent_info ai = {h->name,     h->name,       h->mem_root,
+                            h->ssd_root, h->addr,       (const char *const *)h->groups,
+                            h->n_groups, h->mem_budget, h->ssd_budget};
         if (r->agent_id[0]) /* "host/pid/start", stable for one agent process */
             ai.agent_id = r->agent_id;
         int64_t ttl = 0;
@@ -534,8 +522,7 @@ static void files_to_pb(pb_arena *a, const char *text, Sluice__V1__ObjectFile **
             if (*n == cap) {
                 cap = cap ? cap * 2 : 8;
                 Sluice__V1__ObjectFile **nf = pa_alloc(a, cap * sizeof *nf);
-                if (*n)
-                    memcpy(nf, *files, *n * sizeof *nf);
+                if (*n) memcpy(nf, *files, *n * sizeof *nf);
                 *files = nf;
             }
             Sluice__V1__ObjectFile *f = pa_alloc(a, sizeof *f);

@@ -45,15 +45,12 @@ static int write_addr(const char *path, const char *listen, int port, int http_p
     char host[256];
     snprintf(host, sizeof host, "%s", listen);
     char *colon = strrchr(host, ':');
-    if (colon)
-        *colon = 0;
-    if (!*host || strcmp(host, "0.0.0.0") == 0)
-        snprintf(host, sizeof host, "127.0.0.1");
+    if (colon) *colon = 0;
+    if (!*host || strcmp(host, "0.0.0.0") == 0) snprintf(host, sizeof host, "127.0.0.1");
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    if (!f)
-        return sl_errf(err, SL_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    if (!f) return sl_errf(err, SL_EIO, "cannot write %s: %s", tmp, strerror(errno));
     fprintf(f, "%s:%d\n", host, port);
     if (http_port > 0) {
         char hp[4096];
@@ -82,8 +79,7 @@ static int load_token(const sl_controller_config *cfg, char *out, size_t n, sl_e
     char *path = sl_xasprintf("%s/token", cfg->state_dir);
     FILE *f = fopen(path, "r");
     if (f) {
-        if (!fgets(out, (int)n, f))
-            out[0] = 0;
+        if (!fgets(out, (int)n, f)) out[0] = 0;
         fclose(f);
         out[strcspn(out, "\r\n")] = 0;
     }
@@ -91,8 +87,7 @@ static int load_token(const sl_controller_config *cfg, char *out, size_t n, sl_e
         unsigned char rnd[16];
         FILE *r = fopen("/dev/urandom", "rb");
         if (!r || fread(rnd, 1, sizeof rnd, r) != sizeof rnd) {
-            if (r)
-                fclose(r);
+            if (r) fclose(r);
             free(path);
             return sl_errf(err, SL_EIO, "cannot read /dev/urandom for the cluster token");
         }
@@ -101,8 +96,7 @@ static int load_token(const sl_controller_config *cfg, char *out, size_t n, sl_e
             snprintf(out + 2 * i, 3, "%02x", rnd[i]);
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd < 0 || write(fd, out, strlen(out)) < 0) {
-            if (fd >= 0)
-                close(fd);
+            if (fd >= 0) close(fd);
             sl_errf(err, SL_EIO, "cannot write %s: %s", path, strerror(errno));
             free(path);
             return SL_EIO;
@@ -126,19 +120,17 @@ int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
         return sl_errf(err, SL_EIO, "cannot create state directory %s: %s", cfg->state_dir,
                        strerror(errno));
     char token[65] = "";
-    if (load_token(cfg, token, sizeof token, err) < 0)
-        return SL_EIO;
+    if (load_token(cfg, token, sizeof token, err) < 0) return SL_EIO;
     char *db = sl_xasprintf("%s/sluice.db", cfg->state_dir);
     sl_sched_config sc = {token, db, cfg->lease_ttl_ms, cfg->durable_fsync};
     sl_sched *sched = NULL;
     int rc = sl_sched_open(&sc, &sched, err);
     free(db);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     int port = 0;
-    sl_rpc_server *srv = sl_rpc_server_start(cfg->listen, sl_api_methods, sl_api_nmethods, sched,
-                                             cfg->rpc_threads > 0 ? cfg->rpc_threads : 16, &port,
-                                             err);
+    sl_rpc_server *srv =
+        sl_rpc_server_start(cfg->listen, sl_api_methods, sl_api_nmethods, sched,
+                            cfg->rpc_threads > 0 ? cfg->rpc_threads : 16, &port, err);
     if (!srv) {
         sl_sched_close(sched);
         return err->code ? err->code : SL_ERPC;

@@ -9,15 +9,15 @@
 #include "util/err.h"
 
 typedef struct sl_controller_config {
-    const char *state_dir;  /* holds sluice.db */
-    const char *listen;     /* "127.0.0.1:7470"; port 0 picks one */
-    const char *addr_file;  /* if set, "host:port" is written here once listening */
-    const char *http;       /* status page and /metrics address, NULL for none */
+    const char *state_dir; /* holds sluice.db */
+    const char *listen;    /* "127.0.0.1:7470"; port 0 picks one */
+    const char *addr_file; /* if set, "host:port" is written here once listening */
+    const char *http;      /* status page and /metrics address, NULL for none */
     int64_t lease_ttl_ms;
     int rpc_threads;
     int durable_fsync;
-    const char *token;      /* data-plane token; NULL: $SLUICE_TOKEN, else STATE/token
-                               (generated on first start) */
+    const char *token; /* data-plane token; NULL: $SLUICE_TOKEN, else STATE/token
+                          (generated on first start) */
 } sl_controller_config;
 
 /* Runs until SIGTERM or SIGINT (blocked in the caller's threads by this

@@ -31,11 +31,20 @@ static void html_esc(sl_buf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '<': sl_buf_puts(b, "&lt;"); break;
-        case '>': sl_buf_puts(b, "&gt;"); break;
-        case '&': sl_buf_puts(b, "&amp;"); break;
-        case '"': sl_buf_puts(b, "&quot;"); break;
-        default: sl_buf_putc(b, *s);
+        case '<':
+            sl_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            sl_buf_puts(b, "&gt;");
+            break;
+        case '&':
+            sl_buf_puts(b, "&amp;");
+            break;
+        case '"':
+            sl_buf_puts(b, "&quot;");
+            break;
+        default:
+            sl_buf_putc(b, *s);
         }
     }
 }
@@ -116,8 +125,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     (void)upload_size;
     (void)con_cls;
     sl_http *h = cls;
-    if (strcmp(method, "GET") != 0)
-        return MHD_NO;
+    if (strcmp(method, "GET") != 0) return MHD_NO;
     sl_buf b = SL_BUF_INIT;
     const char *type = "text/plain; charset=utf-8";
     int status = MHD_HTTP_OK;
@@ -192,15 +200,13 @@ sl_http *sl_http_start(const char *addr, sl_sched *sched, int *port, sl_err *err
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-    if (port)
-        *port = info ? info->port : p;
+    if (port) *port = info ? info->port : p;
     return h;
 }
 
 void sl_http_stop(sl_http *h)
 {
-    if (!h)
-        return;
+    if (!h) return;
     MHD_stop_daemon(h->d);
     free(h);
 }

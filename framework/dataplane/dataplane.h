@@ -40,8 +40,8 @@
 #define SL_DP_PROTO_VERSION 1
 #define SL_DP_MAX_ROOTS 8
 #define SL_DP_MAX_TOKEN 256
-#define SL_DP_MAX_NAME 1024     /* bytes of "ROOT/relative/path" */
-#define SL_DP_MAX_BLOCKS 4096   /* blocks per object; block size grows past that */
+#define SL_DP_MAX_NAME 1024   /* bytes of "ROOT/relative/path" */
+#define SL_DP_MAX_BLOCKS 4096 /* blocks per object; block size grows past that */
 #define SL_DP_DEFAULT_BLOCK (8u << 20)
 #define SL_DP_MIN_BLOCK (4u << 10)
 
@@ -65,15 +65,15 @@ typedef struct sl_dp_root {
 } sl_dp_root;
 
 typedef struct sl_dp_config {
-    const char *listen;     /* "127.0.0.1:0", "0.0.0.0:7471", "[::1]:0" */
-    const char *token;      /* cluster token; required, 1..SL_DP_MAX_TOKEN bytes */
+    const char *listen; /* "127.0.0.1:0", "0.0.0.0:7471", "[::1]:0" */
+    const char *token;  /* cluster token; required, 1..SL_DP_MAX_TOKEN bytes */
     sl_dp_root roots[SL_DP_MAX_ROOTS];
     int nroots;
-    int io_timeout_ms;      /* per send/recv; a slower peer is dropped (0: 30000) */
-    int max_conns;          /* concurrent connections (0: 256) */
-    uint32_t block_size;    /* checksum block size for objects it hashes (0: 8 MiB) */
-    uint64_t rate_limit;    /* bytes/s per GET stream, 0 = none (ops throttle; tests) */
-    int sock_buf;           /* SO_SNDBUF/SO_RCVBUF bytes, 0 = kernel autotuning */
+    int io_timeout_ms;   /* per send/recv; a slower peer is dropped (0: 30000) */
+    int max_conns;       /* concurrent connections (0: 256) */
+    uint32_t block_size; /* checksum block size for objects it hashes (0: 8 MiB) */
+    uint64_t rate_limit; /* bytes/s per GET stream, 0 = none (ops throttle; tests) */
+    int sock_buf;        /* SO_SNDBUF/SO_RCVBUF bytes, 0 = kernel autotuning */
 } sl_dp_config;
 
 typedef struct sl_dp_server sl_dp_server;
@@ -115,7 +115,7 @@ typedef struct sl_dp_stats {
     uint64_t bytes_fetched; /* bytes moved over the network by this call */
     uint64_t bytes_resumed; /* bytes kept from an earlier interrupted call */
     uint32_t blocks, blocks_fetched, blocks_resumed;
-    int streams;            /* streams actually used */
+    int streams; /* streams actually used */
     int64_t elapsed_us;
 } sl_dp_stats;
 

@@ -21,7 +21,8 @@ static const char usage[] =
     "usage: sluice-dp serve --root NAME=DIR [--root ...] [--listen HOST:PORT] [TOKEN]\n"
     "                       [--block-size SIZE] [--rate-limit SIZE] [--timeout-ms N]\n"
     "                       [--max-conns N] [--sock-buf SIZE]\n"
-    "       sluice-dp get ADDR OBJECT DEST [TOKEN] [--streams N] [--min-chunk SIZE] [--recycle DIR]\n"
+    "       sluice-dp get ADDR OBJECT DEST [TOKEN] [--streams N] [--min-chunk SIZE] [--recycle "
+    "DIR]\n"
     "                       [--expect-checksum HEX] [--timeout-ms N] [--sock-buf SIZE] [--fsync]\n"
     "       sluice-dp put ADDR FILE OBJECT [TOKEN] [--timeout-ms N]\n"
     "       sluice-dp stat ADDR OBJECT [TOKEN]\n"
@@ -49,8 +50,7 @@ static int64_t size_arg(const char *opt, const char *v)
 {
     int64_t n;
     sl_err e;
-    if (sl_parse_size(v, &n, &e))
-        sl_die(2, "%s: %s", opt, e.msg);
+    if (sl_parse_size(v, &n, &e)) sl_die(2, "%s: %s", opt, e.msg);
     return n;
 }
 
@@ -107,21 +107,18 @@ static void parse(int argc, char **argv, args *a)
         } else if (o[0] == '-' && o[1] == '-') {
             sl_die(2, "unknown option %s\n%s", o, usage);
         } else {
-            if (a->npos == 4)
-                sl_die(2, "too many arguments\n%s", usage);
+            if (a->npos == 4) sl_die(2, "too many arguments\n%s", usage);
             a->pos[a->npos++] = o;
             takes = 0;
         }
         i += takes;
     }
-    if (!a->token)
-        a->token = getenv("SLUICE_TOKEN");
+    if (!a->token) a->token = getenv("SLUICE_TOKEN");
 }
 
 static void need(const args *a, int n, int token)
 {
-    if (a->npos != n)
-        sl_die(2, "wrong number of arguments\n%s", usage);
+    if (a->npos != n) sl_die(2, "wrong number of arguments\n%s", usage);
     if (token && (!a->token || !*a->token))
         sl_die(2, "a cluster token is required (--token, --token-file or $SLUICE_TOKEN)");
 }
@@ -129,8 +126,7 @@ static void need(const args *a, int n, int token)
 static int cmd_serve(args *a)
 {
     need(a, 0, 1);
-    if (a->nroots == 0)
-        sl_die(2, "serve needs at least one --root NAME=DIR");
+    if (a->nroots == 0) sl_die(2, "serve needs at least one --root NAME=DIR");
     for (int i = 0; i < a->nroots; i++) { /* mkdir -p */
         char *p = strdup(a->roots[i].path);
         for (char *s = p + 1; *s; s++)
@@ -162,8 +158,7 @@ static int cmd_serve(args *a)
     sl_err err = {0};
     int port = 0;
     sl_dp_server *s = sl_dp_server_start(&cfg, &port, &err);
-    if (!s)
-        sl_die(1, "%s", err.msg);
+    if (!s) sl_die(1, "%s", err.msg);
     printf("%d\n", port);
     fflush(stdout);
     int sig;
@@ -220,8 +215,7 @@ int main(int argc, char **argv)
     sl_dp_stats st;
     opts_of(&a, &o);
     int rc;
-    if (strcmp(cmd, "serve") == 0)
-        return cmd_serve(&a);
+    if (strcmp(cmd, "serve") == 0) return cmd_serve(&a);
     if (strcmp(cmd, "get") == 0) {
         need(&a, 3, 1);
         rc = sl_dp_fetch(a.pos[0], a.token, a.pos[1], a.pos[2], &o, &st, &err);
@@ -241,8 +235,7 @@ int main(int argc, char **argv)
         need(&a, 1, 0);
         uint64_t sum = 0;
         rc = sl_dp_checksum_file(a.pos[0], (uint32_t)a.block_size, &sum, &err);
-        if (!rc)
-            printf("%016llx\n", (unsigned long long)sum);
+        if (!rc) printf("%016llx\n", (unsigned long long)sum);
     } else if (strcmp(cmd, "handoff") == 0) {
         need(&a, 2, 0);
         rc = sl_dp_handoff(a.pos[0], a.pos[1], &err);

@@ -31,20 +31,17 @@ static const char STATE_MAGIC[8] = {'S', 'L', 'D', 'P', 'R', 'E', 'S', '1'};
 static int recycle_into(const char *dir, const char *path, uint64_t size)
 {
     DIR *d = opendir(dir);
-    if (!d)
-        return -1;
+    if (!d) return -1;
     char best[4096] = "";
     off_t best_size = -1;
     int best_fits = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
+        if (e->d_name[0] == '.') continue;
         char cand[4096];
         snprintf(cand, sizeof cand, "%s/%s", dir, e->d_name);
         struct stat st;
-        if (lstat(cand, &st) < 0 || !S_ISREG(st.st_mode))
-            continue;
+        if (lstat(cand, &st) < 0 || !S_ISREG(st.st_mode)) continue;
         int fits = (uint64_t)st.st_size >= size;
         if (best_size < 0 || (fits && (!best_fits || st.st_size < best_size)) ||
             (!fits && !best_fits && st.st_size > best_size)) {
@@ -63,42 +60,38 @@ static void opts_fill(sl_dp_opts *o, const sl_dp_opts *in)
         *o = *in;
     else
         memset(o, 0, sizeof *o);
-    if (o->streams <= 0)
-        o->streams = 4;
-    if (o->streams > 64)
-        o->streams = 64;
-    if (!o->min_chunk)
-        o->min_chunk = 16u << 20;
-    if (o->timeout_ms <= 0)
-        o->timeout_ms = 30000;
+    if (o->streams <= 0) o->streams = 4;
+    if (o->streams > 64) o->streams = 64;
+    if (!o->min_chunk) o->min_chunk = 16u << 20;
+    if (o->timeout_ms <= 0) o->timeout_ms = 30000;
 }
 
 static int map_code(uint32_t code)
 {
     switch (code) {
-    case SL_DP_E_NOTFOUND: return SL_ENOTFOUND;
+    case SL_DP_E_NOTFOUND:
+        return SL_ENOTFOUND;
     case SL_DP_E_AUTH:
     case SL_DP_E_VERSION:
     case SL_DP_E_PROTO:
-    case SL_DP_E_NAME: return SL_EINVAL;
-    default: return SL_EIO;
+    case SL_DP_E_NAME:
+        return SL_EINVAL;
+    default:
+        return SL_EIO;
     }
 }
 
 /* Reads one reply; 0 if it has type `want`, else fills err from an
  * ERROR/REFUSED frame or the I/O failure. */
-static int expect(int fd, uint8_t want, uint8_t *buf, uint32_t *len, const char *addr,
-                  sl_err *err)
+static int expect(int fd, uint8_t want, uint8_t *buf, uint32_t *len, const char *addr, sl_err *err)
 {
     uint8_t type;
     int rc = dp_recv_frame(fd, &type, buf, len);
     if (rc == -1)
-        return sl_errf(err, errno == ETIMEDOUT ? SL_ETIMEOUT : SL_EIO, "data server %s: %s",
-                       addr, dp_io_why(errno));
-    if (rc == -2)
-        return sl_errf(err, SL_EIO, "data server %s: malformed reply", addr);
-    if (type == want)
-        return 0;
+        return sl_errf(err, errno == ETIMEDOUT ? SL_ETIMEOUT : SL_EIO, "data server %s: %s", addr,
+                       dp_io_why(errno));
+    if (rc == -2) return sl_errf(err, SL_EIO, "data server %s: malformed reply", addr);
+    if (type == want) return 0;
     if (type == DP_ERROR || type == DP_REFUSED) {
         uint32_t code;
         char msg[600];
@@ -119,8 +112,7 @@ static int explain(int fd, const char *addr, int e, sl_err *err)
     if (buf && expect(fd, 0xff, buf, &len, addr, err) && err && strstr(err->msg, "closed") == NULL)
         rc = err->code;
     free(buf);
-    if (rc != -1)
-        return rc;
+    if (rc != -1) return rc;
     return sl_errf(err, e == ETIMEDOUT ? SL_ETIMEOUT : SL_EIO, "data server %s: %s", addr,
                    dp_io_why(e));
 }
@@ -131,11 +123,9 @@ static int session(const char *addr, const char *token, const sl_dp_opts *o, sl_
     uint8_t buf[SL_DP_MAX_TOKEN + 64];
     size_t n = dp_enc_hello(buf, sizeof buf, token ? token : "");
     if (!n)
-        return sl_errf(err, SL_EINVAL, "cluster token longer than %d bytes", SL_DP_MAX_TOKEN),
-               -1;
+        return sl_errf(err, SL_EINVAL, "cluster token longer than %d bytes", SL_DP_MAX_TOKEN), -1;
     int fd = dp_connect(addr, o->timeout_ms, o->sock_buf, err);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     uint8_t *rb = malloc(DP_MAX_PAYLOAD);
     uint32_t len;
     int rc = -1;
@@ -159,14 +149,11 @@ static int do_stat(int fd, const char *addr, const char *object, dp_geom *g, uin
     size_t n = strlen(object);
     if (n > SL_DP_MAX_NAME)
         return sl_errf(err, SL_EINVAL, "object name longer than %d bytes", SL_DP_MAX_NAME);
-    if (dp_send_frame(fd, DP_STAT, object, (uint32_t)n))
-        return explain(fd, addr, errno, err);
+    if (dp_send_frame(fd, DP_STAT, object, (uint32_t)n)) return explain(fd, addr, errno, err);
     uint32_t len;
-    if (expect(fd, DP_STAT_OK, buf, &len, addr, err))
-        return err ? err->code : SL_EIO;
+    if (expect(fd, DP_STAT_OK, buf, &len, addr, err)) return err ? err->code : SL_EIO;
     if (dp_dec_geom(buf, len, g, 1, NULL, 0))
-        return sl_errf(err, SL_EIO, "data server %s: malformed or inconsistent STAT reply",
-                       addr);
+        return sl_errf(err, SL_EIO, "data server %s: malformed or inconsistent STAT reply", addr);
     return 0;
 }
 
@@ -192,10 +179,8 @@ int sl_dp_stat(const char *addr, const char *token, const char *object, const sl
     rc = do_stat(fd, addr, object, &g, buf, err);
     close(fd);
     if (rc == 0) {
-        if (size)
-            *size = g.size;
-        if (checksum)
-            *checksum = g.checksum;
+        if (size) *size = g.size;
+        if (checksum) *checksum = g.checksum;
     }
 out:
     free(hashes);
@@ -232,8 +217,7 @@ typedef struct fetch {
 static void fail(fetch *f, const sl_err *e, int mismatch)
 {
     pthread_mutex_lock(&f->lock);
-    if (!f->failed)
-        f->err = *e;
+    if (!f->failed) f->err = *e;
     f->failed = 1;
     f->mismatch |= mismatch;
     pthread_mutex_unlock(&f->lock);
@@ -245,11 +229,9 @@ static int stream_chunk(fetch *f, int fd, const chunk *ck, uint8_t *buf, uint8_t
     snprintf(name, sizeof name, "%s", f->object);
     dp_range rg = {ck->off, ck->len, f->g.size, f->g.mtime_ns};
     size_t n = dp_enc_get(fb, DP_MAX_PAYLOAD, &rg, name);
-    if (dp_send_frame(fd, DP_GET, fb, (uint32_t)n))
-        return explain(fd, f->addr, errno, e);
+    if (dp_send_frame(fd, DP_GET, fb, (uint32_t)n)) return explain(fd, f->addr, errno, e);
     uint32_t len;
-    if (expect(fd, DP_DATA, fb, &len, f->addr, e))
-        return e->code;
+    if (expect(fd, DP_DATA, fb, &len, f->addr, e)) return e->code;
     dp_rd r = {fb, len, 0, 0};
     uint64_t off = dp_get64(&r), dlen = dp_get64(&r);
     if (r.bad || r.off != len || off != ck->off || dlen != ck->len)
@@ -288,8 +270,7 @@ static int stream_chunk(fetch *f, int fd, const chunk *ck, uint8_t *buf, uint8_t
         f->bytes_fetched += bend - (uint64_t)b * bs;
         int stop = f->failed;
         pthread_mutex_unlock(&f->lock);
-        if (stop)
-            return 0; /* another stream failed: stop at a block boundary */
+        if (stop) return 0; /* another stream failed: stop at a block boundary */
     }
     return 0;
 }
@@ -314,8 +295,7 @@ static void *stream_main(void *arg)
         pthread_mutex_lock(&f->lock);
         int i = f->failed ? f->nchunks : f->next++;
         pthread_mutex_unlock(&f->lock);
-        if (i >= f->nchunks)
-            break;
+        if (i >= f->nchunks) break;
         int rc = stream_chunk(f, fd, &f->chunks[i], buf, fb, &e);
         if (rc) {
             fail(f, &e, rc == 1);
@@ -335,8 +315,7 @@ static int hash_range(int fd, uint64_t off, uint64_t len, uint8_t *buf, uint64_t
     XXH3_64bits_reset(&hs);
     while (len) {
         size_t want = len < RECV_BUF ? (size_t)len : RECV_BUF;
-        if (pread(fd, buf, want, (off_t)off) != (ssize_t)want)
-            return -1;
+        if (pread(fd, buf, want, (off_t)off) != (ssize_t)want) return -1;
         XXH3_64bits_update(&hs, buf, want);
         off += want;
         len -= want;
@@ -366,8 +345,7 @@ static int state_load(fetch *f, uint8_t *done, sl_err *err)
     state_header(want, &f->g);
     uint32_t nb = f->g.nblocks, good = 0;
     memset(done, 0, nb);
-    if (pread(f->state_fd, have, STATE_HDR, 0) == STATE_HDR &&
-        memcmp(have, want, STATE_HDR) == 0 &&
+    if (pread(f->state_fd, have, STATE_HDR, 0) == STATE_HDR && memcmp(have, want, STATE_HDR) == 0 &&
         pread(f->state_fd, done, nb, STATE_HDR) == (ssize_t)nb) {
         uint8_t *buf = malloc(RECV_BUF);
         struct stat st;
@@ -380,8 +358,8 @@ static int state_load(fetch *f, uint8_t *done, sl_err *err)
                     continue;
                 }
                 uint64_t off = (uint64_t)b * f->g.block_size, h;
-                uint64_t len = off + f->g.block_size < f->g.size ? f->g.block_size
-                                                                  : f->g.size - off;
+                uint64_t len =
+                    off + f->g.block_size < f->g.size ? f->g.block_size : f->g.size - off;
                 if (hash_range(f->part_fd, off, len, buf, &h) || h != f->g.hashes[b])
                     done[b] = 0;
                 else
@@ -389,13 +367,12 @@ static int state_load(fetch *f, uint8_t *done, sl_err *err)
             }
         }
         free(buf);
-        if (good)
-            return (int)good;
+        if (good) return (int)good;
     }
     /* No truncation to 0 first: every block is marked missing and will be
      * written, so pages the file already has (a recycled file) are reused. */
-    if (ftruncate(f->part_fd, (off_t)f->g.size) < 0 ||
-        ftruncate(f->state_fd, 0) < 0 || pwrite(f->state_fd, want, STATE_HDR, 0) != STATE_HDR ||
+    if (ftruncate(f->part_fd, (off_t)f->g.size) < 0 || ftruncate(f->state_fd, 0) < 0 ||
+        pwrite(f->state_fd, want, STATE_HDR, 0) != STATE_HDR ||
         (nb && pwrite(f->state_fd, done, nb, STATE_HDR) != (ssize_t)nb))
         return sl_errf(err, SL_EIO, "cannot prepare the partial file: %s", strerror(errno));
     return 0;
@@ -408,13 +385,10 @@ static int plan(fetch *f, const uint8_t *done, uint32_t missing)
     uint32_t bs = f->g.block_size, nb = f->g.nblocks;
     uint64_t per = ((uint64_t)missing + (uint64_t)f->o.streams - 1) / (uint64_t)f->o.streams;
     uint64_t minb = (f->o.min_chunk + bs - 1) / bs;
-    if (per < minb)
-        per = minb;
-    if (per < 1)
-        per = 1;
+    if (per < minb) per = minb;
+    if (per < 1) per = 1;
     f->chunks = malloc(sizeof(chunk) * (nb ? nb : 1));
-    if (!f->chunks)
-        return -1;
+    if (!f->chunks) return -1;
     f->nchunks = 0;
     for (uint32_t b = 0; b < nb;) {
         if (done[b]) {
@@ -437,8 +411,7 @@ int sl_dp_fetch(const char *addr, const char *token, const char *object, const c
     int64_t t0 = sl_mono_us();
     fetch f;
     memset(&f, 0, sizeof f);
-    if (stats)
-        memset(stats, 0, sizeof *stats);
+    if (stats) memset(stats, 0, sizeof *stats);
     f.addr = addr;
     f.token = token;
     f.object = object;
@@ -450,8 +423,7 @@ int sl_dp_fetch(const char *addr, const char *token, const char *object, const c
     uint8_t *done = NULL, *buf = malloc(DP_MAX_PAYLOAD);
     f.g.hashes = malloc(8 * SL_DP_MAX_BLOCKS);
     done = malloc(SL_DP_MAX_BLOCKS);
-    if (!buf || !f.g.hashes || !done ||
-        asprintf(&part, "%s.sl-part", local_path) < 0 ||
+    if (!buf || !f.g.hashes || !done || asprintf(&part, "%s.sl-part", local_path) < 0 ||
         asprintf(&state, "%s.sl-part.state", local_path) < 0) {
         rc = sl_errf(err, SL_ENOMEM, "out of memory");
         goto out;
@@ -463,8 +435,7 @@ int sl_dp_fetch(const char *addr, const char *token, const char *object, const c
     }
     rc = do_stat(fd, addr, object, &f.g, buf, err);
     close(fd);
-    if (rc)
-        goto out;
+    if (rc) goto out;
     if (f.o.expect_checksum && f.o.expect_checksum != f.g.checksum) {
         rc = sl_errf(err, SL_EIO,
                      "'%s' on %s has checksum %016llx, expected %016llx: a different version",
@@ -472,8 +443,7 @@ int sl_dp_fetch(const char *addr, const char *token, const char *object, const c
                      (unsigned long long)f.o.expect_checksum);
         goto out;
     }
-    if (f.o.recycle_dir && access(part, F_OK) != 0)
-        recycle_into(f.o.recycle_dir, part, f.g.size);
+    if (f.o.recycle_dir && access(part, F_OK) != 0) recycle_into(f.o.recycle_dir, part, f.g.size);
     f.part_fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     f.state_fd = open(state, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (f.part_fd < 0 || f.state_fd < 0) {
@@ -494,8 +464,7 @@ int sl_dp_fetch(const char *addr, const char *token, const char *object, const c
     pthread_t th[64];
     int started = 0;
     for (; started < nth; started++)
-        if (pthread_create(&th[started], NULL, stream_main, &f))
-            break;
+        if (pthread_create(&th[started], NULL, stream_main, &f)) break;
     if (started == 0 && nth > 0) {
         rc = sl_errf(err, SL_EIO, "cannot start transfer threads");
         goto out;
@@ -520,8 +489,7 @@ int sl_dp_fetch(const char *addr, const char *token, const char *object, const c
         stats->streams = started;
     }
     if (f.failed) {
-        if (err)
-            *err = f.err;
+        if (err) *err = f.err;
         rc = f.err.code ? f.err.code : SL_EIO;
         if (f.mismatch) { /* never keep data that failed its checksum */
             unlink(part);
@@ -534,8 +502,7 @@ int sl_dp_fetch(const char *addr, const char *token, const char *object, const c
         goto out;
     }
     if (rename(part, local_path) < 0) {
-        rc = sl_errf(err, SL_EIO, "cannot rename %s to %s: %s", part, local_path,
-                     strerror(errno));
+        rc = sl_errf(err, SL_EIO, "cannot rename %s to %s: %s", part, local_path, strerror(errno));
         goto out;
     }
     unlink(state);
@@ -545,12 +512,9 @@ int sl_dp_fetch(const char *addr, const char *token, const char *object, const c
         dp_geom_cache_store(f.part_fd, &f.g);
     }
 out:
-    if (stats)
-        stats->elapsed_us = sl_mono_us() - t0;
-    if (f.part_fd >= 0)
-        close(f.part_fd);
-    if (f.state_fd >= 0)
-        close(f.state_fd);
+    if (stats) stats->elapsed_us = sl_mono_us() - t0;
+    if (f.part_fd >= 0) close(f.part_fd);
+    if (f.state_fd >= 0) close(f.state_fd);
     pthread_mutex_destroy(&f.lock);
     free(f.chunks);
     free(f.g.hashes);
@@ -605,15 +569,13 @@ int sl_dp_push(const char *addr, const char *token, const char *local_path, cons
         rc = explain(sock, addr, errno, err);
         goto out;
     }
-    if ((rc = expect(sock, DP_PUT_OK, buf, &len, addr, err)))
-        goto out;
+    if ((rc = expect(sock, DP_PUT_OK, buf, &len, addr, err))) goto out;
     if (g.size) {
         uint8_t h[16];
         dp_wr w = {h, 0, sizeof h, 0};
         dp_put64(&w, 0);
         dp_put64(&w, g.size);
-        if (dp_send_frame(sock, DP_PUT_DATA, h, 16) ||
-            dp_sendfile_all(sock, fd, 0, g.size, 0)) {
+        if (dp_send_frame(sock, DP_PUT_DATA, h, 16) || dp_sendfile_all(sock, fd, 0, g.size, 0)) {
             rc = explain(sock, addr, errno, err);
             goto out;
         }
@@ -634,10 +596,8 @@ out:
         stats->streams = 1;
         stats->elapsed_us = sl_mono_us() - t0;
     }
-    if (sock >= 0)
-        close(sock);
-    if (fd >= 0)
-        close(fd);
+    if (sock >= 0) close(sock);
+    if (fd >= 0) close(fd);
     free(g.hashes);
     free(buf);
     return rc;

@@ -42,20 +42,17 @@ int dp_split_addr(const char *addr, char *host, size_t hmax, char *port, size_t 
     size_t hl;
     if (addr[0] == '[') { /* [v6]:port */
         const char *rb = strchr(addr, ']');
-        if (!rb || rb[1] != ':')
-            return -1;
+        if (!rb || rb[1] != ':') return -1;
         h = addr + 1;
         hl = (size_t)(rb - h);
         colon = rb + 1;
     } else {
         colon = strrchr(addr, ':');
-        if (!colon)
-            return -1;
+        if (!colon) return -1;
         hl = (size_t)(colon - addr);
     }
     size_t pl = strlen(colon + 1);
-    if (hl == 0 || hl >= hmax || pl == 0 || pl >= pmax)
-        return -1;
+    if (hl == 0 || hl >= hmax || pl == 0 || pl >= pmax) return -1;
     memcpy(host, h, hl);
     host[hl] = 0;
     memcpy(port, colon + 1, pl + 1);
@@ -87,16 +84,14 @@ static struct addrinfo *resolve(const char *addr, int passive, sl_err *err)
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = passive ? AI_PASSIVE : 0;
     int rc = getaddrinfo(host, port, &hints, &res);
-    if (rc)
-        return sl_errf(err, SL_EINVAL, "cannot resolve '%s': %s", addr, gai_strerror(rc)), NULL;
+    if (rc) return sl_errf(err, SL_EINVAL, "cannot resolve '%s': %s", addr, gai_strerror(rc)), NULL;
     return res;
 }
 
 int dp_listen(const char *addr, int *bound_port, sl_err *err)
 {
     struct addrinfo *res = resolve(addr, 1, err);
-    if (!res)
-        return -1;
+    if (!res) return -1;
     int fd = -1, e = 0;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
@@ -106,15 +101,13 @@ int dp_listen(const char *addr, int *bound_port, sl_err *err)
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
-            break;
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0) break;
         e = errno;
         close(fd);
         fd = -1;
     }
     freeaddrinfo(res);
-    if (fd < 0)
-        return sl_errf(err, SL_EIO, "cannot listen on %s: %s", addr, strerror(e)), -1;
+    if (fd < 0) return sl_errf(err, SL_EIO, "cannot listen on %s: %s", addr, strerror(e)), -1;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     getsockname(fd, (struct sockaddr *)&ss, &sl);
@@ -127,12 +120,10 @@ int dp_listen(const char *addr, int *bound_port, sl_err *err)
 int dp_connect(const char *addr, int timeout_ms, int sock_buf, sl_err *err)
 {
     struct addrinfo *res = resolve(addr, 0, err);
-    if (!res)
-        return -1;
+    if (!res) return -1;
     int fd = -1, e = ECONNREFUSED;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
         if (fd < 0) {
             e = errno;
             continue;
@@ -162,8 +153,7 @@ int dp_connect(const char *addr, int timeout_ms, int sock_buf, sl_err *err)
     }
     freeaddrinfo(res);
     if (fd < 0)
-        return sl_errf(err, SL_EIO, "cannot connect to data server %s: %s", addr, strerror(e)),
-               -1;
+        return sl_errf(err, SL_EIO, "cannot connect to data server %s: %s", addr, strerror(e)), -1;
     return fd;
 }
 
@@ -196,10 +186,8 @@ static int sendmsg_all(int fd, struct iovec *iov, int iovcnt)
         m.msg_iovlen = (size_t)iovcnt;
         ssize_t r = sendmsg(fd, &m, MSG_NOSIGNAL);
         if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                errno = ETIMEDOUT;
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) errno = ETIMEDOUT;
             return -1;
         }
         while (iovcnt > 0 && (size_t)r >= iov->iov_len) {
@@ -232,10 +220,8 @@ int dp_send_frame(int fd, uint8_t type, const void *payload, uint32_t len)
 int dp_recv_frame(int fd, uint8_t *type, uint8_t *payload, uint32_t *len)
 {
     uint8_t h[DP_HDR];
-    if (dp_read_full(fd, h, DP_HDR))
-        return -1;
-    if (dp_hdr_decode(h, type, len))
-        return -2;
+    if (dp_read_full(fd, h, DP_HDR)) return -1;
+    if (dp_hdr_decode(h, type, len)) return -2;
     return *len ? dp_read_full(fd, payload, *len) : 0;
 }
 
@@ -256,8 +242,7 @@ int dp_sendfile_all(int sock, int fd, uint64_t off, uint64_t len, uint64_t rate)
     while (sent < len) {
         size_t want = len - sent > (1u << 30) ? (1u << 30) : (size_t)(len - sent);
         if (rate) {
-            if (want > 65536)
-                want = 65536;
+            if (want > 65536) want = 65536;
             int64_t due = t0 + (int64_t)(sent * 1000000.0 / (double)rate);
             int64_t now = sl_mono_us();
             if (due > now) {
@@ -285,8 +270,7 @@ int dp_sendfile_all(int sock, int fd, uint64_t off, uint64_t len, uint64_t rate)
         }
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc)
-        errno = e;
+    if (rc) errno = e;
     return rc;
 }
 
@@ -300,13 +284,11 @@ static int walk(int dirfd, const char *rel, int mkdirs, const char **last)
     }
     memcpy(path, rel, n + 1);
     int cur = dup(dirfd);
-    if (cur < 0)
-        return -1;
+    if (cur < 0) return -1;
     char *c = path;
     for (;;) {
         char *slash = strchr(c, '/');
-        if (!slash)
-            break;
+        if (!slash) break;
         *slash = 0;
         int next = openat(cur, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (next < 0 && errno == ENOENT && mkdirs) {
@@ -335,8 +317,7 @@ int dp_open_beneath(int dirfd, const char *rel, int flags)
 {
     const char *last;
     int d = walk(dirfd, rel, 0, &last);
-    if (d < 0)
-        return -1;
+    if (d < 0) return -1;
     int fd = openat(d, last, flags | O_NOFOLLOW | O_CLOEXEC, 0644);
     int e = errno;
     close(d);
@@ -358,8 +339,7 @@ static int geom_cache_load(int fd, dp_geom *g)
 {
     static const size_t max = 32 + 8 * SL_DP_MAX_BLOCKS;
     uint8_t *buf = malloc(max);
-    if (!buf)
-        return -1;
+    if (!buf) return -1;
     ssize_t n = fgetxattr(fd, DP_XATTR, buf, max);
     int rc = -1;
     if (n > 0) {
@@ -383,8 +363,7 @@ void dp_geom_cache_store(int fd, const dp_geom *g)
 {
     size_t cap = 32 + 8 * (size_t)g->nblocks;
     uint8_t *buf = malloc(cap);
-    if (!buf)
-        return;
+    if (!buf) return;
     dp_wr w = {buf, 0, cap, 0};
     dp_put32(&w, DP_XATTR_VERSION);
     dp_put32(&w, g->block_size);
@@ -401,21 +380,17 @@ void dp_geom_cache_store(int fd, const dp_geom *g)
 int dp_file_geom(int fd, uint32_t pref_block, dp_geom *g, int *computed, sl_err *err)
 {
     struct stat st;
-    if (fstat(fd, &st) < 0)
-        return sl_errf(err, SL_EIO, "fstat: %s", strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return sl_errf(err, SL_EINVAL, "not a regular file");
+    if (fstat(fd, &st) < 0) return sl_errf(err, SL_EIO, "fstat: %s", strerror(errno));
+    if (!S_ISREG(st.st_mode)) return sl_errf(err, SL_EINVAL, "not a regular file");
     g->size = (uint64_t)st.st_size;
     g->mtime_ns = mtime_ns(&st);
     g->block_size = sl_dp_block_size(g->size, pref_block);
     g->nblocks = dp_nblocks(g->size, g->block_size);
     *computed = 0;
-    if (geom_cache_load(fd, g) == 0)
-        return 0;
+    if (geom_cache_load(fd, g) == 0) return 0;
     size_t bufsz = 1u << 20;
     uint8_t *buf = malloc(bufsz);
-    if (!buf)
-        return sl_errf(err, SL_ENOMEM, "out of memory hashing a file");
+    if (!buf) return sl_errf(err, SL_ENOMEM, "out of memory hashing a file");
     XXH3_state_t hs;
     for (uint32_t b = 0; b < g->nblocks; b++) {
         uint64_t off = (uint64_t)b * g->block_size;

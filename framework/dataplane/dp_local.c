@@ -15,16 +15,14 @@
 
 int sl_dp_handoff(const char *src, const char *dst, sl_err *err)
 {
-    if (link(src, dst) == 0)
-        return 0;
+    if (link(src, dst) == 0) return 0;
     int e = errno;
     if (e == EXDEV)
         return sl_errf(err, SL_EIO,
                        "cannot hand %s to %s without a copy: different file systems (fetch or "
                        "push it instead)",
                        src, dst);
-    if (e == EEXIST)
-        return sl_errf(err, SL_EEXIST, "hand-off target %s already exists", dst);
+    if (e == EEXIST) return sl_errf(err, SL_EEXIST, "hand-off target %s already exists", dst);
     return sl_errf(err, SL_EIO, "hand-off %s -> %s: %s", src, dst, strerror(e));
 }
 

@@ -112,8 +112,8 @@ static int resolve(dp_conn *c, const char *name, int *rootfd, const char **rel)
             *rootfd = c->srv->roots[i].fd;
             return 0;
         }
-    send_msg(c, DP_ERROR, SL_DP_E_NAME, "refused '%s': this server has no root named '%s'",
-             name, root);
+    send_msg(c, DP_ERROR, SL_DP_E_NAME, "refused '%s': this server has no root named '%s'", name,
+             root);
     return -1;
 }
 
@@ -134,8 +134,7 @@ static int open_object(dp_conn *c, const char *name)
 {
     int rootfd;
     const char *rel;
-    if (resolve(c, name, &rootfd, &rel))
-        return -1;
+    if (resolve(c, name, &rootfd, &rel)) return -1;
     int fd = dp_open_beneath(rootfd, rel, O_RDONLY | O_NONBLOCK);
     if (fd < 0) {
         send_open_error(c, name, errno);
@@ -156,21 +155,17 @@ static int do_stat(dp_conn *c, uint32_t len)
     char name[SL_DP_MAX_NAME + 1];
     dp_rd r = {c->frame, len, 0, 0};
     dp_get_str(&r, name, sizeof name);
-    if (r.bad)
-        return send_msg(c, DP_ERROR, SL_DP_E_PROTO, "malformed STAT"), -1;
+    if (r.bad) return send_msg(c, DP_ERROR, SL_DP_E_PROTO, "malformed STAT"), -1;
     int fd = open_object(c, name);
-    if (fd < 0)
-        return 0;
+    if (fd < 0) return 0;
     dp_geom g = {0};
     g.hashes = c->hashes;
     int computed = 0;
     sl_err err;
     int rc = dp_file_geom(fd, c->srv->block_size, &g, &computed, &err);
     close(fd);
-    if (rc)
-        return send_msg(c, DP_ERROR, SL_DP_E_IO, "cannot checksum '%s': %s", name, err.msg);
-    if (computed)
-        count(c->srv, &c->srv->ctr.hashes_computed, 1);
+    if (rc) return send_msg(c, DP_ERROR, SL_DP_E_IO, "cannot checksum '%s': %s", name, err.msg);
+    if (computed) count(c->srv, &c->srv->ctr.hashes_computed, 1);
     size_t n = dp_enc_geom(c->out, sizeof c->out, &g, 1, NULL);
     return dp_send_frame(c->fd, DP_STAT_OK, c->out, (uint32_t)n);
 }
@@ -182,24 +177,21 @@ static int do_get(dp_conn *c, uint32_t len)
     if (dp_dec_get(c->frame, len, &rg, name, sizeof name))
         return send_msg(c, DP_ERROR, SL_DP_E_PROTO, "malformed GET"), -1;
     int fd = open_object(c, name);
-    if (fd < 0)
-        return 0;
+    if (fd < 0) return 0;
     struct stat st;
     fstat(fd, &st);
     uint64_t mt = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
     if ((uint64_t)st.st_size != rg.size || mt != rg.mtime_ns) {
         close(fd);
         return send_msg(c, DP_ERROR, SL_DP_E_CHANGED,
-                        "object '%s' changed since STAT (size or mtime differ); fetch again",
-                        name);
+                        "object '%s' changed since STAT (size or mtime differ); fetch again", name);
     }
     uint8_t h[16];
     dp_wr w = {h, 0, sizeof h, 0};
     dp_put64(&w, rg.offset);
     dp_put64(&w, rg.length);
     int rc = dp_send_frame(c->fd, DP_DATA, h, 16);
-    if (rc == 0)
-        rc = dp_sendfile_all(c->fd, fd, rg.offset, rg.length, c->srv->rate_limit);
+    if (rc == 0) rc = dp_sendfile_all(c->fd, fd, rg.offset, rg.length, c->srv->rate_limit);
     close(fd);
     if (rc == 0) {
         pthread_mutex_lock(&c->srv->lock);
@@ -213,8 +205,7 @@ static int do_get(dp_conn *c, uint32_t len)
 static void put_abort(dp_conn *c)
 {
     dp_put *p = &c->put;
-    if (!p->active)
-        return;
+    if (!p->active) return;
     unlinkat(p->dirfd, p->tmp, 0);
     close(p->fd);
     close(p->dirfd);
@@ -231,11 +222,9 @@ static int do_put_open(dp_conn *c, uint32_t len)
         return send_msg(c, DP_ERROR, SL_DP_E_PROTO, "malformed PUT_OPEN"), -1;
     int rootfd;
     const char *rel, *last;
-    if (resolve(c, name, &rootfd, &rel))
-        return -1;
+    if (resolve(c, name, &rootfd, &rel)) return -1;
     int dirfd = dp_open_parent_beneath(rootfd, rel, 1, &last);
-    if (dirfd < 0)
-        return send_open_error(c, name, errno), -1;
+    if (dirfd < 0) return send_open_error(c, name, errno), -1;
     /* Temp name beside the target so the commit is an atomic rename; the
      * leading dot keeps it out of casual listings. */
     static const char hex[] = "0123456789abcdef";
@@ -275,11 +264,9 @@ static int do_put_data(dp_conn *c, uint32_t len)
     dp_rd r = {c->frame, len, 0, 0};
     uint64_t off = dp_get64(&r), n = dp_get64(&r);
     if (r.bad || r.off != len || !p->active)
-        return send_msg(c, DP_ERROR, SL_DP_E_PROTO, "PUT_DATA without PUT_OPEN or malformed"),
-               -1;
+        return send_msg(c, DP_ERROR, SL_DP_E_PROTO, "PUT_DATA without PUT_OPEN or malformed"), -1;
     uint32_t bs = p->g.block_size;
-    if (off % bs || off > p->g.size || n > p->g.size - off ||
-        (n % bs && off + n != p->g.size))
+    if (off % bs || off > p->g.size || n > p->g.size - off || (n % bs && off + n != p->g.size))
         return send_msg(c, DP_ERROR, SL_DP_E_PROTO, "PUT_DATA range is not block-aligned"), -1;
     if (!c->rbuf && !(c->rbuf = malloc(PUT_RBUF)))
         return send_msg(c, DP_ERROR, SL_DP_E_IO, "out of memory"), -1;
@@ -314,8 +301,7 @@ static int do_put_data(dp_conn *c, uint32_t len)
 static int do_put_commit(dp_conn *c)
 {
     dp_put *p = &c->put;
-    if (!p->active)
-        return send_msg(c, DP_ERROR, SL_DP_E_PROTO, "PUT_COMMIT without PUT_OPEN"), -1;
+    if (!p->active) return send_msg(c, DP_ERROR, SL_DP_E_PROTO, "PUT_COMMIT without PUT_OPEN"), -1;
     if (p->ndone != p->g.nblocks)
         return send_msg(c, DP_ERROR, SL_DP_E_PROTO, "PUT_COMMIT with %u of %u blocks missing",
                         p->g.nblocks - p->ndone, p->g.nblocks),
@@ -343,14 +329,14 @@ static int handshake(dp_conn *c)
     uint8_t type;
     uint32_t len;
     int rc = dp_recv_frame(c->fd, &type, c->frame, &len);
-    if (rc == -1)
-        return -1;
+    if (rc == -1) return -1;
     uint16_t ver = 0;
     char tok[SL_DP_MAX_TOKEN + 1];
     size_t tl = 0;
     if (rc == -2 || type != DP_HELLO || dp_dec_hello(c->frame, len, &ver, tok, &tl)) {
-        send_msg(c, DP_REFUSED, SL_DP_E_AUTH, "refused: the first frame must be HELLO with the "
-                                              "cluster token");
+        send_msg(c, DP_REFUSED, SL_DP_E_AUTH,
+                 "refused: the first frame must be HELLO with the "
+                 "cluster token");
         return -1;
     }
     if (ver != SL_DP_PROTO_VERSION) {
@@ -382,24 +368,32 @@ static void serve(dp_conn *c)
         uint8_t type;
         uint32_t len;
         int rc = dp_recv_frame(c->fd, &type, c->frame, &len);
-        if (rc == -1)
-            return;
+        if (rc == -1) return;
         if (rc == -2) {
             send_msg(c, DP_ERROR, SL_DP_E_PROTO, "malformed frame header");
             return;
         }
         switch (type) {
-        case DP_STAT: rc = do_stat(c, len); break;
-        case DP_GET: rc = do_get(c, len); break;
-        case DP_PUT_OPEN: rc = do_put_open(c, len); break;
-        case DP_PUT_DATA: rc = do_put_data(c, len); break;
-        case DP_PUT_COMMIT: rc = do_put_commit(c); break;
+        case DP_STAT:
+            rc = do_stat(c, len);
+            break;
+        case DP_GET:
+            rc = do_get(c, len);
+            break;
+        case DP_PUT_OPEN:
+            rc = do_put_open(c, len);
+            break;
+        case DP_PUT_DATA:
+            rc = do_put_data(c, len);
+            break;
+        case DP_PUT_COMMIT:
+            rc = do_put_commit(c);
+            break;
         default:
             send_msg(c, DP_ERROR, SL_DP_E_PROTO, "unexpected frame type 0x%02x", type);
             rc = -1;
         }
-        if (rc)
-            return;
+        if (rc) return;
     }
 }
 
@@ -415,8 +409,7 @@ static void *conn_main(void *arg)
         c->prev->next = c->next;
     else
         s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    if (c->next) c->next->prev = c->prev;
     close(c->fd);
     s->nconns--;
     pthread_cond_broadcast(&s->idle);
@@ -434,8 +427,7 @@ static int spawn(pthread_t *th, void *(*fn)(void *), void *arg, int detach)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_attr_t at;
     pthread_attr_init(&at);
-    if (detach)
-        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (detach) pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
     int rc = pthread_create(th, &at, fn, arg);
     pthread_attr_destroy(&at);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -447,13 +439,10 @@ static void *accept_main(void *arg)
     sl_dp_server *s = arg;
     for (;;) {
         struct pollfd p[2] = {{s->lfd, POLLIN, 0}, {s->wake[0], POLLIN, 0}};
-        if (poll(p, 2, -1) < 0)
-            continue;
-        if (p[1].revents)
-            return NULL;
+        if (poll(p, 2, -1) < 0) continue;
+        if (p[1].revents) return NULL;
         int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0)
-            continue;
+        if (fd < 0) continue;
         dp_sock_setup(fd, s->timeout_ms, s->sock_buf);
         pthread_mutex_lock(&s->lock);
         s->ctr.conns_accepted++;
@@ -463,8 +452,7 @@ static void *accept_main(void *arg)
             c->srv = s;
             c->fd = fd;
             c->next = s->conns;
-            if (s->conns)
-                s->conns->prev = c;
+            if (s->conns) s->conns->prev = c;
             s->conns = c;
             s->nconns++;
         } else {
@@ -484,8 +472,7 @@ static void *accept_main(void *arg)
             /* No thread: undo the registration ourselves. */
             pthread_mutex_lock(&s->lock);
             s->conns = c->next;
-            if (c->next)
-                c->next->prev = NULL;
+            if (c->next) c->next->prev = NULL;
             s->nconns--;
             pthread_mutex_unlock(&s->lock);
             close(fd);
@@ -498,8 +485,7 @@ static void server_free(sl_dp_server *s)
 {
     for (int i = 0; i < s->nroots; i++)
         close(s->roots[i].fd);
-    if (s->lfd >= 0)
-        close(s->lfd);
+    if (s->lfd >= 0) close(s->lfd);
     if (s->wake[0] >= 0) {
         close(s->wake[0]);
         close(s->wake[1]);
@@ -519,8 +505,7 @@ sl_dp_server *sl_dp_server_start(const sl_dp_config *cfg, int *bound_port, sl_er
     if (cfg->nroots < 1 || cfg->nroots > SL_DP_MAX_ROOTS)
         return sl_errf(err, SL_EINVAL, "data server needs 1 to %d roots", SL_DP_MAX_ROOTS), NULL;
     sl_dp_server *s = calloc(1, sizeof *s);
-    if (!s)
-        return sl_errf(err, SL_ENOMEM, "out of memory"), NULL;
+    if (!s) return sl_errf(err, SL_ENOMEM, "out of memory"), NULL;
     s->lfd = s->wake[0] = s->wake[1] = -1;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->idle, NULL);
@@ -558,8 +543,7 @@ sl_dp_server *sl_dp_server_start(const sl_dp_config *cfg, int *bound_port, sl_er
         goto fail;
     }
     s->lfd = dp_listen(cfg->listen ? cfg->listen : "127.0.0.1:0", bound_port, err);
-    if (s->lfd < 0)
-        goto fail;
+    if (s->lfd < 0) goto fail;
     if (spawn(&s->acceptor, accept_main, s, 0)) {
         sl_errf(err, SL_EIO, "cannot start the data server thread");
         goto fail;
@@ -572,8 +556,7 @@ fail:
 
 void sl_dp_server_stop(sl_dp_server *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     pthread_mutex_lock(&s->lock);
     s->stopping = 1;
     pthread_mutex_unlock(&s->lock);

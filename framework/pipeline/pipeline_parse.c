@@ -28,21 +28,20 @@
 static const char *const top_keys[] = {"version", "name",    "description", "env_file", "lease_ttl",
                                        "groups",  "cluster", "stages",      "messages"};
 static const char *const stage_keys[] = {
-    "name",    "command", "runtime",     "image",   "env",  "slots",  "placement", "group",
-    "timeout", "retry",   "output_size", "on_full", "cpus", "memory", "emits",     "gather",
-    "gpus",    "keep"};
+    "name",  "command",     "runtime", "image", "env",    "slots", "placement", "group", "timeout",
+    "retry", "output_size", "on_full", "cpus",  "memory", "emits", "gather",    "gpus",  "keep"};
 static const char *const emit_keys[] = {"to", "key", "stream"};
 static const char *const gather_keys[] = {"count"};
 static const char *const cluster_keys[] = {"agents", "slurm"};
-static const char *const slurm_keys[] = {
-    "nodes",    "het",      "partition",  "time",          "qos",    "reservation",
-    "account",  "constraint", "exclusive", "group_by_node", "groups", "mem_root",
-    "ssd_root", "drain",    "sbatch"};
+static const char *const slurm_keys[] = {"nodes",     "het",           "partition", "time",
+                                         "qos",       "reservation",   "account",   "constraint",
+                                         "exclusive", "group_by_node", "groups",    "mem_root",
+                                         "ssd_root",  "drain",         "sbatch"};
 static const char *const agent_keys[] = {"name", "groups"};
 static const char *const message_keys[] = {"to", "key", "headers", "batch"};
-static const char *const runtimes[] = {"process",      "noop",      "podman",      "docker",
-                                       "charliecloud", "apptainer", "singularity", "bwrap",
-                                       "model"};
+static const char *const runtimes[] = {"process",     "noop",         "podman",
+                                       "docker",      "charliecloud", "apptainer",
+                                       "singularity", "bwrap",        "model"};
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -253,7 +252,8 @@ static int parse_cluster_slurm(sl_pctx *c, const sl_ynode *n)
             a < 1 || b < 1 || a > 100000 || b > 100000)
             return sl_pipeline_errf(c, v->loc,
                                     "cluster.slurm.het must be \"INGEST:COMPUTE\" node counts, "
-                                    "e.g. \"1:4\" (got '%s')", s);
+                                    "e.g. \"1:4\" (got '%s')",
+                                    s);
         if (opt(n, "nodes"))
             return sl_pipeline_errf(c, v->loc, "cluster.slurm: give either nodes or het, not both");
         y->het_ingest = (int)a;
@@ -262,10 +262,10 @@ static int parse_cluster_slurm(sl_pctx *c, const sl_ynode *n)
     struct {
         const char *key;
         char **dst;
-    } words[] = {{"partition", &y->partition},   {"qos", &y->qos},
+    } words[] = {{"partition", &y->partition},     {"qos", &y->qos},
                  {"reservation", &y->reservation}, {"account", &y->account},
-                 {"constraint", &y->constraint}, {"mem_root", &y->mem_root},
-                 {"ssd_root", &y->ssd_root},     {"time", &y->time}};
+                 {"constraint", &y->constraint},   {"mem_root", &y->mem_root},
+                 {"ssd_root", &y->ssd_root},       {"time", &y->time}};
     for (size_t i = 0; i < N(words); i++) {
         char what[64];
         snprintf(what, sizeof what, "cluster.slurm.%s", words[i].key);
@@ -276,7 +276,8 @@ static int parse_cluster_slurm(sl_pctx *c, const sl_ynode *n)
         strcmp(y->time, "infinite") && strcmp(y->time, "unlimited"))
         return sl_pipeline_errf(c, opt(n, "time")->loc,
                                 "cluster.slurm.time '%s' is not a Slurm time limit (MM, "
-                                "HH:MM:SS, D-HH:MM, ...)", y->time);
+                                "HH:MM:SS, D-HH:MM, ...)",
+                                y->time);
     if ((v = opt(n, "exclusive")) && bool_of(c, v, "cluster.slurm.exclusive", &y->exclusive) < 0)
         return SL_EINVAL;
     if ((v = opt(n, "group_by_node")) &&
@@ -620,7 +621,8 @@ static int parse_stage(sl_pctx *c, size_t idx, const sl_ynode *n)
         s->cpus_milli = llround(d * 1000);
     }
     if ((v = opt(n, "gpus"))) {
-        const sl_ynode *const *items = v->kind == SL_Y_SEQ ? (const sl_ynode *const *)v->items : NULL;
+        const sl_ynode *const *items =
+            v->kind == SL_Y_SEQ ? (const sl_ynode *const *)v->items : NULL;
         size_t ng = items ? v->n : 1;
         s->ngpus = ng;
         s->gpus = sl_arena_array(c->a, ng ? ng : 1, sizeof *s->gpus);

@@ -117,8 +117,7 @@ static int expand(sl_pctx *c, const sl_ynode *n, const char *s, const char *end,
                                     "${NAME:-default}; NAME is letters, digits and _)",
                                     (int)blen, body);
         if (def && depth + 1 >= SL_VAR_MAX_DEPTH)
-            return sl_pipeline_errf(c, n->loc,
-                                    "defaults nested more than %d deep in '%s'",
+            return sl_pipeline_errf(c, n->loc, "defaults nested more than %d deep in '%s'",
                                     SL_VAR_MAX_DEPTH, n->str);
         char *name = sl_xstrndup(body, nlen);
         const char *v = b ? lookup(c, name) : NULL;

@@ -12,21 +12,20 @@
 
 #define SL_API_METHOD(name) "/sluice.v1.Sluice/" name
 
-#define SL_PB_CALL(client, method, reqfn, req, replyfn, reply, timeout, err)                    \
-    ({                                                                                         \
-        size_t n_ = sluice__v1__##reqfn##__get_packed_size(req);                              \
-        uint8_t *b_ = sl_xmalloc(n_ ? n_ : 1);                                                 \
-        sluice__v1__##reqfn##__pack(req, b_);                                                  \
-        sl_buf r_ = SL_BUF_INIT;                                                               \
-        int rc_ = sl_rpc_call(client, method, b_, n_, &r_, timeout, err);                      \
-        free(b_);                                                                              \
-        if (rc_ == 0) {                                                                        \
-            reply = sluice__v1__##replyfn##__unpack(NULL, r_.len, (const uint8_t *)r_.data);   \
-            if (!reply)                                                                        \
-                rc_ = sl_errf(err, SL_ERPC, "malformed reply to %s", method);                  \
-        }                                                                                      \
-        sl_buf_free(&r_);                                                                      \
-        rc_;                                                                                   \
+#define SL_PB_CALL(client, method, reqfn, req, replyfn, reply, timeout, err)                       \
+    ({                                                                                             \
+        size_t n_ = sluice__v1__##reqfn##__get_packed_size(req);                                   \
+        uint8_t *b_ = sl_xmalloc(n_ ? n_ : 1);                                                     \
+        sluice__v1__##reqfn##__pack(req, b_);                                                      \
+        sl_buf r_ = SL_BUF_INIT;                                                                   \
+        int rc_ = sl_rpc_call(client, method, b_, n_, &r_, timeout, err);                          \
+        free(b_);                                                                                  \
+        if (rc_ == 0) {                                                                            \
+            reply = sluice__v1__##replyfn##__unpack(NULL, r_.len, (const uint8_t *)r_.data);       \
+            if (!reply) rc_ = sl_errf(err, SL_ERPC, "malformed reply to %s", method);              \
+        }                                                                                          \
+        sl_buf_free(&r_);                                                                          \
+        rc_;                                                                                       \
     })
 
 #endif

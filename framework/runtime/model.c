@@ -23,8 +23,7 @@ static const char *env_get(char *const *envp, const char *name)
 {
     size_t n = strlen(name);
     for (size_t i = 0; envp && envp[i]; i++)
-        if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
-            return envp[i] + n + 1;
+        if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=') return envp[i] + n + 1;
     return NULL;
 }
 
@@ -36,8 +35,7 @@ static int write_sparse(const char *dir, long long size, sl_err *err)
     if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
         rc = sl_errf(err, SL_EIO, "model runtime: cannot write %lld bytes to %s: %s", size, path,
                      strerror(errno));
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     free(path);
     return rc;
 }
@@ -49,12 +47,10 @@ static int model_start(const sl_run_spec *s, pid_t *pid, int *exit_code, sl_err 
     const char *out = env_get(s->envp, "SLUICE_OUT");
     const char *bytes = env_get(s->envp, "SLUICE_MODEL_BYTES");
     long long size = bytes ? atoll(bytes) : s->stage ? (long long)s->stage->output_size : 0;
-    if (size > 0 && out && *out && write_sparse(out, size, err) < 0)
-        return SL_EIO;
+    if (size > 0 && out && *out && write_sparse(out, size, err) < 0) return SL_EIO;
     const char *secs = env_get(s->envp, "SLUICE_MODEL_SECONDS");
     double t = secs ? strtod(secs, NULL) : 0;
-    if (!(t > 0))
-        return 0; /* finished at once */
+    if (!(t > 0)) return 0; /* finished at once */
     char arg[64];
     snprintf(arg, sizeof arg, "%.6f", t);
     char *argv[] = {(char *)"sleep", arg, NULL};

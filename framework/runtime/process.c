@@ -28,14 +28,10 @@ static const sl_runtime process_rt = {"process", process_start, NULL, NULL};
 static const sl_runtime noop_rt = {"noop", noop_start, NULL, NULL};
 
 static const sl_runtime *const RUNTIMES[] = {
-    &process_rt,
-    &noop_rt,
-    &sl_runtime_model,
-    &sl_runtime_podman,
-    &sl_runtime_docker,
-    &sl_runtime_charliecloud,
-    &sl_runtime_apptainer,
-    &sl_runtime_singularity,
+    &process_rt,           &noop_rt,
+    &sl_runtime_model,     &sl_runtime_podman,
+    &sl_runtime_docker,    &sl_runtime_charliecloud,
+    &sl_runtime_apptainer, &sl_runtime_singularity,
     &sl_runtime_bwrap,
 };
 #define NRUNTIMES (sizeof RUNTIMES / sizeof RUNTIMES[0])

@@ -19,16 +19,14 @@
 sl_pipe *sl_sched_pipe(sl_sched *s, int64_t id)
 {
     for (size_t i = 0; i < s->npipes; i++)
-        if (s->pipes[i]->id == id)
-            return s->pipes[i];
+        if (s->pipes[i]->id == id) return s->pipes[i];
     return NULL;
 }
 
 void sl_sched_warn(sl_sched *s, sl_pipe *p, const char *msg)
 {
     for (size_t i = 0; i < p->nwarnings; i++)
-        if (!strcmp(p->warnings[i], msg))
-            return;
+        if (!strcmp(p->warnings[i], msg)) return;
     p->warnings = sl_xrealloc(p->warnings, (p->nwarnings + 1) * sizeof *p->warnings);
     p->warnings[p->nwarnings++] = sl_xstrdup(msg);
     sl_store_event(s->store, sl_wall(), p->id, 0, "warning", msg, NULL);
@@ -37,8 +35,7 @@ void sl_sched_warn(sl_sched *s, sl_pipe *p, const char *msg)
 
 static void pipe_free(sl_pipe *p)
 {
-    if (!p)
-        return;
+    if (!p) return;
     for (size_t i = 0; i < p->nwarnings; i++)
         free(p->warnings[i]);
     free(p->warnings);
@@ -54,8 +51,7 @@ sl_pipe *sl_sched_load_pipe(sl_sched *s, int64_t id, const char *file, const cha
                             double finished, sl_err *err)
 {
     sl_pipeline *m = sl_pipeline_parse_with_vars_json(file, yaml, vars_json, err);
-    if (!m)
-        return NULL;
+    if (!m) return NULL;
     sl_pipe *p = sl_xcalloc(1, sizeof *p);
     p->id = id;
     p->model = m;
@@ -84,8 +80,8 @@ static int load_row(void *ctx, const sl_pipeline_row *r)
         /* A pipeline that no longer parses (sluice changed) must not stop
          * the controller from serving the others. */
         sl_store_event(c->s->store, sl_wall(), r->id, 0, "load-error", e.msg, NULL);
-        fprintf(stderr, "sluice controller: pipeline %lld cannot be loaded: %s\n",
-                (long long)r->id, e.msg);
+        fprintf(stderr, "sluice controller: pipeline %lld cannot be loaded: %s\n", (long long)r->id,
+                e.msg);
     }
     return 0;
 }
@@ -119,22 +115,20 @@ int sl_sched_open(const sl_sched_config *cfg, sl_sched **out, sl_err *err)
     pthread_condattr_destroy(&ca);
     s->lease_ttl_ms = cfg->lease_ttl_ms > 0 ? cfg->lease_ttl_ms : 30000;
     snprintf(s->token, sizeof s->token, "%s", cfg->token ? cfg->token : "");
-    if (sl_store_open(cfg->db_path, cfg->durable_fsync, &s->store, err) < 0)
-        goto fail;
+    if (sl_store_open(cfg->db_path, cfg->durable_fsync, &s->store, err) < 0) goto fail;
     load_ctx lc = {s, err, 0};
     if (sl_store_pipelines_each(s->store, 0, load_row, &lc, err) < 0 ||
         sl_sched_reload_counts(s, err) < 0 || sl_sched_expand_load(s, err) < 0)
         goto fail;
     /* Agents keep running their tasks while the controller is away: give
      * them one lease period to reconnect and report before expiring them. */
-    if (sl_store_begin(s->store, err) < 0)
-        goto fail;
+    if (sl_store_begin(s->store, err) < 0) goto fail;
     /* ... and their hosts are not lost for the controller's own silence */
     double grace = 2 * s->lease_ttl_ms / 1000.0; /* reconnecting takes a moment */
     if (sl_store_leases_extend_all(s->store, sl_wall() + grace, err) < 0 ||
         sl_store_hosts_seen_all(s->store, sl_wall() + grace / 2, err) < 0 ||
-        sl_store_event(s->store, sl_wall(), 0, 0, "controller-start", "controller started",
-                       err) < 0 ||
+        sl_store_event(s->store, sl_wall(), 0, 0, "controller-start", "controller started", err) <
+            0 ||
         sl_store_commit(s->store, err) < 0) {
         sl_store_rollback(s->store);
         goto fail;
@@ -156,8 +150,7 @@ void sl_sched_shutdown(sl_sched *s)
 
 void sl_sched_close(sl_sched *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     for (size_t i = 0; i < s->npipes; i++)
         pipe_free(s->pipes[i]);
     free(s->pipes);
@@ -178,12 +171,9 @@ void sl_sched_close(sl_sched *s)
 
 void sl_sched_count(sl_pipe *p, int stage, int from_state, int to_state)
 {
-    if (stage < 0 || (size_t)stage >= p->model->nstages)
-        return;
-    if (from_state >= 0)
-        p->rt[stage].count[from_state]--;
-    if (to_state >= 0)
-        p->rt[stage].count[to_state]++;
+    if (stage < 0 || (size_t)stage >= p->model->nstages) return;
+    if (from_state >= 0) p->rt[stage].count[from_state]--;
+    if (to_state >= 0) p->rt[stage].count[to_state]++;
 }
 
 void sl_sched_note_done(sl_pipe *p, int stage, double now)
@@ -196,8 +186,7 @@ void sl_sched_note_done(sl_pipe *p, int stage, double now)
         rt->buckets[i] = 0;
     }
     rt->buckets[i]++;
-    if (rt->first_done == 0)
-        rt->first_done = now;
+    if (rt->first_done == 0) rt->first_done = now;
 }
 
 /* ---- task creation -------------------------------------------------------- */
@@ -216,14 +205,12 @@ typedef struct {
 static int member_cb(void *ctx, const char *member, const char *host)
 {
     members_ctx *m = ctx;
-    if (m->n++)
-        sl_buf_putc(m->out, ',');
+    if (m->n++) sl_buf_putc(m->out, ',');
     sl_buf_json_str(m->out, member);
     if (host) {
         size_t i;
         for (i = 0; i < m->nhosts; i++)
-            if (strcmp(m->hosts[i], host) == 0)
-                break;
+            if (strcmp(m->hosts[i], host) == 0) break;
         if (i == m->nhosts) {
             m->hosts = sl_xrealloc(m->hosts, (m->nhosts + 1) * sizeof *m->hosts);
             m->counts = sl_xrealloc(m->counts, (m->nhosts + 1) * sizeof *m->counts);
@@ -236,8 +223,7 @@ static int member_cb(void *ctx, const char *member, const char *host)
     return 0;
 }
 
-int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const sl_make *mk, double now,
-                       sl_err *err)
+int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const sl_make *mk, double now, sl_err *err)
 {
     const sl_stage *st = &p->model->stages[to];
     const char *key = mk->key, *headers = mk->headers, *from_host = mk->from_host;
@@ -257,8 +243,7 @@ int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const sl_make *mk, doubl
                 (rc = sl_sched_cache_link(s, p->id, 0, mk->src_stage, mk->src_key, err)) < 0)
                 return rc;
         }
-        if (n <= 0 || n < st->gather)
-            return n < 0 ? n : 0;
+        if (n <= 0 || n < st->gather) return n < 0 ? n : 0;
         /* The group is complete: one task whose headers list the members. */
         members_ctx m = {&tmp, 0, NULL, 0, NULL, NULL, 0};
         sl_buf_puts(&tmp, "{\"members\":[");
@@ -266,8 +251,7 @@ int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const sl_make *mk, doubl
             goto out_m;
         sl_buf_puts(&tmp, "],\"member_hosts\":[");
         for (size_t i = 0; i < m.nhosts; i++) {
-            if (i)
-                sl_buf_putc(&tmp, ',');
+            if (i) sl_buf_putc(&tmp, ',');
             sl_buf_json_str(&tmp, m.hosts[i]);
             if (m.counts[i] > m.best) {
                 m.best = m.counts[i];
@@ -279,10 +263,9 @@ int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const sl_make *mk, doubl
             sl_buf_puts(&want, mk->force_host);
         else if (st->placement == SL_PLACE_HOST_BOUND && m.host_best)
             sl_buf_puts(&want, m.host_best);
-        rc = sl_store_task_insert(s->store, p->id, to, key, tmp.data,
-                                  want.len ? want.data : NULL, now, &id, err);
-        if (rc > 0 && (rc = sl_sched_cache_link_gather(s, p->id, to, key, id, err)) == 0)
-            rc = 1;
+        rc = sl_store_task_insert(s->store, p->id, to, key, tmp.data, want.len ? want.data : NULL,
+                                  now, &id, err);
+        if (rc > 0 && (rc = sl_sched_cache_link_gather(s, p->id, to, key, id, err)) == 0) rc = 1;
     out_m:
         for (size_t i = 0; i < m.nhosts; i++)
             free(m.hosts[i]);
@@ -298,16 +281,14 @@ int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const sl_make *mk, doubl
     if (mk->force_host) {
         sl_buf_puts(&want, mk->force_host);
     } else if (st->placement == SL_PLACE_HOST_BOUND) {
-        if (!sl_json_get_str(h.data, "to_host", &want) && from_host)
-            sl_buf_puts(&want, from_host);
+        if (!sl_json_get_str(h.data, "to_host", &want) && from_host) sl_buf_puts(&want, from_host);
     }
     rc = sl_store_task_insert(s->store, p->id, to, key, h.len ? h.data : NULL,
                               want.len ? want.data : NULL, now, &id, err);
     if (rc > 0 && (rc = sl_sched_cache_link(s, p->id, id, mk->src_stage, mk->src_key, err)) == 0)
         rc = 1;
 out:
-    if (rc > 0)
-        sl_sched_count(p, to, -1, SL_TASK_QUEUED);
+    if (rc > 0) sl_sched_count(p, to, -1, SL_TASK_QUEUED);
     sl_buf_free(&h);
     sl_buf_free(&tmp);
     sl_buf_free(&want);
@@ -322,8 +303,7 @@ int sl_sched_submit(sl_sched *s, const char *file, const char *yaml, const sl_kv
     sl_buf vj = SL_BUF_INIT;
     sl_buf_putc(&vj, '{');
     for (size_t i = 0; i < nvars; i++) {
-        if (i)
-            sl_buf_putc(&vj, ',');
+        if (i) sl_buf_putc(&vj, ',');
         sl_buf_json_str(&vj, vars[i].name);
         sl_buf_putc(&vj, ':');
         sl_buf_json_str(&vj, vars[i].value);
@@ -375,15 +355,13 @@ int sl_sched_submit(sl_sched *s, const char *file, const char *yaml, const sl_kv
         }
     }
     char note[256];
-    snprintf(note, sizeof note, "pipeline '%s' submitted with %lld initial tasks",
-             p->model->name, (long long)ic.created);
+    snprintf(note, sizeof note, "pipeline '%s' submitted with %lld initial tasks", p->model->name,
+             (long long)ic.created);
     if ((rc = sl_store_event(s->store, now, id, 0, "submit", note, err)) < 0 ||
-        (rc = sl_sched_check_done(s, p, now, err)) < 0 ||
-        (rc = sl_store_commit(s->store, err)) < 0)
+        (rc = sl_sched_check_done(s, p, now, err)) < 0 || (rc = sl_store_commit(s->store, err)) < 0)
         goto drop;
     *pipeline_id = id;
-    if (ntasks)
-        *ntasks = ic.created;
+    if (ntasks) *ntasks = ic.created;
     pthread_cond_broadcast(&s->work_cv);
     goto out;
 drop:
@@ -407,8 +385,7 @@ typedef struct {
 static int get_row(void *ctx, const sl_pipeline_row *r)
 {
     get_ctx *c = ctx;
-    if (r->id != c->id)
-        return 0;
+    if (r->id != c->id) return 0;
     sl_buf_puts(c->file, r->file);
     sl_buf_puts(c->yaml, r->yaml);
     sl_buf_puts(c->vars, r->vars_json);
@@ -417,16 +394,14 @@ static int get_row(void *ctx, const sl_pipeline_row *r)
     return 1;
 }
 
-int sl_sched_get_pipeline(sl_sched *s, int64_t id, sl_buf *file, sl_buf *yaml,
-                          sl_buf *vars_json, sl_buf *state, sl_err *err)
+int sl_sched_get_pipeline(sl_sched *s, int64_t id, sl_buf *file, sl_buf *yaml, sl_buf *vars_json,
+                          sl_buf *state, sl_err *err)
 {
     get_ctx c = {id, file, yaml, vars_json, state, 0};
     pthread_mutex_lock(&s->mu);
     int rc = sl_store_pipelines_each(s->store, 0, get_row, &c, err);
     pthread_mutex_unlock(&s->mu);
-    if (rc < 0)
-        return rc;
-    if (!c.found)
-        return sl_errf(err, SL_ENOTFOUND, "no pipeline with id %lld", (long long)id);
+    if (rc < 0) return rc;
+    if (!c.found) return sl_errf(err, SL_ENOTFOUND, "no pipeline with id %lld", (long long)id);
     return 0;
 }

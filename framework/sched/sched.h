@@ -21,10 +21,10 @@
 typedef struct sl_sched sl_sched;
 
 typedef struct sl_sched_config {
-    const char *token;      /* data-plane token handed to agents at registration */
+    const char *token; /* data-plane token handed to agents at registration */
     const char *db_path;
-    int64_t lease_ttl_ms;   /* default lease length; a pipeline may set its own */
-    int durable_fsync;      /* synchronous=FULL */
+    int64_t lease_ttl_ms; /* default lease length; a pipeline may set its own */
+    int durable_fsync;    /* synchronous=FULL */
 } sl_sched_config;
 
 int sl_sched_open(const sl_sched_config *cfg, sl_sched **out, sl_err *err);
@@ -41,8 +41,8 @@ int sl_sched_submit(sl_sched *s, const char *file, const char *yaml, const sl_kv
                     size_t nvars, int64_t *pipeline_id, int64_t *ntasks, sl_err *err);
 
 /* The YAML text and variables of a pipeline (agents rebuild the model). */
-int sl_sched_get_pipeline(sl_sched *s, int64_t id, sl_buf *file, sl_buf *yaml,
-                          sl_buf *vars_json, sl_buf *state, sl_err *err);
+int sl_sched_get_pipeline(sl_sched *s, int64_t id, sl_buf *file, sl_buf *yaml, sl_buf *vars_json,
+                          sl_buf *state, sl_err *err);
 
 /* ---- agents ---- */
 typedef struct sl_agent_info {
@@ -90,8 +90,8 @@ typedef struct sl_leased {
     int stage, attempt;
     char *key, *headers;
     double ready_at;
-    char *tier;          /* output tier chosen by admission, NULL = mem */
-    sl_obj_ref *inputs;  /* objects the task reads */
+    char *tier;         /* output tier chosen by admission, NULL = mem */
+    sl_obj_ref *inputs; /* objects the task reads */
     size_t ninputs;
 } sl_leased;
 
@@ -130,7 +130,7 @@ typedef struct sl_completion {
     size_t nemitted;
     const sl_obj_out *outputs; /* at most one: the task's output directory */
     size_t noutputs;
-    const sl_obj_out *copies;  /* inputs pulled to this host */
+    const sl_obj_out *copies; /* inputs pulled to this host */
     size_t ncopies;
     const sl_obj_out *unreachable; /* exit -3: replicas that could not be read (host set) */
     size_t nunreachable;
@@ -143,15 +143,14 @@ typedef struct sl_completion {
 /* Records a batch of completions in one transaction. Stale reports (the task
  * was re-leased or already finished) are ignored. Returns accepted count.
  * `push` (may be NULL) gets the copies the reporting agent should make now. */
-int sl_sched_complete(sl_sched *s, const char *agent_id, const char *host,
-                      const sl_completion *c, size_t n, sl_push_list *push, sl_err *err);
+int sl_sched_complete(sl_sched *s, const char *agent_id, const char *host, const sl_completion *c,
+                      size_t n, sl_push_list *push, sl_err *err);
 
 /* Extends the leases of running tasks; fills `cancel` with the ids the agent
  * should stop (no longer its lease: cancelled, expired, or re-leased). */
-int sl_sched_heartbeat(sl_sched *s, const char *agent_id, const char *host,
-                       const int64_t *running, size_t n, const sl_obj_out *pushed,
-                       size_t npushed, int64_t **cancel, size_t *ncancel, char ***deletions,
-                       size_t *ndeletions, sl_err *err);
+int sl_sched_heartbeat(sl_sched *s, const char *agent_id, const char *host, const int64_t *running,
+                       size_t n, const sl_obj_out *pushed, size_t npushed, int64_t **cancel,
+                       size_t *ncancel, char ***deletions, size_t *ndeletions, sl_err *err);
 
 /* Expires leases and marks silent hosts lost; called periodically. */
 int sl_sched_reap(sl_sched *s, sl_err *err);
@@ -184,14 +183,14 @@ typedef struct sl_matrix {
     char *stage;
     char **rows, **cols; /* labels in natural order */
     size_t nrows, ncols;
-    char *cells;                  /* nrows * ncols characters, row-major (see sluice.proto) */
+    char *cells;                   /* nrows * ncols characters, row-major (see sluice.proto) */
     int64_t *row_done, *row_total; /* per row */
 } sl_matrix;
 void sl_matrix_free(sl_matrix *m);
 /* stage NULL/"": the target of the pipeline's first lazy message, else its
  * first stage. Segments are 1-based, negative from the end. */
-int sl_sched_matrix(sl_sched *s, const char *pipeline, const char *stage, int row_seg,
-                    int col_seg, sl_matrix *out, sl_err *err);
+int sl_sched_matrix(sl_sched *s, const char *pipeline, const char *stage, int row_seg, int col_seg,
+                    sl_matrix *out, sl_err *err);
 
 /* Resolves a pipeline by name (latest) or id; 0 or SL_ENOTFOUND. */
 int sl_sched_find_pipeline(sl_sched *s, const char *which, int64_t *id, sl_err *err);

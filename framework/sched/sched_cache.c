@@ -56,19 +56,17 @@ char *sl_sched_obj_path(const sl_pipe *p, int stage, const char *key)
 /* ---- completion: outputs, copies, releases ---------------------------------- */
 
 /* "p<pipeline>/<stage>/<key>" back to (pipeline, stage index, key). */
-static int parse_obj_path(sl_sched *s, const char *path, int64_t *pid, int *stage,
-                          char *key, size_t keylen)
+static int parse_obj_path(sl_sched *s, const char *path, int64_t *pid, int *stage, char *key,
+                          size_t keylen)
 {
     char stage_name[256];
     long long id;
     int n = 0;
-    if (sscanf(path, "p%lld/%255[^/]/%n", &id, stage_name, &n) != 2 || n <= 0)
-        return -1;
+    if (sscanf(path, "p%lld/%255[^/]/%n", &id, stage_name, &n) != 2 || n <= 0) return -1;
     snprintf(key, keylen, "%s", path + n);
     sl_pipe *p = sl_sched_pipe(s, id);
     int st = p ? sl_pipeline_stage_index(p->model, stage_name) : -1;
-    if (st < 0 || !*key)
-        return -1;
+    if (st < 0 || !*key) return -1;
     *pid = id;
     *stage = st;
     return 0;
@@ -90,12 +88,11 @@ int sl_sched_cache_outputs(sl_sched *s, sl_pipe *p, int64_t task_id, int stage, 
             sl_store_object_get(s->store, pid, ost, okey, &row, NULL) != 1 ||
             strcmp(row.state, "live") != 0)
             continue;
-        if ((rc = sl_store_replica_add(s->store, pid, ost, okey, o->host ? o->host : host,
-                                       o->tier, o->size, now, err)) < 0)
+        if ((rc = sl_store_replica_add(s->store, pid, ost, okey, o->host ? o->host : host, o->tier,
+                                       o->size, now, err)) < 0)
             return rc;
     }
-    if (c->noutputs == 0)
-        return 0;
+    if (c->noutputs == 0) return 0;
     const sl_obj_out *o = &c->outputs[0];
     const sl_stage *st = &p->model->stages[stage];
     if ((rc = sl_store_object_put(s->store, p->id, stage, key, task_id, o->size,
@@ -118,8 +115,7 @@ typedef struct {
 static int collect_objkey(void *ctx, int64_t pid, int stage, const char *key)
 {
     objkeys *k = ctx;
-    if (k->n >= 64)
-        return 1;
+    if (k->n >= 64) return 1;
     k->pids[k->n] = pid;
     k->stages[k->n] = stage;
     k->keys[k->n] = sl_xstrdup(key);
@@ -138,17 +134,13 @@ static void objkeys_free(objkeys *k)
 static int unref(sl_sched *s, int64_t pid, int stage, const char *key, sl_err *err)
 {
     int refs = sl_store_object_ref(s->store, pid, stage, key, -1, err);
-    if (refs == SL_ENOTFOUND)
-        return 0;
-    if (refs != 0)
-        return refs < 0 ? refs : 0;
+    if (refs == SL_ENOTFOUND) return 0;
+    if (refs != 0) return refs < 0 ? refs : 0;
     sl_object_row row;
     int rc = sl_store_object_get(s->store, pid, stage, key, &row, err);
-    if (rc <= 0 || row.keep || strcmp(row.state, "live") != 0)
-        return rc < 0 ? rc : 0;
+    if (rc <= 0 || row.keep || strcmp(row.state, "live") != 0) return rc < 0 ? rc : 0;
     sl_pipe *p = sl_sched_pipe(s, pid);
-    if (!p)
-        return 0;
+    if (!p) return 0;
     char *path = sl_sched_obj_path(p, stage, key);
     rc = sl_store_object_delete(s->store, pid, stage, key, path, "deleted", err);
     free(path);
@@ -168,14 +160,12 @@ int sl_sched_cache_release(sl_sched *s, int64_t task_id, sl_err *err)
 int sl_sched_cache_link(sl_sched *s, int64_t pid, int64_t task_id, int src_stage,
                         const char *src_key, sl_err *err)
 {
-    if (src_stage < 0 || !src_key)
-        return 0;
+    if (src_stage < 0 || !src_key) return 0;
     sl_object_row row;
     int rc = sl_store_object_get(s->store, pid, src_stage, src_key, &row, err);
-    if (rc <= 0)
-        return rc; /* the producer wrote nothing: no data to carry */
-    if (task_id > 0 && (rc = sl_store_task_inputs_add(s->store, task_id, src_stage, src_key,
-                                                      err)) <= 0)
+    if (rc <= 0) return rc; /* the producer wrote nothing: no data to carry */
+    if (task_id > 0 &&
+        (rc = sl_store_task_inputs_add(s->store, task_id, src_stage, src_key, err)) <= 0)
         return rc; /* already linked (duplicate message): no extra reference */
     rc = sl_store_object_ref(s->store, pid, src_stage, src_key, +1, err);
     return rc < 0 ? rc : 0;
@@ -217,8 +207,7 @@ static int drop_oldest_cb(void *ctx, int64_t pid, int stage, const char *key)
 {
     drop_ctx *d = ctx;
     sl_pipe *p = sl_sched_pipe(d->s, pid);
-    if (!p)
-        return 1;
+    if (!p) return 1;
     d->path = sl_sched_obj_path(p, stage, key);
     sl_store_object_delete(d->s->store, pid, stage, key, d->path, "dropped", NULL);
     char msg[1200];
@@ -231,17 +220,15 @@ static int drop_oldest_cb(void *ctx, int64_t pid, int stage, const char *key)
     return 1;
 }
 
-int sl_sched_cache_admit(sl_sched *s, sl_pipe *p, int stage, const char *host, int want,
-                         int *n_mem, int *n_ssd, sl_err *err)
+int sl_sched_cache_admit(sl_sched *s, sl_pipe *p, int stage, const char *host, int want, int *n_mem,
+                         int *n_ssd, sl_err *err)
 {
     const sl_stage *st = &p->model->stages[stage];
     *n_mem = want;
     *n_ssd = 0;
-    if (st->output_size <= 0 || want <= 0)
-        return 0;
+    if (st->output_size <= 0 || want <= 0) return 0;
     int64_t mem_b, ssd_b;
-    if (sl_store_host_budget(s->store, host, &mem_b, &ssd_b, err) < 0)
-        return SL_ESTORE;
+    if (sl_store_host_budget(s->store, host, &mem_b, &ssd_b, err) < 0) return SL_ESTORE;
     if (mem_b > 0 && ssd_b > 0 && st->output_size > mem_b && st->output_size > ssd_b) {
         /* it would wait forever: say so where the operator looks */
         char msg[512], o[32], m[32], d[32];
@@ -262,8 +249,7 @@ int sl_sched_cache_admit(sl_sched *s, sl_pipe *p, int stage, const char *host, i
             return 0;
         }
         int64_t used = sl_store_host_usage(s->store, host, "mem", err);
-        if (used < 0)
-            return (int)used;
+        if (used < 0) return (int)used;
         int64_t fit = (mem_b - used) / st->output_size;
         *n_mem = fit <= 0 ? 0 : fit < want ? (int)fit : want;
         int rest = want - *n_mem;
@@ -272,20 +258,17 @@ int sl_sched_cache_admit(sl_sched *s, sl_pipe *p, int stage, const char *host, i
                 *n_ssd = rest;
             } else {
                 int64_t su = sl_store_host_usage(s->store, host, "ssd", err);
-                if (su < 0)
-                    return (int)su;
+                if (su < 0) return (int)su;
                 int64_t sf = (ssd_b - su) / st->output_size;
                 *n_ssd = sf <= 0 ? 0 : sf < rest ? (int)sf : rest;
             }
         }
-        if (*n_mem + *n_ssd > 0 || strcmp(st->on_full, "drop-oldest") != 0 || round == 1)
-            return 0;
+        if (*n_mem + *n_ssd > 0 || strcmp(st->on_full, "drop-oldest") != 0 || round == 1) return 0;
         /* full: a live stream drops its oldest unconsumed output and goes on */
         drop_ctx d = {s, NULL, 0};
         sl_store_oldest_object(s->store, p->id, stage, host, drop_oldest_cb, &d, NULL);
         free(d.path);
-        if (!d.done)
-            return 0;
+        if (!d.done) return 0;
     }
     return 0;
 }
@@ -320,8 +303,7 @@ static int input_cb(void *ctx, int64_t pid, int stage, const char *key)
     inputs_ctx *c = ctx;
     sl_pipe *p = sl_sched_pipe(c->s, pid);
     sl_object_row row;
-    if (!p || sl_store_object_get(c->s->store, pid, stage, key, &row, c->err) != 1)
-        return 0;
+    if (!p || sl_store_object_get(c->s->store, pid, stage, key, &row, c->err) != 1) return 0;
     sl_leased *t = c->t;
     t->inputs = sl_xrealloc(t->inputs, (t->ninputs + 1) * sizeof *t->inputs);
     sl_obj_ref *o = &t->inputs[t->ninputs++];
@@ -382,21 +364,17 @@ typedef struct {
 static int eligible(const sl_sched *s, const sl_pipe *p, const sl_stage *st, const char *host)
 {
     (void)s;
-    if (st->placement != SL_PLACE_GROUP_BOUND || !st->group)
-        return 1;
+    if (st->placement != SL_PLACE_GROUP_BOUND || !st->group) return 1;
     for (size_t g = 0; g < p->model->ngroups; g++) {
         const sl_group *gr = &p->model->groups[g];
-        if (strcmp(gr->name, st->group) != 0)
-            continue;
+        if (strcmp(gr->name, st->group) != 0) continue;
         for (size_t h = 0; h < gr->nhosts; h++)
-            if (strcmp(gr->hosts[h], host) == 0)
-                return 1;
+            if (strcmp(gr->hosts[h], host) == 0) return 1;
     }
     for (size_t i = 0; i < s->nagents; i++)
         if (strcmp(s->agents[i]->host, host) == 0)
             for (size_t g = 0; g < s->agents[i]->ngroups; g++)
-                if (strcmp(s->agents[i]->groups[g], st->group) == 0)
-                    return 1;
+                if (strcmp(s->agents[i]->groups[g], st->group) == 0) return 1;
     return 0;
 }
 
@@ -408,8 +386,7 @@ static int pick_cb(void *ctx, const sl_host_row *h)
         return 0;
     int64_t load = 0;
     for (size_t i = 0; i < c->s->nagents; i++)
-        if (strcmp(c->s->agents[i]->host, h->name) == 0)
-            load = c->s->agents[i]->stream_assigned;
+        if (strcmp(c->s->agents[i]->host, h->name) == 0) load = c->s->agents[i]->stream_assigned;
     if (!c->best || load < c->best_load) {
         free(c->best);
         free(c->best_addr);
@@ -431,11 +408,9 @@ int sl_sched_cache_stream_dest(sl_sched *s, const sl_pipe *p, int to, const char
     }
     pick_ctx c = {from_host, NULL, NULL, 0, s, p, st};
     sl_store_hosts_each(s->store, pick_cb, &c, NULL);
-    if (!c.best)
-        return 0;
+    if (!c.best) return 0;
     for (size_t i = 0; i < s->nagents; i++)
-        if (strcmp(s->agents[i]->host, c.best) == 0)
-            s->agents[i]->stream_assigned++;
+        if (strcmp(s->agents[i]->host, c.best) == 0) s->agents[i]->stream_assigned++;
     *dest = c.best;
     *dest_addr = c.best_addr;
     return 0;
@@ -467,23 +442,17 @@ static int prod_cb(void *ctx, const sl_task_row *r)
 static int rerun_producer(sl_sched *s, int64_t pid, int stage, const char *key, double now,
                           int depth, sl_err *err)
 {
-    if (depth > 32)
-        return sl_errf(err, SL_EINVAL, "lineage deeper than 32 stages");
+    if (depth > 32) return sl_errf(err, SL_EINVAL, "lineage deeper than 32 stages");
     sl_object_row row;
     int rc = sl_store_object_get(s->store, pid, stage, key, &row, err);
-    if (rc <= 0)
-        return rc;
+    if (rc <= 0) return rc;
     int64_t task_id = row.task_id;
     prod_row pr = {0, -1, 0, 0};
-    if ((rc = sl_store_task_get(s->store, task_id, prod_cb, &pr, err)) < 0)
-        return rc;
-    if (pr.state != SL_TASK_DONE)
-        return 0; /* queued or running already: it will make the object */
+    if ((rc = sl_store_task_get(s->store, task_id, prod_cb, &pr, err)) < 0) return rc;
+    if (pr.state != SL_TASK_DONE) return 0; /* queued or running already: it will make the object */
     sl_pipe *p = sl_sched_pipe(s, pid);
-    if (!p)
-        return 0;
-    if ((rc = sl_store_task_rerun(s->store, task_id, now, err)) < 0)
-        return rc;
+    if (!p) return 0;
+    if ((rc = sl_store_task_rerun(s->store, task_id, now, err)) < 0) return rc;
     sl_sched_count(p, pr.stage, SL_TASK_DONE, SL_TASK_QUEUED);
     if (strcmp(p->state, "running") != 0) {
         free(p->state);
@@ -501,8 +470,8 @@ static int rerun_producer(sl_sched *s, int64_t pid, int stage, const char *key, 
     for (int i = 0; i < k.n && rc >= 0; i++) {
         rc = sl_store_object_ref(s->store, k.pids[i], k.stages[i], k.keys[i], +1, err);
         sl_object_row in;
-        if (rc >= 0 && sl_store_object_get(s->store, k.pids[i], k.stages[i], k.keys[i], &in,
-                                           err) == 1 &&
+        if (rc >= 0 &&
+            sl_store_object_get(s->store, k.pids[i], k.stages[i], k.keys[i], &in, err) == 1 &&
             strcmp(in.state, "live") != 0)
             rc = rerun_producer(s, k.pids[i], k.stages[i], k.keys[i], now, depth + 1, err);
     }
@@ -541,22 +510,19 @@ int sl_sched_cache_host_lost(sl_sched *s, const char *host, double now, sl_err *
 {
     lost_list l = {0};
     int rc = sl_store_host_objects(s->store, host, lost_cb, &l, err);
-    if (rc >= 0)
-        rc = sl_store_host_drop_replicas(s->store, host, err);
+    if (rc >= 0) rc = sl_store_host_drop_replicas(s->store, host, err);
     int rerun = 0;
     for (size_t i = 0; i < l.n && rc >= 0; i++) {
         int left = 0;
-        sl_store_replicas_each(s->store, l.pids[i], l.stages[i], l.keys[i], count_cb, &left,
-                               NULL);
+        sl_store_replicas_each(s->store, l.pids[i], l.stages[i], l.keys[i], count_cb, &left, NULL);
         sl_object_row row;
-        if (left > 0 || sl_store_object_get(s->store, l.pids[i], l.stages[i], l.keys[i], &row,
-                                            err) != 1)
+        if (left > 0 ||
+            sl_store_object_get(s->store, l.pids[i], l.stages[i], l.keys[i], &row, err) != 1)
             continue;
         int needed = row.refs > 0 || row.keep;
         sl_pipe *p = sl_sched_pipe(s, l.pids[i]);
         char *path = p ? sl_sched_obj_path(p, l.stages[i], l.keys[i]) : sl_xstrdup("?");
-        rc = sl_store_object_delete(s->store, l.pids[i], l.stages[i], l.keys[i], path, "lost",
-                                    err);
+        rc = sl_store_object_delete(s->store, l.pids[i], l.stages[i], l.keys[i], path, "lost", err);
         free(path);
         if (rc >= 0 && needed && p && strcmp(p->state, "cancelled") != 0) {
             rc = rerun_producer(s, l.pids[i], l.stages[i], l.keys[i], now, 0, err);
@@ -568,8 +534,7 @@ int sl_sched_cache_host_lost(sl_sched *s, const char *host, double now, sl_err *
     free(l.pids);
     free(l.stages);
     free(l.keys);
-    if (rerun)
-        pthread_cond_broadcast(&s->work_cv);
+    if (rerun) pthread_cond_broadcast(&s->work_cv);
     return rc < 0 ? rc : rerun;
 }
 
@@ -581,21 +546,17 @@ int sl_sched_cache_unreachable(sl_sched *s, const sl_completion *c, double now, 
         char key[1024];
         int64_t pid;
         int stage;
-        if (!o->host || parse_obj_path(s, o->path, &pid, &stage, key, sizeof key) < 0)
-            continue;
-        if ((rc = sl_store_replica_drop(s->store, pid, stage, key, o->host, err)) <= 0)
-            continue;
+        if (!o->host || parse_obj_path(s, o->path, &pid, &stage, key, sizeof key) < 0) continue;
+        if ((rc = sl_store_replica_drop(s->store, pid, stage, key, o->host, err)) <= 0) continue;
         int left = 0;
         sl_store_replicas_each(s->store, pid, stage, key, count_cb, &left, NULL);
-        if (left > 0)
-            continue;
+        if (left > 0) continue;
         /* the only copy cannot be read: it is lost as surely as with its host */
         sl_pipe *p = sl_sched_pipe(s, pid);
         char *path = sl_sched_obj_path(p, stage, key);
         rc = sl_store_object_delete(s->store, pid, stage, key, path, "lost", err);
         free(path);
-        if (rc >= 0)
-            rc = rerun_producer(s, pid, stage, key, now, 0, err);
+        if (rc >= 0) rc = rerun_producer(s, pid, stage, key, now, 0, err);
     }
     return rc < 0 ? rc : 0;
 }

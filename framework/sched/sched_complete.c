@@ -77,8 +77,7 @@ static void stream_edge(sl_sched *s, sl_pipe *p, const producer *pr, int to, emi
 {
     char *dest = NULL, *addr = NULL;
     sl_sched_cache_stream_dest(s, p, to, pr->host, &dest, &addr);
-    if (!dest)
-        return;
+    if (!dest) return;
     c->mk.force_host = dest;
     *dest_keep = dest;
     if (!pr->has_object || !pr->push || strcmp(dest, pr->host) == 0 || !addr) {
@@ -117,42 +116,41 @@ static int route(sl_sched *s, sl_pipe *p, const producer *pr, const sl_msg *m, d
         return sl_err_prefix(err, "emitted key '%s' is invalid", m->key);
     if (m->headers && *m->headers && sl_json_check_object(m->headers, err) < 0)
         return sl_err_prefix(err, "headers of emitted key '%s'", m->key);
-    emit_ctx c = {s, p, 0, {NULL, m->key, m->headers, pr->host, NULL,
-                            pr->has_object ? pr->stage : -1, pr->has_object ? pr->key : NULL},
-                  now, err};
+    emit_ctx c = {s,
+                  p,
+                  0,
+                  {NULL, m->key, m->headers, pr->host, NULL, pr->has_object ? pr->stage : -1,
+                   pr->has_object ? pr->key : NULL},
+                  now,
+                  err};
     int rc = 0;
     for (size_t e = 0; e < st->nemits && rc >= 0; e++) {
         int to = st->emits[e].to_index;
-        if (m->stage && *m->stage && strcmp(p->model->stages[to].name, m->stage) != 0)
-            continue;
+        if (m->stage && *m->stage && strcmp(p->model->stages[to].name, m->stage) != 0) continue;
         c.to = to;
         c.mk.force_host = NULL;
         char *dest = NULL;
-        if (st->emits[e].stream)
-            stream_edge(s, p, pr, to, &c, &dest);
+        if (st->emits[e].stream) stream_edge(s, p, pr, to, &c, &dest);
         rc = sl_template_expand(st->emits[e].key, m->key, emit_key, &c, err);
         free(dest);
-        if (m->stage && *m->stage)
-            return rc;
+        if (m->stage && *m->stage) return rc;
     }
     if (m->stage && *m->stage && rc >= 0) {
         /* Explicit target without an emits: entry: verbatim, Scalebox-style. */
         int to = sl_pipeline_stage_index(p->model, m->stage);
-        if (to < 0)
-            return sl_errf(err, SL_EINVAL, "emitted to unknown stage '%s'", m->stage);
+        if (to < 0) return sl_errf(err, SL_EINVAL, "emitted to unknown stage '%s'", m->stage);
         c.to = to;
         return emit_key(&c, m->key);
     }
     return rc;
 }
 
-static int finish_one(sl_sched *s, const char *agent_id, const char *host,
-                      const sl_completion *c, double now, sl_push_list *push, sl_err *err)
+static int finish_one(sl_sched *s, const char *agent_id, const char *host, const sl_completion *c,
+                      double now, sl_push_list *push, sl_err *err)
 {
     task_copy t = {0};
     int rc = sl_store_task_get(s->store, c->task_id, copy_cb, &t, err);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     if (!t.found || t.row.state != SL_TASK_RUNNING || t.row.attempts != c->attempt) {
         copy_free(&t);
         return 0; /* stale: already finished, cancelled or re-leased */
@@ -164,17 +162,16 @@ static int finish_one(sl_sched *s, const char *agent_id, const char *host,
         return 0;
     }
     const sl_stage *st = &p->model->stages[t.row.stage];
-    sl_attempt_row a = {c->attempt, c->exit_code,  host,       c->error,
+    sl_attempt_row a = {c->attempt,     c->exit_code,   host,       c->error,
                         c->stdout_tail, c->stderr_tail, c->started, c->finished};
-    if ((rc = sl_store_attempt_insert(s->store, c->task_id, &a, err)) < 0)
-        goto out;
+    if ((rc = sl_store_attempt_insert(s->store, c->task_id, &a, err)) < 0) goto out;
     int code = c->exit_code;
     if (code == 0) {
         /* Emission errors fail the task: a module that emits a bad key is
          * broken and retrying it would emit the same. */
         sl_err e2 = {0};
-        int erc = sl_sched_cache_outputs(s, p, c->task_id, t.row.stage, t.row.key, c, host, now,
-                                         &e2);
+        int erc =
+            sl_sched_cache_outputs(s, p, c->task_id, t.row.stage, t.row.key, c, host, now, &e2);
         producer pr = {t.row.stage, t.row.key, host, c->noutputs > 0, push};
         if (erc >= 0 && c->nemitted == 0) {
             sl_msg self = {NULL, t.row.key, NULL};
@@ -209,8 +206,7 @@ static int finish_one(sl_sched *s, const char *agent_id, const char *host,
     if (code == SL_EXIT_INPUT_UNAVAILABLE) {
         /* not the module's fault: drop what could not be read (lineage
          * re-makes lost objects) and queue the task again */
-        if ((rc = sl_sched_cache_unreachable(s, c, now, err)) < 0)
-            goto out;
+        if ((rc = sl_sched_cache_unreachable(s, c, now, err)) < 0) goto out;
         if (t.row.attempts <= st->retry_default + 3) {
             rc = sl_store_task_requeue(s->store, c->task_id, now, 0, err);
             sl_sched_count(p, t.row.stage, SL_TASK_RUNNING, SL_TASK_QUEUED);
@@ -237,18 +233,16 @@ out:
     return rc < 0 ? rc : 1;
 }
 
-int sl_sched_complete(sl_sched *s, const char *agent_id, const char *host,
-                      const sl_completion *c, size_t n, sl_push_list *push, sl_err *err)
+int sl_sched_complete(sl_sched *s, const char *agent_id, const char *host, const sl_completion *c,
+                      size_t n, sl_push_list *push, sl_err *err)
 {
     double now = sl_wall();
     int accepted = 0, rc;
     pthread_mutex_lock(&s->mu);
-    if ((rc = sl_store_begin(s->store, err)) < 0)
-        goto out;
+    if ((rc = sl_store_begin(s->store, err)) < 0) goto out;
     for (size_t i = 0; i < n; i++) {
         rc = finish_one(s, agent_id, host, &c[i], now, push, err);
-        if (rc < 0)
-            goto fail;
+        if (rc < 0) goto fail;
         accepted += rc;
     }
     for (size_t i = 0; i < s->npipes; i++)
@@ -256,8 +250,7 @@ int sl_sched_complete(sl_sched *s, const char *agent_id, const char *host,
             (rc = sl_sched_check_done(s, s->pipes[i], now, err)) < 0)
             goto fail;
     sl_sched_host_seen(s, host, now);
-    if ((rc = sl_store_commit(s->store, err)) < 0)
-        goto fail;
+    if ((rc = sl_store_commit(s->store, err)) < 0) goto fail;
     sl_sched_expand_tick(s); /* lazy messages: the next chunk or batch */
     pthread_cond_broadcast(&s->work_cv);
     goto out;
@@ -271,13 +264,11 @@ out:
 
 int sl_sched_check_done(sl_sched *s, sl_pipe *p, double now, sl_err *err)
 {
-    if (strcmp(p->state, "running") != 0 || sl_sched_expand_pending(p, -1) > 0)
-        return 0;
+    if (strcmp(p->state, "running") != 0 || sl_sched_expand_pending(p, -1) > 0) return 0;
     int64_t failed = 0;
     for (size_t k = 0; k < p->model->nstages; k++) {
         const int64_t *n = p->rt[k].count;
-        if (n[SL_TASK_QUEUED] > 0 || n[SL_TASK_RUNNING] > 0)
-            return 0;
+        if (n[SL_TASK_QUEUED] > 0 || n[SL_TASK_RUNNING] > 0) return 0;
         failed += n[SL_TASK_FAILED];
     }
     const char *state = failed ? "failed" : "done";
@@ -285,11 +276,9 @@ int sl_sched_check_done(sl_sched *s, sl_pipe *p, double now, sl_err *err)
     snprintf(msg, sizeof msg, "pipeline %s", state);
     for (size_t k = 0; k < p->model->nstages && !failed; k++) {
         const sl_stage *st = &p->model->stages[k];
-        if (st->gather <= 0)
-            continue;
+        if (st->gather <= 0) continue;
         int64_t pending = sl_store_gather_pending(s->store, p->id, (int)k, st->gather, err);
-        if (pending < 0)
-            return (int)pending;
+        if (pending < 0) return (int)pending;
         if (pending > 0) {
             state = "failed";
             snprintf(msg, sizeof msg,
@@ -299,8 +288,7 @@ int sl_sched_check_done(sl_sched *s, sl_pipe *p, double now, sl_err *err)
         }
     }
     int rc = sl_store_pipeline_set_state(s->store, p->id, state, now, err);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     free(p->state);
     p->state = sl_xstrdup(state);
     p->finished = now;

@@ -38,8 +38,7 @@ static int make_key(void *ctx, const char *key)
     make_ctx *c = ctx;
     sl_make mk = {key, key, c->headers, NULL, NULL, -1, NULL};
     int rc = sl_sched_make_task(c->s, c->p, c->to, &mk, c->now, c->err);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     c->created += rc;
     return 0;
 }
@@ -81,10 +80,8 @@ void sl_sched_expand_free(sl_pipe *p)
 static int64_t chunk_of(const sl_expansion *e)
 {
     int64_t n = e->total - e->next;
-    if (n > SL_EXPAND_CHUNK)
-        n = SL_EXPAND_CHUNK;
-    if (e->batch > 0 && n > e->batch - e->next % e->batch)
-        n = e->batch - e->next % e->batch;
+    if (n > SL_EXPAND_CHUNK) n = SL_EXPAND_CHUNK;
+    if (e->batch > 0 && n > e->batch - e->next % e->batch) n = e->batch - e->next % e->batch;
     return n < 0 ? 0 : n;
 }
 
@@ -94,35 +91,29 @@ static int expand_chunk(sl_sched *s, sl_pipe *p, sl_expansion *e, double now, in
                         sl_err *err)
 {
     int64_t n = chunk_of(e);
-    if (n <= 0)
-        return 0;
+    if (n <= 0) return 0;
     make_ctx c = {s, p, e->stage, e->headers, now, 0, err};
     int rc = sl_template_expand_at(e->tmpl, NULL, e->next, n, make_key, &c, err);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     int64_t first = e->next;
     e->next += n;
-    if ((rc = sl_store_expansion_advance(s->store, e->id, e->next, err)) < 0)
-        return rc;
+    if ((rc = sl_store_expansion_advance(s->store, e->id, e->next, err)) < 0) return rc;
     if (e->batch > 0 && first % e->batch == 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "stage '%s': batch %lld of %lld started (%lld keys per batch)",
                  p->model->stages[e->stage].name, (long long)(first / e->batch + 1),
                  (long long)((e->total + e->batch - 1) / e->batch), (long long)e->batch);
-        if ((rc = sl_store_event(s->store, now, p->id, 0, "batch", msg, err)) < 0)
-            return rc;
+        if ((rc = sl_store_event(s->store, now, p->id, 0, "batch", msg, err)) < 0) return rc;
     }
     *created += c.created;
     return 0;
 }
 
-int sl_sched_expand_message(sl_sched *s, sl_pipe *p, int to, const char *tmpl,
-                            const char *headers, int64_t batch, double now, int64_t *created,
-                            sl_err *err)
+int sl_sched_expand_message(sl_sched *s, sl_pipe *p, int to, const char *tmpl, const char *headers,
+                            int64_t batch, double now, int64_t *created, sl_err *err)
 {
     int64_t total = sl_template_count(tmpl, err);
-    if (total < 0)
-        return (int)total;
+    if (total < 0) return (int)total;
     if (total <= SL_EXPAND_LAZY && batch <= 0) {
         make_ctx c = {s, p, to, headers, now, 0, err};
         int rc = sl_template_expand(tmpl, NULL, make_key, &c, err);
@@ -132,12 +123,10 @@ int sl_sched_expand_message(sl_sched *s, sl_pipe *p, int to, const char *tmpl,
     /* Every key is checked now (cheap: no rows), so a bad key fails the
      * message here, not at some later chunk. */
     int rc = sl_template_expand(tmpl, NULL, no_key, NULL, err);
-    if (rc < 0)
-        return rc;
-    int64_t id = sl_store_expansion_insert(s->store, p->id, to, tmpl, headers, total, batch, now,
-                                           err);
-    if (id < 0)
-        return (int)id;
+    if (rc < 0) return rc;
+    int64_t id =
+        sl_store_expansion_insert(s->store, p->id, to, tmpl, headers, total, batch, now, err);
+    if (id < 0) return (int)id;
     sl_expansion *e = exp_add(p, id, to, tmpl, headers, total, 0, batch);
     return expand_chunk(s, p, e, now, created, err);
 }
@@ -167,8 +156,7 @@ int64_t sl_sched_expand_pending(const sl_pipe *p, int stage)
 {
     int64_t n = 0;
     for (size_t i = 0; i < p->nexp; i++)
-        if (stage < 0 || p->exp[i].stage == stage)
-            n += p->exp[i].total - p->exp[i].next;
+        if (stage < 0 || p->exp[i].stage == stage) n += p->exp[i].total - p->exp[i].next;
     return n;
 }
 
@@ -176,15 +164,13 @@ int64_t sl_sched_expand_pending(const sl_pipe *p, int stage)
 static int quiescent(const sl_pipe *p)
 {
     for (size_t k = 0; k < p->model->nstages; k++)
-        if (p->rt[k].count[SL_TASK_QUEUED] > 0 || p->rt[k].count[SL_TASK_RUNNING] > 0)
-            return 0;
+        if (p->rt[k].count[SL_TASK_QUEUED] > 0 || p->rt[k].count[SL_TASK_RUNNING] > 0) return 0;
     return 1;
 }
 
 static int ready(const sl_pipe *p, const sl_expansion *e)
 {
-    if (e->next >= e->total)
-        return 0;
+    if (e->next >= e->total) return 0;
     if (e->batch > 0 && e->next > 0 && e->next % e->batch == 0)
         return quiescent(p); /* a new batch waits for the previous one */
     return p->rt[e->stage].count[SL_TASK_QUEUED] < SL_EXPAND_LOW;
@@ -195,12 +181,10 @@ void sl_sched_expand_tick(sl_sched *s)
     int64_t created = 0;
     for (size_t i = 0; i < s->npipes; i++) {
         sl_pipe *p = s->pipes[i];
-        if (!p->nexp || strcmp(p->state, "running") != 0)
-            continue;
+        if (!p->nexp || strcmp(p->state, "running") != 0) continue;
         for (size_t k = 0; k < p->nexp; k++) {
             sl_expansion *e = &p->exp[k];
-            if (!ready(p, e))
-                continue;
+            if (!ready(p, e)) continue;
             sl_err err = {0};
             int64_t before = e->next;
             double now = sl_wall();
@@ -218,6 +202,5 @@ void sl_sched_expand_tick(sl_sched *s)
             }
         }
     }
-    if (created)
-        pthread_cond_broadcast(&s->work_cv);
+    if (created) pthread_cond_broadcast(&s->work_cv);
 }

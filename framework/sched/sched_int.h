@@ -32,7 +32,7 @@ typedef struct sl_pipe {
 } sl_pipe;
 
 typedef struct sl_agent_rt {
-    double seen_written; /* last time hosts.last_seen was written for it */
+    double seen_written;     /* last time hosts.last_seen was written for it */
     int64_t stream_assigned; /* consumers of stream edges sent its way */
     char *agent_id, *host;
     char **groups;
@@ -60,8 +60,8 @@ sl_pipe *sl_sched_load_pipe(sl_sched *s, int64_t id, const char *file, const cha
                             double finished, sl_err *err);
 /* One message turned into a task of stage `to`. */
 typedef struct sl_make {
-    const char *key;        /* task key; for a gather stage the group key */
-    const char *member;     /* gather: the message's own identity (emitted key) */
+    const char *key;    /* task key; for a gather stage the group key */
+    const char *member; /* gather: the message's own identity (emitted key) */
     const char *headers;
     const char *from_host;  /* producer's host, NULL for initial/injected messages */
     const char *force_host; /* placement decided already (stream edges) */
@@ -70,8 +70,7 @@ typedef struct sl_make {
 } sl_make;
 /* Creates the task (a gather task once its group is complete), links it to
  * the object it reads. Returns tasks created (0/1) or negative. */
-int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const sl_make *m, double now,
-                       sl_err *err);
+int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const sl_make *m, double now, sl_err *err);
 
 /* sched_cache.c */
 char *sl_sched_obj_path(const sl_pipe *p, int stage, const char *key);
@@ -82,8 +81,8 @@ int sl_sched_cache_link(sl_sched *s, int64_t pid, int64_t task_id, int src_stage
                         const char *src_key, sl_err *err);
 int sl_sched_cache_link_gather(sl_sched *s, int64_t pid, int stage, const char *gkey,
                                int64_t task_id, sl_err *err);
-int sl_sched_cache_admit(sl_sched *s, sl_pipe *p, int stage, const char *host, int want,
-                         int *n_mem, int *n_ssd, sl_err *err);
+int sl_sched_cache_admit(sl_sched *s, sl_pipe *p, int stage, const char *host, int want, int *n_mem,
+                         int *n_ssd, sl_err *err);
 int sl_sched_cache_inputs(sl_sched *s, sl_leased *t, sl_err *err);
 int sl_sched_cache_deletions(sl_sched *s, const char *host, char ***out, size_t *n, sl_err *err);
 int sl_sched_cache_stream_dest(sl_sched *s, const sl_pipe *p, int to, const char *from_host,
@@ -110,9 +109,8 @@ typedef struct sl_expansion {
 /* Turns a message (initial or injected) into tasks of stage `to`: at once
  * when its template makes few keys, else records an expansion cursor and
  * makes only the first chunk. Runs inside the caller's transaction. */
-int sl_sched_expand_message(sl_sched *s, sl_pipe *p, int to, const char *tmpl,
-                            const char *headers, int64_t batch, double now, int64_t *created,
-                            sl_err *err);
+int sl_sched_expand_message(sl_sched *s, sl_pipe *p, int to, const char *tmpl, const char *headers,
+                            int64_t batch, double now, int64_t *created, sl_err *err);
 /* (Re)loads every pipeline's expansion cursors from the store. */
 int sl_sched_expand_load(sl_sched *s, sl_err *err);
 /* Expands the next chunks where a target stage runs low (or a batch is

@@ -39,18 +39,15 @@ void sl_lease_result_free(sl_lease_result *r)
 static sl_agent_rt *agent_by_host(sl_sched *s, const char *host)
 {
     for (size_t i = 0; i < s->nagents; i++)
-        if (strcmp(s->agents[i]->host, host) == 0)
-            return s->agents[i];
+        if (strcmp(s->agents[i]->host, host) == 0) return s->agents[i];
     return NULL;
 }
 
 void sl_sched_host_seen(sl_sched *s, const char *host, double now)
 {
     sl_agent_rt *a = agent_by_host(s, host);
-    if (a && now - a->seen_written < 1.0)
-        return;
-    if (sl_store_host_seen(s->store, host, now, NULL) > 0 && a)
-        a->seen_written = now;
+    if (a && now - a->seen_written < 1.0) return;
+    if (sl_store_host_seen(s->store, host, now, NULL) > 0 && a) a->seen_written = now;
 }
 
 static void split_groups(sl_agent_rt *a, const char *csv)
@@ -91,8 +88,7 @@ static int host_groups_cb(void *ctx, const sl_host_row *h)
 static sl_agent_rt *agent_get(sl_sched *s, const char *host, const char *agent_id)
 {
     sl_agent_rt *a = agent_by_host(s, host);
-    if (a)
-        return a;
+    if (a) return a;
     a = agent_add(s, host, agent_id);
     void *c[2] = {(void *)host, a};
     sl_store_hosts_each(s->store, host_groups_cb, c, NULL);
@@ -106,8 +102,7 @@ int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_m
     for (size_t i = 0; i < ai->ngroups; i++) {
         if (strchr(ai->groups[i], ','))
             return sl_errf(err, SL_EINVAL, "group name '%s' contains a comma", ai->groups[i]);
-        if (i)
-            sl_buf_putc(&groups, ',');
+        if (i) sl_buf_putc(&groups, ',');
         sl_buf_puts(&groups, ai->groups[i]);
     }
     double now = sl_wall();
@@ -142,8 +137,7 @@ int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_m
     }
     if (rc == 0) {
         sl_agent_rt *a = agent_by_host(s, ai->name);
-        if (!a)
-            a = agent_add(s, ai->name, ai->agent_id);
+        if (!a) a = agent_add(s, ai->name, ai->agent_id);
         free(a->agent_id);
         a->agent_id = sl_xstrdup(ai->agent_id);
         for (size_t g = 0; g < a->ngroups; g++)
@@ -161,15 +155,12 @@ int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_m
 static int in_group(const sl_pipe *p, const sl_agent_rt *a, const char *group)
 {
     for (size_t i = 0; i < a->ngroups; i++)
-        if (strcmp(a->groups[i], group) == 0)
-            return 1;
+        if (strcmp(a->groups[i], group) == 0) return 1;
     for (size_t g = 0; g < p->model->ngroups; g++) {
         const sl_group *gr = &p->model->groups[g];
-        if (strcmp(gr->name, group) != 0)
-            continue;
+        if (strcmp(gr->name, group) != 0) continue;
         for (size_t h = 0; h < gr->nhosts; h++)
-            if (strcmp(gr->hosts[h], a->host) == 0)
-                return 1;
+            if (strcmp(gr->hosts[h], a->host) == 0) return 1;
     }
     return 0;
 }
@@ -203,8 +194,7 @@ static int leased_cb(void *ctx, const sl_task_row *r)
 static int load_of(const sl_stage_load *load, size_t nload, int64_t pid, int stage)
 {
     for (size_t i = 0; i < nload; i++)
-        if (load[i].pipeline_id == pid && load[i].stage == stage)
-            return load[i].running;
+        if (load[i].pipeline_id == pid && load[i].stage == stage) return load[i].running;
     return 0;
 }
 
@@ -214,23 +204,19 @@ static int try_lease(sl_sched *s, sl_agent_rt *a, const char *agent_id, const sl
 {
     int full = 0, rc;
     double now = sl_wall();
-    if ((rc = sl_store_begin(s->store, err)) < 0)
-        return rc;
+    if ((rc = sl_store_begin(s->store, err)) < 0) return rc;
     for (size_t i = 0; i < s->npipes && (int)out->n < max_tasks; i++) {
         sl_pipe *p = s->pipes[i];
-        if (strcmp(p->state, "running") != 0)
-            continue;
+        if (strcmp(p->state, "running") != 0) continue;
         for (size_t k = p->model->nstages; k-- > 0 && (int)out->n < max_tasks;) {
             const sl_stage *st = &p->model->stages[k];
-            if (p->rt[k].count[SL_TASK_QUEUED] <= 0)
-                continue;
+            if (p->rt[k].count[SL_TASK_QUEUED] <= 0) continue;
             if (st->placement == SL_PLACE_GROUP_BOUND && st->group && !in_group(p, a, st->group))
                 continue;
             int running = load_of(load, nload, p->id, (int)k);
             /* tasks leased to this agent in this very pass count as well */
             for (size_t t = 0; t < out->n; t++)
-                if (out->tasks[t].pipeline_id == p->id && out->tasks[t].stage == (int)k)
-                    running++;
+                if (out->tasks[t].pipeline_id == p->id && out->tasks[t].stage == (int)k) running++;
             /* With a deep queue an agent may hold one spare task per slot,
              * started the moment a slot frees: short tasks then never wait
              * for a round trip to the controller. The agent itself keeps
@@ -253,8 +239,7 @@ static int try_lease(sl_sched *s, sl_agent_rt *a, const char *agent_id, const sl
             }
             static const char *const tiers[2] = {"mem", "ssd"};
             for (int ti = 0; ti < 2; ti++) {
-                if (n_tier[ti] <= 0)
-                    continue;
+                if (n_tier[ti] <= 0) continue;
                 size_t first = out->n;
                 lease_ctx lc = {out, p};
                 rc = sl_store_lease(s->store, p->id, (int)k, a->host, agent_id, n_tier[ti],
@@ -265,8 +250,7 @@ static int try_lease(sl_sched *s, sl_agent_rt *a, const char *agent_id, const sl
                         rc = sl_store_task_set_output(s->store, out->tasks[t].id, tiers[ti],
                                                       st->output_size, err);
                     }
-                    if (rc >= 0)
-                        rc = sl_sched_cache_inputs(s, &out->tasks[t], err);
+                    if (rc >= 0) rc = sl_sched_cache_inputs(s, &out->tasks[t], err);
                 }
                 if (rc < 0) {
                     sl_store_rollback(s->store);
@@ -278,8 +262,7 @@ static int try_lease(sl_sched *s, sl_agent_rt *a, const char *agent_id, const sl
                 out->lease_ttl_ms = p->lease_ttl_ms;
         }
     }
-    if (out->n)
-        sl_sched_host_seen(s, a->host, now);
+    if (out->n) sl_sched_host_seen(s, a->host, now);
     if (!out->deletions) /* deletions ride on the lease: caches free up promptly */
         sl_sched_cache_deletions(s, a->host, &out->deletions, &out->ndeletions, NULL);
     if ((rc = sl_store_commit(s->store, err)) < 0) {
@@ -295,8 +278,7 @@ int sl_sched_lease(sl_sched *s, const char *agent_id, const char *host, const sl
                    size_t nload, int max_tasks, int wait_ms, sl_lease_result *out, sl_err *err)
 {
     memset(out, 0, sizeof *out);
-    if (max_tasks <= 0)
-        max_tasks = 1;
+    if (max_tasks <= 0) max_tasks = 1;
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += wait_ms / 1000;
@@ -311,21 +293,17 @@ int sl_sched_lease(sl_sched *s, const char *agent_id, const char *host, const sl
     while (!s->stopping) {
         sl_sched_expand_tick(s); /* lazy messages: the next chunk or batch */
         rc = try_lease(s, a, agent_id, load, nload, max_tasks, out, err);
-        if (rc != 0 || out->saturated || wait_ms <= 0)
-            break;
-        if (pthread_cond_timedwait(&s->work_cv, &s->mu, &until) == ETIMEDOUT)
-            break;
+        if (rc != 0 || out->saturated || wait_ms <= 0) break;
+        if (pthread_cond_timedwait(&s->work_cv, &s->mu, &until) == ETIMEDOUT) break;
     }
-    if (out->lease_ttl_ms == 0)
-        out->lease_ttl_ms = s->lease_ttl_ms;
+    if (out->lease_ttl_ms == 0) out->lease_ttl_ms = s->lease_ttl_ms;
     pthread_mutex_unlock(&s->mu);
     return rc < 0 ? rc : 0;
 }
 
-int sl_sched_heartbeat(sl_sched *s, const char *agent_id, const char *host,
-                       const int64_t *running, size_t n, const sl_obj_out *pushed,
-                       size_t npushed, int64_t **cancel, size_t *ncancel, char ***deletions,
-                       size_t *ndeletions, sl_err *err)
+int sl_sched_heartbeat(sl_sched *s, const char *agent_id, const char *host, const int64_t *running,
+                       size_t n, const sl_obj_out *pushed, size_t npushed, int64_t **cancel,
+                       size_t *ncancel, char ***deletions, size_t *ndeletions, sl_err *err)
 {
     *cancel = NULL;
     *ncancel = 0;
@@ -353,18 +331,15 @@ int sl_sched_heartbeat(sl_sched *s, const char *agent_id, const char *host,
             pc.ncopies = npushed;
             rc = sl_sched_cache_outputs(s, NULL, 0, -1, NULL, &pc, NULL, now, err);
         }
-        if (rc >= 0)
-            rc = sl_sched_cache_deletions(s, host, deletions, ndeletions, err);
+        if (rc >= 0) rc = sl_sched_cache_deletions(s, host, deletions, ndeletions, err);
         if (rc >= 0 && sl_store_host_seen(s->store, host, now, err) == 0) {
             /* unknown host (state lost with the database?): keep a record */
-            sl_host_row h = {.name = host, .agent_id = agent_id, .groups = "", .state = "up",
-                             .last_seen = now};
+            sl_host_row h = {
+                .name = host, .agent_id = agent_id, .groups = "", .state = "up", .last_seen = now};
             rc = sl_store_host_upsert(s->store, &h, err);
         }
-        if (rc >= 0)
-            rc = sl_store_commit(s->store, err);
-        if (rc < 0)
-            sl_store_rollback(s->store);
+        if (rc >= 0) rc = sl_store_commit(s->store, err);
+        if (rc < 0) sl_store_rollback(s->store);
     }
     pthread_mutex_unlock(&s->mu);
     return rc < 0 ? rc : 0;
@@ -386,16 +361,13 @@ static int expired_cb(void *ctx, const sl_task_row *r)
     snprintf(msg, sizeof msg, "lease expired: agent %s on host %s stopped reporting",
              r->lease_agent ? r->lease_agent : "?", r->host ? r->host : "?");
     sl_attempt_row a = {r->attempts, -1, r->host, msg, NULL, NULL, r->ready, c->now};
-    if (sl_store_attempt_insert(s->store, r->id, &a, c->err) < 0)
-        return -1;
-    const sl_stage *st = p && (size_t)r->stage < p->model->nstages ? &p->model->stages[r->stage]
-                                                                   : NULL;
+    if (sl_store_attempt_insert(s->store, r->id, &a, c->err) < 0) return -1;
+    const sl_stage *st =
+        p && (size_t)r->stage < p->model->nstages ? &p->model->stages[r->stage] : NULL;
     int allowed = (st ? st->retry_default : 0) + SL_LOST_LEASE_EXTRA;
     if (r->attempts <= allowed) {
-        if (sl_store_task_requeue(s->store, r->id, c->now, 0, c->err) < 0)
-            return -1;
-        if (p)
-            sl_sched_count(p, r->stage, SL_TASK_RUNNING, SL_TASK_QUEUED);
+        if (sl_store_task_requeue(s->store, r->id, c->now, 0, c->err) < 0) return -1;
+        if (p) sl_sched_count(p, r->stage, SL_TASK_RUNNING, SL_TASK_QUEUED);
         c->requeued++;
     } else {
         if (sl_store_task_finish(s->store, r->id, SL_TASK_FAILED, NULL, -1, r->ready, c->now,
@@ -406,8 +378,7 @@ static int expired_cb(void *ctx, const sl_task_row *r)
             sl_sched_check_done(s, p, c->now, NULL);
         }
     }
-    return sl_store_event(s->store, c->now, r->pipeline_id, r->id, "lease-expired", msg, c->err) <
-                   0
+    return sl_store_event(s->store, c->now, r->pipeline_id, r->id, "lease-expired", msg, c->err) < 0
                ? -1
                : 0;
 }
@@ -463,11 +434,10 @@ static int host_lease_cb(void *ctx, const sl_task_row *r)
 static int end_host_leases(sl_sched *s, const char *host, double now, sl_err *err)
 {
     host_leases h = {host, NULL, NULL, 0};
-    int rc = sl_store_tasks_list(s->store, -1, -1, SL_TASK_RUNNING, 0, 1000000, host_lease_cb, &h,
-                                 err);
+    int rc =
+        sl_store_tasks_list(s->store, -1, -1, SL_TASK_RUNNING, 0, 1000000, host_lease_cb, &h, err);
     for (size_t i = 0; i < h.n; i++) {
-        if (rc >= 0)
-            rc = sl_store_task_extend(s->store, h.ids[i], h.agents[i], now - 0.001, err);
+        if (rc >= 0) rc = sl_store_task_extend(s->store, h.ids[i], h.agents[i], now - 0.001, err);
         free(h.agents[i]);
     }
     free(h.ids);
@@ -491,24 +461,20 @@ int sl_sched_reap(sl_sched *s, sl_err *err)
         hosts_ctx hc = {s, now, err, NULL, 0};
         rc = sl_store_hosts_each(s->store, host_check_cb, &hc, err);
         for (size_t i = 0; i < hc.nlost; i++) {
-            if (rc >= 0)
-                rc = end_host_leases(s, hc.lost[i], now, err);
-            if (rc >= 0)
-                rc = sl_sched_cache_host_lost(s, hc.lost[i], now, err);
+            if (rc >= 0) rc = end_host_leases(s, hc.lost[i], now, err);
+            if (rc >= 0) rc = sl_sched_cache_host_lost(s, hc.lost[i], now, err);
             free(hc.lost[i]);
         }
         free(hc.lost);
         if (rc >= 0 && hc.nlost) /* re-queue what the lost hosts held, now */
             rc = sl_store_tasks_expired(s->store, now, expired_cb, &c, err);
     }
-    if (rc >= 0)
-        rc = sl_store_commit(s->store, err);
+    if (rc >= 0) rc = sl_store_commit(s->store, err);
     if (rc < 0) {
         sl_store_rollback(s->store);
         sl_sched_reload_counts(s, NULL);
     }
-    if (c.requeued)
-        pthread_cond_broadcast(&s->work_cv);
+    if (c.requeued) pthread_cond_broadcast(&s->work_cv);
     pthread_mutex_unlock(&s->mu);
     return rc < 0 ? rc : c.requeued;
 }

@@ -57,13 +57,11 @@ static void rehash(labels *l)
 
 static uint32_t intern(labels *l, const char *s, size_t n)
 {
-    if (2 * (l->n + 1) > l->nslots)
-        rehash(l);
+    if (2 * (l->n + 1) > l->nslots) rehash(l);
     size_t j = hash(s, n) & (l->nslots - 1);
     while (l->slots[j]) {
         const char *x = l->names[l->slots[j] - 1];
-        if (strlen(x) == n && memcmp(x, s, n) == 0)
-            return l->slots[j] - 1;
+        if (strlen(x) == n && memcmp(x, s, n) == 0) return l->slots[j] - 1;
         j = (j + 1) & (l->nslots - 1);
     }
     if (l->n == l->cap) {
@@ -99,8 +97,7 @@ static int record(void *ctx, const char *key, int state)
 {
     acc *a = ctx;
     if (a->n >= MAX_RECORDS)
-        return sl_errf(a->err, SL_EINVAL, "more than %d tasks: too many for a matrix",
-                       MAX_RECORDS);
+        return sl_errf(a->err, SL_EINVAL, "more than %d tasks: too many for a matrix", MAX_RECORDS);
     if (a->n == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 4096;
         a->r = sl_xrealloc(a->r, a->cap * sizeof *a->r);
@@ -137,16 +134,13 @@ static int natcmp(const char *a, const char *b)
                 na++;
             while (isdigit((unsigned char)b[nb]))
                 nb++;
-            if (na != nb)
-                return na < nb ? -1 : 1;
+            if (na != nb) return na < nb ? -1 : 1;
             int c = memcmp(a, b, na);
-            if (c)
-                return c;
+            if (c) return c;
             a += na;
             b += nb;
         } else {
-            if (*a != *b)
-                return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+            if (*a != *b) return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
             a++;
             b++;
         }
@@ -158,7 +152,9 @@ static char **sort_names;
 static int cmp_idx(const void *x, const void *y)
 {
     int c = natcmp(sort_names[*(const uint32_t *)x], sort_names[*(const uint32_t *)y]);
-    return c ? c : (*(const uint32_t *)x > *(const uint32_t *)y) - (*(const uint32_t *)x < *(const uint32_t *)y);
+    return c ? c
+             : (*(const uint32_t *)x > *(const uint32_t *)y) -
+                   (*(const uint32_t *)x < *(const uint32_t *)y);
 }
 
 /* Sorts labels; rank[i] = position of label i; out gets the names. */
@@ -184,18 +180,12 @@ static char cell_char(const int32_t *n)
     int64_t total = 0;
     for (int i = 0; i <= ST_PENDING; i++)
         total += n[i];
-    if (n[SL_TASK_FAILED])
-        return 'F';
-    if (n[SL_TASK_RUNNING])
-        return 'R';
-    if (n[SL_TASK_DONE] && n[SL_TASK_DONE] == total)
-        return 'D';
-    if (n[SL_TASK_DONE])
-        return 'd';
-    if (n[SL_TASK_QUEUED])
-        return '.';
-    if (n[SL_TASK_CANCELLED])
-        return 'C';
+    if (n[SL_TASK_FAILED]) return 'F';
+    if (n[SL_TASK_RUNNING]) return 'R';
+    if (n[SL_TASK_DONE] && n[SL_TASK_DONE] == total) return 'D';
+    if (n[SL_TASK_DONE]) return 'd';
+    if (n[SL_TASK_QUEUED]) return '.';
+    if (n[SL_TASK_CANCELLED]) return 'C';
     return ' ';
 }
 
@@ -222,8 +212,7 @@ static int build(sl_sched *s, sl_pipe *p, int stage, acc *a, sl_matrix *m, sl_er
         if (e->stage == stage && e->next < e->total)
             rc = sl_template_expand_at(e->tmpl, NULL, e->next, -1, record_pending, a, err);
     }
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     if (a->rows.n * (a->cols.n ? a->cols.n : 1) > MAX_CELLS)
         return sl_errf(err, SL_EINVAL,
                        "the matrix would have %zu x %zu cells; choose other segments "
@@ -253,16 +242,15 @@ static int build(sl_sched *s, sl_pipe *p, int stage, acc *a, sl_matrix *m, sl_er
     return 0;
 }
 
-int sl_sched_matrix(sl_sched *s, const char *pipeline, const char *stage, int row_seg,
-                    int col_seg, sl_matrix *out, sl_err *err)
+int sl_sched_matrix(sl_sched *s, const char *pipeline, const char *stage, int row_seg, int col_seg,
+                    sl_matrix *out, sl_err *err)
 {
     memset(out, 0, sizeof *out);
     if (row_seg == 0 || col_seg == 0)
         return sl_errf(err, SL_EINVAL, "segments are 1-based (negative counts from the end)");
     int64_t id;
     int rc = sl_sched_find_pipeline(s, pipeline, &id, err);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) return rc;
     pthread_mutex_lock(&s->mu);
     sl_pipe *p = sl_sched_pipe(s, id);
     int k = 0;
@@ -270,8 +258,8 @@ int sl_sched_matrix(sl_sched *s, const char *pipeline, const char *stage, int ro
         k = sl_pipeline_stage_index(p->model, stage);
         if (k < 0) {
             pthread_mutex_unlock(&s->mu);
-            return sl_errf(err, SL_ENOTFOUND, "pipeline '%s' has no stage '%s'",
-                           p->model->name, stage);
+            return sl_errf(err, SL_ENOTFOUND, "pipeline '%s' has no stage '%s'", p->model->name,
+                           stage);
         }
     } else if (p->nexp) {
         k = p->exp[0].stage;
@@ -292,7 +280,6 @@ int sl_sched_matrix(sl_sched *s, const char *pipeline, const char *stage, int ro
     free(a.r);
     free(a.c);
     free(a.st);
-    if (rc < 0)
-        sl_matrix_free(out);
+    if (rc < 0) sl_matrix_free(out);
     return rc < 0 ? rc : 0;
 }

@@ -12,15 +12,12 @@
 
 static sl_pipe *find_locked(sl_sched *s, const char *which)
 {
-    if (!which || !*which)
-        return NULL;
+    if (!which || !*which) return NULL;
     char *end;
     long long id = strtoll(which, &end, 10);
-    if (*end == 0)
-        return sl_sched_pipe(s, id);
+    if (*end == 0) return sl_sched_pipe(s, id);
     for (size_t i = s->npipes; i-- > 0;) /* latest with that name */
-        if (strcmp(s->pipes[i]->model->name, which) == 0)
-            return s->pipes[i];
+        if (strcmp(s->pipes[i]->model->name, which) == 0) return s->pipes[i];
     return NULL;
 }
 
@@ -28,8 +25,7 @@ int sl_sched_find_pipeline(sl_sched *s, const char *which, int64_t *id, sl_err *
 {
     pthread_mutex_lock(&s->mu);
     sl_pipe *p = find_locked(s, which);
-    if (p)
-        *id = p->id;
+    if (p) *id = p->id;
     pthread_mutex_unlock(&s->mu);
     if (!p)
         return sl_errf(err, SL_ENOTFOUND, "no pipeline named or numbered '%s' (see sluice status)",
@@ -44,8 +40,8 @@ int sl_sched_stage_index(sl_sched *s, int64_t pipeline_id, const char *stage, sl
     int k = p ? sl_pipeline_stage_index(p->model, stage) : -1;
     pthread_mutex_unlock(&s->mu);
     if (k < 0)
-        return sl_errf(err, SL_ENOTFOUND, "pipeline %lld has no stage '%s'",
-                       (long long)pipeline_id, stage);
+        return sl_errf(err, SL_ENOTFOUND, "pipeline %lld has no stage '%s'", (long long)pipeline_id,
+                       stage);
     return k;
 }
 
@@ -53,7 +49,7 @@ const char *sl_sched_stage_name_locked(sl_sched *s, int64_t pipeline_id, int sta
 {
     sl_pipe *p = sl_sched_pipe(s, pipeline_id);
     return p && stage >= 0 && (size_t)stage < p->model->nstages ? p->model->stages[stage].name
-                                                                 : "?";
+                                                                : "?";
 }
 
 const char *sl_sched_stage_name(sl_sched *s, int64_t pipeline_id, int stage)
@@ -70,15 +66,11 @@ static double stage_rate(const sl_stage_rt *rt, double now)
 {
     int64_t sec = (int64_t)now, n = 0;
     for (int i = 0; i < SL_RATE_WINDOW; i++)
-        if (rt->bucket_sec[i] > sec - SL_RATE_WINDOW)
-            n += rt->buckets[i];
-    if (!n)
-        return 0;
+        if (rt->bucket_sec[i] > sec - SL_RATE_WINDOW) n += rt->buckets[i];
+    if (!n) return 0;
     double span = now - rt->first_done;
-    if (span > SL_RATE_WINDOW)
-        span = SL_RATE_WINDOW;
-    if (span < 1)
-        span = 1;
+    if (span > SL_RATE_WINDOW) span = SL_RATE_WINDOW;
+    if (span < 1) span = 1;
     return n / span;
 }
 
@@ -94,11 +86,9 @@ int sl_sched_status(sl_sched *s, const char *which, sl_pipe_stat_fn fn, void *ct
     }
     for (size_t i = 0; i < s->npipes && rc == 0; i++) {
         sl_pipe *p = s->pipes[i];
-        if (only && p != only)
-            continue;
-        sl_pipe_stat ps = {p->id,          p->model->name,    p->state,   p->created,
-                           p->finished,    NULL,              p->model->nstages,
-                           p->warnings,    p->nwarnings};
+        if (only && p != only) continue;
+        sl_pipe_stat ps = {p->id, p->model->name,    p->state,    p->created,  p->finished,
+                           NULL,  p->model->nstages, p->warnings, p->nwarnings};
         ps.stages = sl_xcalloc(p->model->nstages ? p->model->nstages : 1, sizeof *ps.stages);
         for (size_t k = 0; k < p->model->nstages; k++) {
             sl_stage_stat *ss = &ps.stages[k];
@@ -147,8 +137,7 @@ int sl_sched_retry(sl_sched *s, int64_t pipeline_id, int stage, const int64_t *i
         rc = sl_errf(err, SL_ENOTFOUND, "no pipeline %lld", (long long)pipeline_id);
         goto out;
     }
-    if ((rc = sl_store_begin(s->store, err)) < 0)
-        goto out;
+    if ((rc = sl_store_begin(s->store, err)) < 0) goto out;
     id_list l = {0};
     if (n == 0) {
         int64_t after = 0;
@@ -156,8 +145,7 @@ int sl_sched_retry(sl_sched *s, int64_t pipeline_id, int stage, const int64_t *i
             size_t before = l.n;
             rc = sl_store_tasks_list(s->store, pipeline_id, stage, SL_TASK_FAILED, after, 10000,
                                      collect_cb, &l, err);
-            if (rc < 0 || l.n == before)
-                break;
+            if (rc < 0 || l.n == before) break;
             after = l.ids[l.n - 1];
         }
         ids = l.ids;
@@ -166,8 +154,7 @@ int sl_sched_retry(sl_sched *s, int64_t pipeline_id, int stage, const int64_t *i
     for (size_t i = 0; i < n && rc >= 0; i++) {
 
         rc = sl_store_task_requeue(s->store, ids[i], now, 1, err);
-        if (rc > 0)
-            (*requeued)++;
+        if (rc > 0) (*requeued)++;
     }
     if (rc >= 0 && *requeued) {
         free(p->state);
@@ -181,10 +168,8 @@ int sl_sched_retry(sl_sched *s, int64_t pipeline_id, int stage, const int64_t *i
         rc = sl_store_event(s->store, now, p->id, 0, "retry", msg, err);
     }
     free(l.ids);
-    if (rc >= 0)
-        rc = sl_store_commit(s->store, err);
-    if (rc < 0)
-        sl_store_rollback(s->store);
+    if (rc >= 0) rc = sl_store_commit(s->store, err);
+    if (rc < 0) sl_store_rollback(s->store);
     sl_sched_reload_counts(s, NULL);
     pthread_cond_broadcast(&s->work_cv);
 out:
@@ -202,8 +187,7 @@ int sl_sched_cancel(sl_sched *s, int64_t pipeline_id, int64_t *cancelled, sl_err
         rc = sl_errf(err, SL_ENOTFOUND, "no pipeline %lld", (long long)pipeline_id);
         goto out;
     }
-    if ((rc = sl_store_begin(s->store, err)) < 0)
-        goto out;
+    if ((rc = sl_store_begin(s->store, err)) < 0) goto out;
     rc = sl_store_pipeline_cancel_tasks(s->store, pipeline_id, now, err);
     if (rc >= 0) {
         *cancelled = rc;
@@ -211,8 +195,7 @@ int sl_sched_cancel(sl_sched *s, int64_t pipeline_id, int64_t *cancelled, sl_err
     }
     if (rc >= 0)
         rc = sl_store_event(s->store, now, pipeline_id, 0, "cancel", "pipeline cancelled", err);
-    if (rc >= 0)
-        rc = sl_store_commit(s->store, err);
+    if (rc >= 0) rc = sl_store_commit(s->store, err);
     if (rc < 0) {
         sl_store_rollback(s->store);
     } else {
@@ -244,8 +227,7 @@ int sl_sched_emit(sl_sched *s, int64_t pipeline_id, const sl_msg *m, size_t n, i
         rc = sl_errf(err, SL_EINVAL, "pipeline %lld is cancelled", (long long)pipeline_id);
         goto out;
     }
-    if ((rc = sl_store_begin(s->store, err)) < 0)
-        goto out;
+    if ((rc = sl_store_begin(s->store, err)) < 0) goto out;
     for (size_t i = 0; i < n && rc >= 0; i++) {
         int to = m[i].stage && *m[i].stage ? sl_pipeline_stage_index(p->model, m[i].stage) : 0;
         if (to < 0) {
@@ -261,8 +243,7 @@ int sl_sched_emit(sl_sched *s, int64_t pipeline_id, const sl_msg *m, size_t n, i
         p->finished = 0;
         rc = sl_store_pipeline_set_state(s->store, p->id, "running", 0, err);
     }
-    if (rc >= 0)
-        rc = sl_store_commit(s->store, err);
+    if (rc >= 0) rc = sl_store_commit(s->store, err);
     if (rc < 0) {
         sl_store_rollback(s->store);
         sl_sched_reload_counts(s, NULL);

@@ -86,8 +86,7 @@ const char *sl_task_state_name(int state)
 int sl_task_state_parse(const char *name)
 {
     for (int i = 0; i < SL_TASK_NSTATES; i++)
-        if (strcmp(name, sl_task_state_name(i)) == 0)
-            return i;
+        if (strcmp(name, sl_task_state_name(i)) == 0) return i;
     return -1;
 }
 
@@ -130,16 +129,14 @@ static int read_version(sl_store *s)
     if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='schema_version'", -1, &st,
                            NULL) != SQLITE_OK)
         return 0;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = atoi((const char *)sqlite3_column_text(st, 0));
+    if (sqlite3_step(st) == SQLITE_ROW) v = atoi((const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
     return v;
 }
 
 static int migrate(sl_store *s, sl_err *err)
 {
-    if (exec(s, "BEGIN IMMEDIATE", err) < 0)
-        return SL_ESTORE;
+    if (exec(s, "BEGIN IMMEDIATE", err) < 0) return SL_ESTORE;
     if (exec(s, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)", err) < 0)
         goto fail;
     int v = read_version(s);
@@ -158,8 +155,7 @@ static int migrate(sl_store *s, sl_err *err)
     }
     char sql[128];
     snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta VALUES('schema_version','%d')", v);
-    if (exec(s, sql, err) < 0 || exec(s, "COMMIT", err) < 0)
-        goto fail;
+    if (exec(s, sql, err) < 0 || exec(s, "COMMIT", err) < 0) goto fail;
     s->version = v;
     return 0;
 fail:
@@ -193,8 +189,7 @@ int sl_store_open(const char *path, int durable_fsync, sl_store **out, sl_err *e
 
 void sl_store_close(sl_store *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     for (int i = 0; i < SL_STMT_MAX; i++)
         sqlite3_finalize(s->stmts[i]);
     sqlite3_close(s->db);
@@ -210,8 +205,7 @@ int sl_store_schema_version(sl_store *s)
 int sl_store_begin(sl_store *s, sl_err *err)
 {
     sqlite3_stmt *st = sl_store_stmt(s, ST_BEGIN, "BEGIN IMMEDIATE");
-    if (!st || sqlite3_step(st) != SQLITE_DONE)
-        return sl_store_fail(s, err, "begin");
+    if (!st || sqlite3_step(st) != SQLITE_DONE) return sl_store_fail(s, err, "begin");
     return 0;
 }
 
@@ -222,16 +216,13 @@ int sl_store_commit(sl_store *s, sl_err *err)
      * bound under load (1 GiB in bench/campaign.sh). Nothing read may be
      * used after a commit, so end them all here. */
     for (int i = 0; i < SL_STMT_MAX; i++)
-        if (s->stmts[i] && i != ST_COMMIT)
-            sqlite3_reset(s->stmts[i]);
+        if (s->stmts[i] && i != ST_COMMIT) sqlite3_reset(s->stmts[i]);
     sqlite3_stmt *st = sl_store_stmt(s, ST_COMMIT, "COMMIT");
-    if (!st || sqlite3_step(st) != SQLITE_DONE)
-        return sl_store_fail(s, err, "commit");
+    if (!st || sqlite3_step(st) != SQLITE_DONE) return sl_store_fail(s, err, "commit");
     return 0;
 }
 
 void sl_store_rollback(sl_store *s)
 {
-    if (!sqlite3_get_autocommit(s->db))
-        exec(s, "ROLLBACK", NULL);
+    if (!sqlite3_get_autocommit(s->db)) exec(s, "ROLLBACK", NULL);
 }

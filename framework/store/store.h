@@ -48,9 +48,8 @@ typedef struct sl_pipeline_row {
     double created, finished;
 } sl_pipeline_row;
 
-int64_t sl_store_pipeline_insert(sl_store *s, const char *name, const char *file,
-                                 const char *yaml, const char *vars_json, double now,
-                                 sl_err *err);
+int64_t sl_store_pipeline_insert(sl_store *s, const char *name, const char *file, const char *yaml,
+                                 const char *vars_json, double now, sl_err *err);
 int sl_store_pipeline_set_state(sl_store *s, int64_t id, const char *state, double finished,
                                 sl_err *err);
 /* Calls fn for every pipeline (all, or only running ones). */
@@ -77,9 +76,8 @@ int sl_store_task_insert(sl_store *s, int64_t pipeline_id, int stage, const char
  * the agent, deadline and attempt+1; calls fn for each leased task. Returns
  * the number leased. */
 typedef int (*sl_task_row_fn)(void *ctx, const sl_task_row *row);
-int sl_store_lease(sl_store *s, int64_t pipeline_id, int stage, const char *host,
-                   const char *agent, int n, double deadline, sl_task_row_fn fn, void *ctx,
-                   sl_err *err);
+int sl_store_lease(sl_store *s, int64_t pipeline_id, int stage, const char *host, const char *agent,
+                   int n, double deadline, sl_task_row_fn fn, void *ctx, sl_err *err);
 int sl_store_task_get(sl_store *s, int64_t id, sl_task_row_fn fn, void *ctx, sl_err *err);
 int sl_store_task_find(sl_store *s, int64_t pipeline_id, int stage, const char *key,
                        sl_task_row_fn fn, void *ctx, sl_err *err);
@@ -89,8 +87,7 @@ int sl_store_task_finish(sl_store *s, int64_t id, int state, const char *host, i
 int sl_store_task_requeue(sl_store *s, int64_t id, double now, int reset_attempts, sl_err *err);
 /* Extends the lease of a running task held by agent; 1 if extended, 0 if the
  * task is no longer running under that agent. */
-int sl_store_task_extend(sl_store *s, int64_t id, const char *agent, double deadline,
-                         sl_err *err);
+int sl_store_task_extend(sl_store *s, int64_t id, const char *agent, double deadline, sl_err *err);
 /* Running tasks whose lease deadline is before `now`. */
 int sl_store_tasks_expired(sl_store *s, double now, sl_task_row_fn fn, void *ctx, sl_err *err);
 /* Gives every running lease at least `deadline` (grace after a restart). */
@@ -99,9 +96,8 @@ int sl_store_leases_extend_all(sl_store *s, double deadline, sl_err *err);
 typedef int (*sl_count_fn)(void *ctx, int64_t pipeline_id, int stage, int state, int64_t n);
 int sl_store_task_counts(sl_store *s, sl_count_fn fn, void *ctx, sl_err *err);
 /* Lists tasks with filters (-1 / NULL for any), ordered by id after after_id. */
-int sl_store_tasks_list(sl_store *s, int64_t pipeline_id, int stage, int state,
-                        int64_t after_id, int limit, sl_task_row_fn fn, void *ctx,
-                        sl_err *err);
+int sl_store_tasks_list(sl_store *s, int64_t pipeline_id, int stage, int state, int64_t after_id,
+                        int limit, sl_task_row_fn fn, void *ctx, sl_err *err);
 /* Sets every queued/running task of a pipeline to cancelled; returns count. */
 int sl_store_pipeline_cancel_tasks(sl_store *s, int64_t pipeline_id, double now, sl_err *err);
 /* Duration statistics of finished tasks of one stage in a time window. */
@@ -129,8 +125,7 @@ typedef int (*sl_member_fn)(void *ctx, const char *member, const char *host);
 int sl_store_gather_members(sl_store *s, int64_t pipeline_id, int stage, const char *gkey,
                             sl_member_fn fn, void *ctx, sl_err *err);
 /* Number of groups of a stage with fewer than `need` members. */
-int64_t sl_store_gather_pending(sl_store *s, int64_t pipeline_id, int stage, int need,
-                                sl_err *err);
+int64_t sl_store_gather_pending(sl_store *s, int64_t pipeline_id, int stage, int need, sl_err *err);
 
 /* ---- hosts ---- */
 typedef struct sl_host_row {
@@ -179,8 +174,7 @@ int sl_store_object_delete(sl_store *s, int64_t pipeline_id, int stage, const ch
 int sl_store_replica_drop(sl_store *s, int64_t pipeline_id, int stage, const char *key,
                           const char *host, sl_err *err);
 int sl_store_replica_add(sl_store *s, int64_t pipeline_id, int stage, const char *key,
-                         const char *host, const char *tier, int64_t size, double now,
-                         sl_err *err);
+                         const char *host, const char *tier, int64_t size, double now, sl_err *err);
 typedef int (*sl_replica_fn)(void *ctx, const sl_replica_row *r);
 int sl_store_replicas_each(sl_store *s, int64_t pipeline_id, int stage, const char *key,
                            sl_replica_fn fn, void *ctx, sl_err *err);
@@ -188,15 +182,13 @@ int sl_store_replicas_each(sl_store *s, int64_t pipeline_id, int stage, const ch
 int64_t sl_store_host_usage(sl_store *s, const char *host, const char *tier, sl_err *err);
 /* Objects with a replica on host (for lineage): fn(ctx, pipeline, stage, key). */
 typedef int (*sl_objkey_fn)(void *ctx, int64_t pipeline_id, int stage, const char *key);
-int sl_store_host_objects(sl_store *s, const char *host, sl_objkey_fn fn, void *ctx,
-                          sl_err *err);
+int sl_store_host_objects(sl_store *s, const char *host, sl_objkey_fn fn, void *ctx, sl_err *err);
 /* Removes host's replicas (the host is gone); returns how many. */
 int sl_store_host_drop_replicas(sl_store *s, const char *host, sl_err *err);
 /* Oldest live object of (pipeline, stage) whose only replica is on host. */
 int sl_store_oldest_object(sl_store *s, int64_t pipeline_id, int stage, const char *host,
                            sl_objkey_fn fn, void *ctx, sl_err *err);
-int sl_store_task_inputs_add(sl_store *s, int64_t task_id, int stage, const char *key,
-                             sl_err *err);
+int sl_store_task_inputs_add(sl_store *s, int64_t task_id, int stage, const char *key, sl_err *err);
 int sl_store_task_inputs_each(sl_store *s, int64_t task_id, sl_objkey_fn fn, void *ctx,
                               sl_err *err);
 /* Tasks that read object (stage, key) of a pipeline, with their state. */
@@ -212,15 +204,11 @@ int sl_store_consumers_rehost(sl_store *s, int64_t pipeline_id, int stage, const
                               const char *host, sl_err *err);
 /* Pending deletions for host, removed as they are handed out. */
 typedef int (*sl_path_fn)(void *ctx, const char *path);
-int sl_store_deletions_take(sl_store *s, const char *host, sl_path_fn fn, void *ctx,
-                            sl_err *err);
-int sl_store_host_budget(sl_store *s, const char *host, int64_t *mem, int64_t *ssd,
-                         sl_err *err);
-int sl_store_host_set_budget(sl_store *s, const char *host, int64_t mem, int64_t ssd,
-                             sl_err *err);
+int sl_store_deletions_take(sl_store *s, const char *host, sl_path_fn fn, void *ctx, sl_err *err);
+int sl_store_host_budget(sl_store *s, const char *host, int64_t *mem, int64_t *ssd, sl_err *err);
+int sl_store_host_set_budget(sl_store *s, const char *host, int64_t mem, int64_t ssd, sl_err *err);
 int sl_store_gather_set_src(sl_store *s, int64_t pipeline_id, int stage, const char *gkey,
-                            const char *member, int src_stage, const char *src_key,
-                            sl_err *err);
+                            const char *member, int src_stage, const char *src_key, sl_err *err);
 /* fn(ctx, src_stage, src_key) for members of a group that carry an object. */
 int sl_store_gather_srcs(sl_store *s, int64_t pipeline_id, int stage, const char *gkey,
                          sl_objkey_fn fn, void *ctx, sl_err *err);
@@ -243,11 +231,11 @@ typedef int (*sl_expansion_fn)(void *ctx, const sl_expansion_row *row);
 int sl_store_expansions_each(sl_store *s, sl_expansion_fn fn, void *ctx, sl_err *err);
 /* Keys and states of the tasks of one stage: fn(ctx, key, state). */
 typedef int (*sl_key_state_fn)(void *ctx, const char *key, int state);
-int sl_store_stage_keys(sl_store *s, int64_t pipeline_id, int stage, sl_key_state_fn fn,
-                        void *ctx, sl_err *err);
+int sl_store_stage_keys(sl_store *s, int64_t pipeline_id, int stage, sl_key_state_fn fn, void *ctx,
+                        sl_err *err);
 
 /* ---- events ---- */
-int sl_store_event(sl_store *s, double t, int64_t pipeline_id, int64_t task_id,
-                   const char *kind, const char *msg, sl_err *err);
+int sl_store_event(sl_store *s, double t, int64_t pipeline_id, int64_t task_id, const char *kind,
+                   const char *msg, sl_err *err);
 
 #endif

@@ -14,24 +14,21 @@ static void oom(void)
 void *sl_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
-    if (!p)
-        oom();
+    if (!p) oom();
     return p;
 }
 
 void *sl_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p)
-        oom();
+    if (!p) oom();
     return p;
 }
 
 void *sl_xrealloc(void *p, size_t n)
 {
     p = realloc(p, n ? n : 1);
-    if (!p)
-        oom();
+    if (!p) oom();
     return p;
 }
 
@@ -60,8 +57,7 @@ char *sl_xasprintf(const char *fmt, ...)
 
 void sl_buf_reserve(sl_buf *b, size_t extra)
 {
-    if (b->len + extra + 1 <= b->cap)
-        return;
+    if (b->len + extra + 1 <= b->cap) return;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + extra + 1)
         cap *= 2;
@@ -72,8 +68,7 @@ void sl_buf_reserve(sl_buf *b, size_t extra)
 void sl_buf_append(sl_buf *b, const void *p, size_t n)
 {
     sl_buf_reserve(b, n);
-    if (n)
-        memcpy(b->data + b->len, p, n);
+    if (n) memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = 0;
 }
@@ -94,8 +89,7 @@ void sl_buf_vprintf(sl_buf *b, const char *fmt, va_list ap)
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
-    if (n < 0)
-        return;
+    if (n < 0) return;
     sl_buf_reserve(b, (size_t)n);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;
@@ -114,11 +108,21 @@ void sl_buf_json_str(sl_buf *b, const char *s)
     sl_buf_putc(b, '"');
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
-        case '"': sl_buf_puts(b, "\\\""); break;
-        case '\\': sl_buf_puts(b, "\\\\"); break;
-        case '\n': sl_buf_puts(b, "\\n"); break;
-        case '\r': sl_buf_puts(b, "\\r"); break;
-        case '\t': sl_buf_puts(b, "\\t"); break;
+        case '"':
+            sl_buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            sl_buf_puts(b, "\\\\");
+            break;
+        case '\n':
+            sl_buf_puts(b, "\\n");
+            break;
+        case '\r':
+            sl_buf_puts(b, "\\r");
+            break;
+        case '\t':
+            sl_buf_puts(b, "\\t");
+            break;
         default:
             if (*p < 0x20)
                 sl_buf_printf(b, "\\u%04x", *p);
@@ -132,8 +136,7 @@ void sl_buf_json_str(sl_buf *b, const char *s)
 void sl_buf_reset(sl_buf *b)
 {
     b->len = 0;
-    if (b->data)
-        b->data[0] = 0;
+    if (b->data) b->data[0] = 0;
 }
 
 void sl_buf_free(sl_buf *b)

@@ -20,8 +20,7 @@ int sl_errf(sl_err *e, int code, const char *fmt, ...)
 
 int sl_err_prefix(sl_err *e, const char *fmt, ...)
 {
-    if (!e)
-        return SL_EINVAL;
+    if (!e) return SL_EINVAL;
     char pre[512], old[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);
@@ -29,8 +28,7 @@ int sl_err_prefix(sl_err *e, const char *fmt, ...)
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
     size_t n = strlen(pre);
-    if (n > sizeof e->msg - 3)
-        n = sizeof e->msg - 3;
+    if (n > sizeof e->msg - 3) n = sizeof e->msg - 3;
     memcpy(e->msg, pre, n);
     memcpy(e->msg + n, ": ", 2);
     size_t rest = sizeof e->msg - n - 3;

@@ -11,11 +11,11 @@
 
 enum {
     SL_OK = 0,
-    SL_EINVAL = -1,  /* bad input (YAML, key, argument) */
-    SL_EIO = -2,     /* file system or socket error */
-    SL_ENOMEM = -3,  /* allocation failed */
-    SL_ESTORE = -4,  /* SQLite error */
-    SL_ERPC = -5,    /* RPC transport or remote error */
+    SL_EINVAL = -1, /* bad input (YAML, key, argument) */
+    SL_EIO = -2,    /* file system or socket error */
+    SL_ENOMEM = -3, /* allocation failed */
+    SL_ESTORE = -4, /* SQLite error */
+    SL_ERPC = -5,   /* RPC transport or remote error */
     SL_ENOTFOUND = -6,
     SL_ETIMEOUT = -7,
     SL_EEXIST = -8,

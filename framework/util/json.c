@@ -21,41 +21,57 @@ static int value(scan *c);
 /* Scans a string starting at the quote; if out is non-NULL unescapes into it. */
 static int string(scan *c, sl_buf *out)
 {
-    if (c->s[c->i] != '"')
-        return -1;
+    if (c->s[c->i] != '"') return -1;
     c->i++;
     for (;;) {
         unsigned char ch = (unsigned char)c->s[c->i];
-        if (ch == 0 || ch < 0x20)
-            return -1;
+        if (ch == 0 || ch < 0x20) return -1;
         c->i++;
-        if (ch == '"')
-            return 0;
+        if (ch == '"') return 0;
         if (ch != '\\') {
-            if (out)
-                sl_buf_putc(out, (char)ch);
+            if (out) sl_buf_putc(out, (char)ch);
             continue;
         }
         char e = c->s[c->i++];
         char lit = 0;
         switch (e) {
-        case '"': lit = '"'; break;
-        case '\\': lit = '\\'; break;
-        case '/': lit = '/'; break;
-        case 'b': lit = '\b'; break;
-        case 'f': lit = '\f'; break;
-        case 'n': lit = '\n'; break;
-        case 'r': lit = '\r'; break;
-        case 't': lit = '\t'; break;
+        case '"':
+            lit = '"';
+            break;
+        case '\\':
+            lit = '\\';
+            break;
+        case '/':
+            lit = '/';
+            break;
+        case 'b':
+            lit = '\b';
+            break;
+        case 'f':
+            lit = '\f';
+            break;
+        case 'n':
+            lit = '\n';
+            break;
+        case 'r':
+            lit = '\r';
+            break;
+        case 't':
+            lit = '\t';
+            break;
         case 'u': {
             unsigned v = 0;
             for (int k = 0; k < 4; k++) {
                 char h = c->s[c->i++];
                 v <<= 4;
-                if (h >= '0' && h <= '9') v |= (unsigned)(h - '0');
-                else if (h >= 'a' && h <= 'f') v |= (unsigned)(h - 'a' + 10);
-                else if (h >= 'A' && h <= 'F') v |= (unsigned)(h - 'A' + 10);
-                else return -1;
+                if (h >= '0' && h <= '9')
+                    v |= (unsigned)(h - '0');
+                else if (h >= 'a' && h <= 'f')
+                    v |= (unsigned)(h - 'a' + 10);
+                else if (h >= 'A' && h <= 'F')
+                    v |= (unsigned)(h - 'A' + 10);
+                else
+                    return -1;
             }
             if (out) { /* UTF-8 encode the BMP code point (surrogates kept as is) */
                 if (v < 0x80) {
@@ -71,20 +87,18 @@ static int string(scan *c, sl_buf *out)
             }
             continue;
         }
-        default: return -1;
+        default:
+            return -1;
         }
-        if (out)
-            sl_buf_putc(out, lit);
+        if (out) sl_buf_putc(out, lit);
     }
 }
 
 static int number(scan *c)
 {
     size_t st = c->i;
-    if (c->s[c->i] == '-')
-        c->i++;
-    if (c->s[c->i] < '0' || c->s[c->i] > '9')
-        return -1;
+    if (c->s[c->i] == '-') c->i++;
+    if (c->s[c->i] < '0' || c->s[c->i] > '9') return -1;
     while ((c->s[c->i] >= '0' && c->s[c->i] <= '9') || c->s[c->i] == '.' || c->s[c->i] == 'e' ||
            c->s[c->i] == 'E' || c->s[c->i] == '+' || c->s[c->i] == '-')
         c->i++;
@@ -94,16 +108,14 @@ static int number(scan *c)
 static int lit(scan *c, const char *w)
 {
     size_t n = strlen(w);
-    if (strncmp(c->s + c->i, w, n) != 0)
-        return -1;
+    if (strncmp(c->s + c->i, w, n) != 0) return -1;
     c->i += n;
     return 0;
 }
 
 static int object(scan *c)
 {
-    if (++c->depth > 64)
-        return -1;
+    if (++c->depth > 64) return -1;
     c->i++; /* '{' */
     ws(c);
     if (c->s[c->i] == '}') {
@@ -113,20 +125,15 @@ static int object(scan *c)
     }
     for (;;) {
         ws(c);
-        if (string(c, NULL) < 0)
-            return -1;
+        if (string(c, NULL) < 0) return -1;
         ws(c);
-        if (c->s[c->i++] != ':')
-            return -1;
+        if (c->s[c->i++] != ':') return -1;
         ws(c);
-        if (value(c) < 0)
-            return -1;
+        if (value(c) < 0) return -1;
         ws(c);
         char ch = c->s[c->i++];
-        if (ch == '}')
-            break;
-        if (ch != ',')
-            return -1;
+        if (ch == '}') break;
+        if (ch != ',') return -1;
     }
     c->depth--;
     return 0;
@@ -134,8 +141,7 @@ static int object(scan *c)
 
 static int array(scan *c)
 {
-    if (++c->depth > 64)
-        return -1;
+    if (++c->depth > 64) return -1;
     c->i++;
     ws(c);
     if (c->s[c->i] == ']') {
@@ -145,14 +151,11 @@ static int array(scan *c)
     }
     for (;;) {
         ws(c);
-        if (value(c) < 0)
-            return -1;
+        if (value(c) < 0) return -1;
         ws(c);
         char ch = c->s[c->i++];
-        if (ch == ']')
-            break;
-        if (ch != ',')
-            return -1;
+        if (ch == ']') break;
+        if (ch != ',') return -1;
     }
     c->depth--;
     return 0;
@@ -161,13 +164,20 @@ static int array(scan *c)
 static int value(scan *c)
 {
     switch (c->s[c->i]) {
-    case '{': return object(c);
-    case '[': return array(c);
-    case '"': return string(c, NULL);
-    case 't': return lit(c, "true");
-    case 'f': return lit(c, "false");
-    case 'n': return lit(c, "null");
-    default: return number(c);
+    case '{':
+        return object(c);
+    case '[':
+        return array(c);
+    case '"':
+        return string(c, NULL);
+    case 't':
+        return lit(c, "true");
+    case 'f':
+        return lit(c, "false");
+    case 'n':
+        return lit(c, "null");
+    default:
+        return number(c);
     }
 }
 
@@ -177,8 +187,7 @@ int sl_json_check_object(const char *text, sl_err *err)
     ws(&c);
     if (c.s[c.i] != '{')
         return sl_errf(err, SL_EINVAL, "headers must be a JSON object (starting with '{')");
-    if (object(&c) < 0)
-        return sl_errf(err, SL_EINVAL, "malformed JSON near byte %zu", c.i);
+    if (object(&c) < 0) return sl_errf(err, SL_EINVAL, "malformed JSON near byte %zu", c.i);
     ws(&c);
     if (c.s[c.i])
         return sl_errf(err, SL_EINVAL, "trailing characters after JSON object at byte %zu", c.i);
@@ -190,35 +199,28 @@ int sl_json_check_object(const char *text, sl_err *err)
 static int find_field(scan *c, const char *name, size_t *member_start)
 {
     ws(c);
-    if (c->s[c->i] != '{')
-        return 0;
+    if (c->s[c->i] != '{') return 0;
     c->i++;
     ws(c);
-    if (c->s[c->i] == '}')
-        return 0;
+    if (c->s[c->i] == '}') return 0;
     sl_buf k = SL_BUF_INIT;
     int found = 0;
     for (;;) {
         ws(c);
         size_t st = c->i;
         sl_buf_reset(&k);
-        if (string(c, &k) < 0)
-            break;
+        if (string(c, &k) < 0) break;
         ws(c);
-        if (c->s[c->i++] != ':')
-            break;
+        if (c->s[c->i++] != ':') break;
         ws(c);
         if (k.data && strcmp(k.data, name) == 0) {
-            if (member_start)
-                *member_start = st;
+            if (member_start) *member_start = st;
             found = 1;
             break;
         }
-        if (value(c) < 0)
-            break;
+        if (value(c) < 0) break;
         ws(c);
-        if (c->s[c->i++] != ',')
-            break;
+        if (c->s[c->i++] != ',') break;
     }
     sl_buf_free(&k);
     return found;
@@ -226,24 +228,19 @@ static int find_field(scan *c, const char *name, size_t *member_start)
 
 int sl_json_get_str(const char *obj, const char *name, sl_buf *out)
 {
-    if (!obj)
-        return 0;
+    if (!obj) return 0;
     scan c = {obj, 0, 0};
-    if (!find_field(&c, name, NULL) || c.s[c.i] != '"')
-        return 0;
+    if (!find_field(&c, name, NULL) || c.s[c.i] != '"') return 0;
     sl_buf_reset(out);
-    if (string(&c, out) < 0)
-        return 0;
-    if (!out->data)
-        sl_buf_puts(out, "");
+    if (string(&c, out) < 0) return 0;
+    if (!out->data) sl_buf_puts(out, "");
     return 1;
 }
 
 void sl_json_set_str(sl_buf *out, const char *obj, const char *name, const char *value_s)
 {
     sl_buf_reset(out);
-    if (!obj || !*obj)
-        obj = "{}";
+    if (!obj || !*obj) obj = "{}";
     scan c = {obj, 0, 0};
     size_t mstart = 0;
     if (find_field(&c, name, &mstart)) {
@@ -262,8 +259,7 @@ void sl_json_set_str(sl_buf *out, const char *obj, const char *name, const char 
             size_t j = mstart;
             while (j > 0 && (obj[j - 1] == ' ' || obj[j - 1] == '\n' || obj[j - 1] == '\t'))
                 j--;
-            if (j > 0 && obj[j - 1] == ',')
-                mstart = j - 1;
+            if (j > 0 && obj[j - 1] == ',') mstart = j - 1;
         }
         sl_buf tmp = SL_BUF_INIT;
         sl_buf_append(&tmp, obj, mstart);
@@ -281,8 +277,7 @@ void sl_json_set_str(sl_buf *out, const char *obj, const char *name, const char 
     sl_buf_json_str(out, value_s);
     scan e = {obj, d.i + 1, 0};
     ws(&e);
-    if (obj[e.i] != '}')
-        sl_buf_putc(out, ',');
+    if (obj[e.i] != '}') sl_buf_putc(out, ',');
     sl_buf_puts(out, obj + d.i + 1);
 }
 
@@ -290,36 +285,29 @@ int sl_json_each_str(const char *obj, sl_json_str_fn fn, void *ctx)
 {
     scan c = {obj ? obj : "", 0, 0};
     ws(&c);
-    if (c.s[c.i] != '{')
-        return -1;
+    if (c.s[c.i] != '{') return -1;
     c.i++;
     ws(&c);
-    if (c.s[c.i] == '}')
-        return 0;
+    if (c.s[c.i] == '}') return 0;
     sl_buf k = SL_BUF_INIT, v = SL_BUF_INIT;
     int n = 0;
     for (;;) {
         ws(&c);
         sl_buf_reset(&k);
-        if (string(&c, &k) < 0)
-            break;
+        if (string(&c, &k) < 0) break;
         ws(&c);
-        if (c.s[c.i++] != ':')
-            break;
+        if (c.s[c.i++] != ':') break;
         ws(&c);
         if (c.s[c.i] == '"') {
             sl_buf_reset(&v);
-            if (string(&c, &v) < 0)
-                break;
+            if (string(&c, &v) < 0) break;
             n++;
-            if (fn(ctx, k.data ? k.data : "", v.data ? v.data : ""))
-                break;
+            if (fn(ctx, k.data ? k.data : "", v.data ? v.data : "")) break;
         } else if (value(&c) < 0) {
             break;
         }
         ws(&c);
-        if (c.s[c.i++] != ',')
-            break;
+        if (c.s[c.i++] != ',') break;
     }
     sl_buf_free(&k);
     sl_buf_free(&v);

@@ -35,12 +35,12 @@
 #define SAMPLE_BLOCK 64 /* samples decoded per pass: 64 x (2*ntile) bytes stay in L1 */
 
 typedef struct thread_buf {
-    float complex *B;  /* [nused][2*nsamp] calibrated voltages, X then Y */
-    float complex *C;  /* [npointings][2*nsamp] beam voltages */
-    float complex *W;  /* [npointings][nused] phase weights */
-    float *autos;      /* [nsamp] sum over tiles of |x|^2 + |y|^2 */
-    float *tr;         /* [nsamp*nfine] flattened, channel fastest */
-    uint8_t *stage;    /* [2*ntile][SAMPLE_BLOCK] one channel's bytes, by input */
+    float complex *B; /* [nused][2*nsamp] calibrated voltages, X then Y */
+    float complex *C; /* [npointings][2*nsamp] beam voltages */
+    float complex *W; /* [npointings][nused] phase weights */
+    float *autos;     /* [nsamp] sum over tiles of |x|^2 + |y|^2 */
+    float *tr;        /* [nsamp*nfine] flattened, channel fastest */
+    uint8_t *stage;   /* [2*ntile][SAMPLE_BLOCK] one channel's bytes, by input */
     double gemm_s, decode_s;
 } thread_buf;
 
@@ -50,20 +50,20 @@ struct beam_ctx {
     calib cal;
     int coarse_idx;
     int nsamp, nfine, npts, nout;
-    int nused;                /* unflagged tiles with solutions */
-    int *used;                /* [nused] tile index */
-    int *off;                 /* [nused][2] input offset inside an (s,k) block */
+    int nused;                 /* unflagged tiles with solutions */
+    int *used;                 /* [nused] tile index */
+    int *off;                  /* [nused][2] input offset inside an (s,k) block */
     size_t stride_s, stride_k; /* byte strides of sample and fine channel */
-    float complex *jinv;      /* [nfine][nused][4] inverse Jones (weight folded in) */
-    double *freq_hz;          /* [nfine] */
-    double *tau;              /* [npts][nused] delays this second, s */
+    float complex *jinv;       /* [nfine][nused][4] inverse Jones (weight folded in) */
+    double *freq_hz;           /* [nfine] */
+    double *tau;               /* [npts][nused] delays this second, s */
     float complex lut[256];
     uint8_t *raw;
     size_t raw_bytes;
-    float *det;               /* [nout][nfine][nsamp] */
-    uint8_t *qdata;           /* [nout][nsamp*nfine] */
-    float *qoffs, *qscl;      /* [nout][nfine] */
-    double *mean, *sd;        /* [nout][nfine] bandpass of this second */
+    float *det;          /* [nout][nfine][nsamp] */
+    uint8_t *qdata;      /* [nout][nsamp*nfine] */
+    float *qoffs, *qscl; /* [nout][nfine] */
+    double *mean, *sd;   /* [nout][nfine] bandpass of this second */
     int nthreads;
     thread_buf *tb;
     psrfits **files;
@@ -106,8 +106,7 @@ static int parse_one(const char *ra_s, const char *dec_s, beam_pointing *p)
 static int add_item(char *item, beam_pointing **arr, int *n, int *cap)
 {
     char *ra = strtok(item, " \t_\r\n"), *dec = ra ? strtok(NULL, " \t_\r\n") : NULL;
-    if (!ra || !dec || strtok(NULL, " \t_\r\n") || strlen(ra) > 30 || strlen(dec) > 30)
-        return -1;
+    if (!ra || !dec || strtok(NULL, " \t_\r\n") || strlen(ra) > 30 || strlen(dec) > 30) return -1;
     if (*n == *cap) {
         *cap = *cap ? 2 * *cap : 16;
         *arr = realloc(*arr, sizeof(**arr) * (size_t)*cap);
@@ -141,10 +140,11 @@ int beam_parse_pointings(const char *spec, beam_pointing **out, int *n, char *er
             snprintf(copy, sizeof(copy), "%s", line);
             copy[strcspn(copy, "\r\n")] = 0;
             if (add_item(line, out, n, &cap)) {
-                snprintf(err, BEAM_ERR_LEN,
-                         "pointings file %.300s line %d: cannot parse '%.300s' (expected 'hh:mm:ss.s "
-                         "+dd:mm:ss.s')",
-                         spec, lineno, copy);
+                snprintf(
+                    err, BEAM_ERR_LEN,
+                    "pointings file %.300s line %d: cannot parse '%.300s' (expected 'hh:mm:ss.s "
+                    "+dd:mm:ss.s')",
+                    spec, lineno, copy);
                 fclose(f);
                 free(*out);
                 *out = NULL;
@@ -163,10 +163,11 @@ int beam_parse_pointings(const char *spec, beam_pointing **out, int *n, char *er
         char copy[256];
         snprintf(copy, sizeof(copy), "%s", it);
         if (add_item(it, out, n, &cap)) {
-            snprintf(err, BEAM_ERR_LEN,
-                     "cannot parse pointing '%.300s' (not a file; expected a file of 'RA DEC' lines "
-                     "or a list like 'hh:mm:ss.s_+dd:mm:ss.s,...')",
-                     copy);
+            snprintf(
+                err, BEAM_ERR_LEN,
+                "cannot parse pointing '%.300s' (not a file; expected a file of 'RA DEC' lines "
+                "or a list like 'hh:mm:ss.s_+dd:mm:ss.s,...')",
+                copy);
             free(dup);
             free(*out);
             *out = NULL;
@@ -198,13 +199,12 @@ static void set_stats(beam_ctx *x, int o, int k, double sum, double sum2)
  * calibrated X and Y rows of B and adds |x|^2 + |y|^2 to autos. The nibbles
  * are decoded arithmetically ((n ^ 8) - 8) so the loop vectorises; built for
  * AVX2/FMA machines with a generic fallback. */
-__attribute__((target_clones("arch=x86-64-v3", "default"), optimize("O3")))
-static void decode_tile(const uint8_t *restrict sx, const uint8_t *restrict sy, int sb,
-                        const float *restrict J, float *restrict bx, float *restrict by,
-                        float *restrict autos)
+__attribute__((target_clones("arch=x86-64-v3", "default"), optimize("O3"))) static void
+decode_tile(const uint8_t *restrict sx, const uint8_t *restrict sy, int sb, const float *restrict J,
+            float *restrict bx, float *restrict by, float *restrict autos)
 {
-    const float j0r = J[0], j0i = J[1], j1r = J[2], j1i = J[3], j2r = J[4], j2i = J[5],
-                j3r = J[6], j3i = J[7];
+    const float j0r = J[0], j0i = J[1], j1r = J[2], j1i = J[3], j2r = J[4], j2i = J[5], j3r = J[6],
+                j3i = J[7];
     for (int j = 0; j < sb; j++) {
         int ux = sx[j], uy = sy[j];
         float xr = (float)(((ux & 15) ^ 8) - 8), xi = (float)(((ux >> 4) ^ 8) - 8);
@@ -240,7 +240,8 @@ static void form_channel(beam_ctx *x, thread_buf *tb, int k)
         for (int j = 0; j < sb; j++) {
             const uint8_t *src = base + (size_t)(s0 + j) * x->stride_s;
             uint8_t *dst = tb->stage + j;
-            for (size_t q = 0; q < bl; q++) dst[q * SAMPLE_BLOCK] = src[q];
+            for (size_t q = 0; q < bl; q++)
+                dst[q * SAMPLE_BLOCK] = src[q];
         }
         for (int i = 0; i < T; i++)
             decode_tile(tb->stage + (size_t)x->off[2 * i] * SAMPLE_BLOCK,
@@ -300,7 +301,8 @@ static void finish_output(beam_ctx *x, thread_buf *tb, int o)
         for (int k = 0; k < K; k++) {
             const float *d = det + (size_t)k * S + s0;
             float *t = tb->tr + (size_t)s0 * K + k;
-            for (int j = 0; j < sb; j++) t[(size_t)j * K] = d[j];
+            for (int j = 0; j < sb; j++)
+                t[(size_t)j * K] = d[j];
         }
     }
     float *offs = x->qoffs + (size_t)o * K, *scl = x->qscl + (size_t)o * K;
@@ -335,8 +337,10 @@ static void *worker(void *p)
     for (;;) {
         int i = atomic_fetch_add(&x->next, 1);
         if (i >= limit) break;
-        if (x->phase == 0) form_channel(x, tb, i);
-        else finish_output(x, tb, i);
+        if (x->phase == 0)
+            form_channel(x, tb, i);
+        else
+            finish_output(x, tb, i);
     }
     return NULL;
 }
@@ -347,10 +351,13 @@ static void run_phase(beam_ctx *x, int phase)
     atomic_store(&x->next, 0);
     pthread_t th[256];
     worker_arg wa[256];
-    for (int i = 0; i < x->nthreads; i++) wa[i] = (worker_arg){x, i};
-    for (int i = 1; i < x->nthreads; i++) pthread_create(&th[i], NULL, worker, &wa[i]);
+    for (int i = 0; i < x->nthreads; i++)
+        wa[i] = (worker_arg){x, i};
+    for (int i = 1; i < x->nthreads; i++)
+        pthread_create(&th[i], NULL, worker, &wa[i]);
     worker(&wa[0]);
-    for (int i = 1; i < x->nthreads; i++) pthread_join(th[i], NULL);
+    for (int i = 1; i < x->nthreads; i++)
+        pthread_join(th[i], NULL);
 }
 
 /* ---- open / process / close ---- */
@@ -454,7 +461,8 @@ int beam_open(beam_ctx **out, const beam_config *cfg, char *err)
         struct stat st;
         vcs_file_name(path, sizeof(path), cfg->data_dir, cfg->obsid, g, cfg->coarse);
         if (stat(path, &st) != 0) {
-            snprintf(err, BEAM_ERR_LEN, "missing voltage file %.300s: %.300s", path, strerror(errno));
+            snprintf(err, BEAM_ERR_LEN, "missing voltage file %.300s: %.300s", path,
+                     strerror(errno));
             goto fail;
         }
         if ((size_t)st.st_size != x->raw_bytes) {
@@ -477,8 +485,8 @@ int beam_open(beam_ctx **out, const beam_config *cfg, char *err)
         double complex j[4], inv[4];
         int ok = 1;
         for (int k = 0; k < x->nfine && ok; k++) {
-            if (calib_jones(&x->cal, x->m.tiles[a].antenna, x->coarse_idx, x->m.ncoarse,
-                            x->nfine, k, j, e2)) {
+            if (calib_jones(&x->cal, x->m.tiles[a].antenna, x->coarse_idx, x->m.ncoarse, x->nfine,
+                            k, j, e2)) {
                 if (strstr(e2, "does not map") || strstr(e2, "antennas")) {
                     snprintf(err, BEAM_ERR_LEN, "calibration %.300s vs metafits %.300s: %.300s",
                              cfg->calib_path, cfg->metafits_path, e2);
@@ -590,7 +598,8 @@ int beam_process_second(beam_ctx *x, long gps, beam_timing *t, char *err)
                 SPEED_OF_LIGHT;
         }
     }
-    for (int i = 0; i < x->nthreads; i++) x->tb[i].gemm_s = x->tb[i].decode_s = 0;
+    for (int i = 0; i < x->nthreads; i++)
+        x->tb[i].gemm_s = x->tb[i].decode_s = 0;
     run_phase(x, 0);
     double t2 = now_s();
     run_phase(x, 1);
@@ -642,8 +651,8 @@ int beam_close(beam_ctx *x, int ok, char *err)
         if (!x->tmp_path[o]) continue;
         if (ok && rc == 0) {
             if (rename(x->tmp_path[o], x->final_path[o]) != 0) {
-                snprintf(err, BEAM_ERR_LEN, "cannot rename %.300s to %.300s: %.300s", x->tmp_path[o],
-                         x->final_path[o], strerror(errno));
+                snprintf(err, BEAM_ERR_LEN, "cannot rename %.300s to %.300s: %.300s",
+                         x->tmp_path[o], x->final_path[o], strerror(errno));
                 rc = -1;
             }
         } else {

@@ -17,29 +17,28 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: beam-maker -o OBSID -b BEGIN -e END -P POINTINGS -z CHANNEL -m METAFITS\n"
-            "                  -C CALIBRATION [-d DATA_DIR] [-O OUT_DIR] [-t THREADS] [-i]\n"
-            "Forms tied-array beams toward many pointings at once from MWA legacy VCS\n"
-            "voltages of one coarse channel, reading each second's file once. Output: one\n"
-            "PSRFITS search-mode file per pointing,\n"
-            "  OUT_DIR/{obsid}_{RA}_{DEC}_ch{NNN}_{begin}_{end}.fits\n"
-            "and with -i also OUT_DIR/{obsid}_incoherent_ch{NNN}_{begin}_{end}.fits.\n"
-            "\n"
-            "  -o, --obsid N          observation id (GPS start second)\n"
-            "  -b, --begin GPS        first second to process\n"
-            "  -e, --end GPS          last second to process (inclusive)\n"
-            "  -P, --pointings SPEC   file of 'RA DEC' lines (hh:mm:ss.s +dd:mm:ss.s), or a\n"
-            "                         list 'hh:mm:ss.s_+dd:mm:ss.s,...'\n"
-            "  -d, --data-dir DIR     where {obsid}_{gps}_ch{NNN}.dat are (default .)\n"
-            "  -z, --channel N        coarse channel number (e.g. 109)\n"
-            "  -m, --metafits FILE    observation metafits\n"
-            "  -C, --calibration FILE Offringa binary calibration solutions (MWAOCAL)\n"
-            "  -O, --out-dir DIR      output directory (created; default .)\n"
-            "  -t, --threads N        worker threads (default: online CPUs)\n"
-            "  -i, --incoherent       also write the incoherent beam\n"
-            "  -v, --verbose          print timings per second to stderr\n"
-            "  -h, --help             this text\n");
+    fprintf(out, "usage: beam-maker -o OBSID -b BEGIN -e END -P POINTINGS -z CHANNEL -m METAFITS\n"
+                 "                  -C CALIBRATION [-d DATA_DIR] [-O OUT_DIR] [-t THREADS] [-i]\n"
+                 "Forms tied-array beams toward many pointings at once from MWA legacy VCS\n"
+                 "voltages of one coarse channel, reading each second's file once. Output: one\n"
+                 "PSRFITS search-mode file per pointing,\n"
+                 "  OUT_DIR/{obsid}_{RA}_{DEC}_ch{NNN}_{begin}_{end}.fits\n"
+                 "and with -i also OUT_DIR/{obsid}_incoherent_ch{NNN}_{begin}_{end}.fits.\n"
+                 "\n"
+                 "  -o, --obsid N          observation id (GPS start second)\n"
+                 "  -b, --begin GPS        first second to process\n"
+                 "  -e, --end GPS          last second to process (inclusive)\n"
+                 "  -P, --pointings SPEC   file of 'RA DEC' lines (hh:mm:ss.s +dd:mm:ss.s), or a\n"
+                 "                         list 'hh:mm:ss.s_+dd:mm:ss.s,...'\n"
+                 "  -d, --data-dir DIR     where {obsid}_{gps}_ch{NNN}.dat are (default .)\n"
+                 "  -z, --channel N        coarse channel number (e.g. 109)\n"
+                 "  -m, --metafits FILE    observation metafits\n"
+                 "  -C, --calibration FILE Offringa binary calibration solutions (MWAOCAL)\n"
+                 "  -O, --out-dir DIR      output directory (created; default .)\n"
+                 "  -t, --threads N        worker threads (default: online CPUs)\n"
+                 "  -i, --incoherent       also write the incoherent beam\n"
+                 "  -v, --verbose          print timings per second to stderr\n"
+                 "  -h, --help             this text\n");
 }
 
 static int parse_long(const char *s, long *out)
@@ -54,12 +53,13 @@ static int parse_long(const char *s, long *out)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"obsid", 1, 0, 'o'},      {"begin", 1, 0, 'b'},    {"end", 1, 0, 'e'},
-        {"pointings", 1, 0, 'P'},  {"data-dir", 1, 0, 'd'}, {"channel", 1, 0, 'z'},
-        {"metafits", 1, 0, 'm'},   {"calibration", 1, 0, 'C'}, {"out-dir", 1, 0, 'O'},
-        {"threads", 1, 0, 't'},    {"incoherent", 0, 0, 'i'}, {"verbose", 0, 0, 'v'},
-        {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
+    static const struct option opts[] = {{"obsid", 1, 0, 'o'},      {"begin", 1, 0, 'b'},
+                                         {"end", 1, 0, 'e'},        {"pointings", 1, 0, 'P'},
+                                         {"data-dir", 1, 0, 'd'},   {"channel", 1, 0, 'z'},
+                                         {"metafits", 1, 0, 'm'},   {"calibration", 1, 0, 'C'},
+                                         {"out-dir", 1, 0, 'O'},    {"threads", 1, 0, 't'},
+                                         {"incoherent", 0, 0, 'i'}, {"verbose", 0, 0, 'v'},
+                                         {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
     beam_config c;
     memset(&c, 0, sizeof(c));
     c.data_dir = ".";
@@ -72,20 +72,50 @@ int main(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "o:b:e:P:d:z:m:C:O:t:ivh", opts, NULL)) != -1) {
         int bad = 0;
         switch (o) {
-        case 'o': bad = parse_long(optarg, &c.obsid); break;
-        case 'b': bad = parse_long(optarg, &c.begin); break;
-        case 'e': bad = parse_long(optarg, &c.end); break;
-        case 'P': pspec = optarg; break;
-        case 'd': c.data_dir = optarg; break;
-        case 'z': bad = parse_long(optarg, &v) || v > 255; c.coarse = (int)v; break;
-        case 'm': c.metafits_path = optarg; break;
-        case 'C': c.calib_path = optarg; break;
-        case 'O': c.out_dir = optarg; break;
-        case 't': bad = parse_long(optarg, &v) || v < 1 || v > 256; c.threads = (int)v; break;
-        case 'i': c.incoherent = 1; break;
-        case 'v': verbose = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'o':
+            bad = parse_long(optarg, &c.obsid);
+            break;
+        case 'b':
+            bad = parse_long(optarg, &c.begin);
+            break;
+        case 'e':
+            bad = parse_long(optarg, &c.end);
+            break;
+        case 'P':
+            pspec = optarg;
+            break;
+        case 'd':
+            c.data_dir = optarg;
+            break;
+        case 'z':
+            bad = parse_long(optarg, &v) || v > 255;
+            c.coarse = (int)v;
+            break;
+        case 'm':
+            c.metafits_path = optarg;
+            break;
+        case 'C':
+            c.calib_path = optarg;
+            break;
+        case 'O':
+            c.out_dir = optarg;
+            break;
+        case 't':
+            bad = parse_long(optarg, &v) || v < 1 || v > 256;
+            c.threads = (int)v;
+            break;
+        case 'i':
+            c.incoherent = 1;
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
         if (bad) {
             fprintf(stderr, "beam-maker: bad value '%s' for %s (see --help)\n", optarg,
@@ -93,13 +123,19 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    const char *missing = c.obsid < 0 ? "--obsid" : c.begin < 0 ? "--begin"
-                        : c.end < 0 ? "--end" : !pspec ? "--pointings"
-                        : c.coarse < 0 ? "--channel" : !c.metafits_path ? "--metafits"
-                        : !c.calib_path ? "--calibration" : NULL;
+    const char *missing = c.obsid < 0        ? "--obsid"
+                          : c.begin < 0      ? "--begin"
+                          : c.end < 0        ? "--end"
+                          : !pspec           ? "--pointings"
+                          : c.coarse < 0     ? "--channel"
+                          : !c.metafits_path ? "--metafits"
+                          : !c.calib_path    ? "--calibration"
+                                             : NULL;
     if (missing || optind < argc) {
-        if (missing) fprintf(stderr, "beam-maker: %s is required (see --help)\n", missing);
-        else fprintf(stderr, "beam-maker: unexpected argument '%s'\n", argv[optind]);
+        if (missing)
+            fprintf(stderr, "beam-maker: %s is required (see --help)\n", missing);
+        else
+            fprintf(stderr, "beam-maker: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
     if (c.end < c.begin) {

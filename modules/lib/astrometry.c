@@ -18,7 +18,8 @@
 
 static int parse_sexagesimal(const char *s, double *out, int *negative)
 {
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+        s++;
     *negative = 0;
     if (*s == '-' || *s == '+') {
         *negative = *s == '-';
@@ -35,7 +36,8 @@ static int parse_sexagesimal(const char *s, double *out, int *negative)
         if (*s != ':') break;
         s++;
     }
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
     if (*s) return -1;
     if (n < 2 || part[1] >= 60 || part[2] >= 60 || part[1] < 0 || part[2] < 0) return -1;
     *out = part[0] + part[1] / 60.0 + part[2] / 3600.0;
@@ -110,30 +112,28 @@ double astro_lst_deg(double gps)
     return fmod(fmod(lst, 360) + 360, 360);
 }
 
-int astro_radec_to_azel(double ra_deg, double dec_deg, double gps, double *az_deg,
-                        double *el_deg)
+int astro_radec_to_azel(double ra_deg, double dec_deg, double gps, double *az_deg, double *el_deg)
 {
     double u1, u2;
     if (astro_gps_to_utc_jd(gps, &u1, &u2)) return -1;
     double aob, zob, hob, dob, rob, eo;
     int j = eraAtco13(ra_deg * DEG2RAD, dec_deg * DEG2RAD, 0, 0, 0, 0, u1, u2, 0.0,
-                      MWA_LON_DEG * DEG2RAD, MWA_LAT_DEG * DEG2RAD, MWA_HEIGHT_M, 0, 0, 0, 0,
-                      0, 0, &aob, &zob, &hob, &dob, &rob, &eo);
+                      MWA_LON_DEG * DEG2RAD, MWA_LAT_DEG * DEG2RAD, MWA_HEIGHT_M, 0, 0, 0, 0, 0, 0,
+                      &aob, &zob, &hob, &dob, &rob, &eo);
     if (j < 0) return -1;
     *az_deg = aob / DEG2RAD;
     *el_deg = 90.0 - zob / DEG2RAD;
     return 0;
 }
 
-int astro_azel_to_radec(double az_deg, double el_deg, double gps, double *ra_deg,
-                        double *dec_deg)
+int astro_azel_to_radec(double az_deg, double el_deg, double gps, double *ra_deg, double *dec_deg)
 {
     double u1, u2;
     if (astro_gps_to_utc_jd(gps, &u1, &u2)) return -1;
     double rc, dc;
     int j = eraAtoc13("A", az_deg * DEG2RAD, (90.0 - el_deg) * DEG2RAD, u1, u2, 0.0,
-                      MWA_LON_DEG * DEG2RAD, MWA_LAT_DEG * DEG2RAD, MWA_HEIGHT_M, 0, 0, 0, 0,
-                      0, 0, &rc, &dc);
+                      MWA_LON_DEG * DEG2RAD, MWA_LAT_DEG * DEG2RAD, MWA_HEIGHT_M, 0, 0, 0, 0, 0, 0,
+                      &rc, &dc);
     if (j < 0) return -1;
     *ra_deg = fmod(rc / DEG2RAD + 360, 360);
     *dec_deg = dc / DEG2RAD;

@@ -34,11 +34,9 @@ double astro_lst_deg(double gps);
 
 /* J2000 RA/Dec (degrees) -> azimuth (from North through East) and elevation
  * (degrees) at the MWA at a GPS time. */
-int astro_radec_to_azel(double ra_deg, double dec_deg, double gps, double *az_deg,
-                        double *el_deg);
+int astro_radec_to_azel(double ra_deg, double dec_deg, double gps, double *az_deg, double *el_deg);
 /* Inverse: az/el at the MWA at a GPS time -> J2000 RA/Dec (degrees). */
-int astro_azel_to_radec(double az_deg, double el_deg, double gps, double *ra_deg,
-                        double *dec_deg);
+int astro_azel_to_radec(double az_deg, double el_deg, double gps, double *ra_deg, double *dec_deg);
 /* Unit vector (East, North, Up) of an az/el direction. */
 void astro_enu(double az_deg, double el_deg, double u[3]);
 

@@ -25,20 +25,22 @@ int calib_read(const char *path, calib *c, char *err)
     char magic[8];
     uint32_t h[6];
     double t[2];
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "MWAOCAL", 8) != 0 ||
-        fread(h, 4, 6, f) != 6 || fread(t, 8, 2, f) != 2) {
-        snprintf(err, CALIB_ERR_LEN,
-                 "calibration file %.200s is not an Offringa binary solution file (no MWAOCAL header)",
-                 path);
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "MWAOCAL", 8) != 0 || fread(h, 4, 6, f) != 6 ||
+        fread(t, 8, 2, f) != 2) {
+        snprintf(
+            err, CALIB_ERR_LEN,
+            "calibration file %.200s is not an Offringa binary solution file (no MWAOCAL header)",
+            path);
         fclose(f);
         return -1;
     }
     if (h[0] != 0 || h[1] != 0 || h[5] != 4 || h[2] == 0 || h[3] == 0 || h[4] == 0 ||
         h[2] > 100000 || h[3] > 100000 || h[4] > 1000000) {
-        snprintf(err, CALIB_ERR_LEN,
-                 "calibration file %.200s: unsupported header (type %u, structure %u, %u intervals, "
-                 "%u antennas, %u channels, %u pols; need type 0, structure 0, 4 pols)",
-                 path, h[0], h[1], h[2], h[3], h[4], h[5]);
+        snprintf(
+            err, CALIB_ERR_LEN,
+            "calibration file %.200s: unsupported header (type %u, structure %u, %u intervals, "
+            "%u antennas, %u channels, %u pols; need type 0, structure 0, 4 pols)",
+            path, h[0], h[1], h[2], h[3], h[4], h[5]);
         fclose(f);
         return -1;
     }
@@ -50,8 +52,8 @@ int calib_read(const char *path, calib *c, char *err)
     size_t n = (size_t)c->nintervals * c->nantennas * c->nchannels * 4;
     c->jones = malloc(n * sizeof(double complex));
     if (!c->jones || fread(c->jones, sizeof(double complex), n, f) != n) {
-        snprintf(err, CALIB_ERR_LEN, "calibration file %.200s is truncated (expected %zu Jones terms)",
-                 path, n);
+        snprintf(err, CALIB_ERR_LEN,
+                 "calibration file %.200s is truncated (expected %zu Jones terms)", path, n);
         fclose(f);
         calib_free(c);
         return -1;
@@ -69,8 +71,8 @@ int calib_write(const char *path, const calib *c, char *err)
         snprintf(err, CALIB_ERR_LEN, "cannot create %.200s: %.200s", tmp, strerror(errno));
         return -1;
     }
-    uint32_t h[6] = {0, 0, (uint32_t)c->nintervals, (uint32_t)c->nantennas,
-                     (uint32_t)c->nchannels, 4};
+    uint32_t h[6] = {0, 0, (uint32_t)c->nintervals, (uint32_t)c->nantennas, (uint32_t)c->nchannels,
+                     4};
     double t[2] = {c->start_time, c->end_time};
     size_t n = (size_t)c->nintervals * c->nantennas * c->nchannels * 4;
     int bad = fwrite("MWAOCAL", 1, 8, f) != 8 || fwrite(h, 4, 6, f) != 6 ||

@@ -29,7 +29,8 @@ static int parse_channels(const char *s, metafits *m)
         if (m->ncoarse >= METAFITS_MAX_COARSE) return -1;
         m->coarse[m->ncoarse++] = (int)v;
         s = end;
-        while (*s == ',' || *s == ' ') s++;
+        while (*s == ',' || *s == ' ')
+            s++;
     }
     return m->ncoarse > 0 ? 0 : -1;
 }
@@ -82,11 +83,13 @@ int metafits_read(const char *path, metafits *m, char *err)
     sval[0] = 0;
     vcs_layout layout = VCS_LAYOUT_FULL;
     if (fits_read_key(f, TSTRING, "VCSORDER", sval, NULL, &st) == 0) {
-        if (strcmp(sval, "REDUCED") == 0) layout = VCS_LAYOUT_REDUCED;
+        if (strcmp(sval, "REDUCED") == 0)
+            layout = VCS_LAYOUT_REDUCED;
         else if (strcmp(sval, "FULL") != 0) {
             fits_close_file(f, &(int){0});
             snprintf(err, METAFITS_ERR_LEN,
-                     "metafits %.200s: VCSORDER is '%.200s', expected 'FULL' or 'REDUCED'", path, sval);
+                     "metafits %.200s: VCSORDER is '%.200s', expected 'FULL' or 'REDUCED'", path,
+                     sval);
             return -1;
         }
     }
@@ -99,12 +102,12 @@ int metafits_read(const char *path, metafits *m, char *err)
     fits_get_num_rows(f, &nrows, &status);
     if (status || nrows <= 0 || nrows % 2) {
         fits_close_file(f, &(int){0});
-        snprintf(err, METAFITS_ERR_LEN, "metafits %.200s: TILEDATA has %ld rows, need an even number",
-                 path, nrows);
+        snprintf(err, METAFITS_ERR_LEN,
+                 "metafits %.200s: TILEDATA has %ld rows, need an even number", path, nrows);
         return -1;
     }
-    const char *cols[] = {"Antenna", "Pol", "TileName", "North", "East",
-                          "Height",  "Length", "Flag", "Tile"};
+    const char *cols[] = {"Antenna", "Pol",    "TileName", "North", "East",
+                          "Height",  "Length", "Flag",     "Tile"};
     int ci[9];
     for (int i = 0; i < 9; i++) {
         if (fits_get_colnum(f, CASEINSEN, (char *)cols[i], &ci[i], &status)) {
@@ -139,18 +142,20 @@ int metafits_read(const char *path, metafits *m, char *err)
         metafits_tile *t = &m->tiles[r / 2];
         char want = (r % 2) ? 'Y' : 'X';
         if (pol[0] != want || (r % 2 && t->antenna != ant)) {
-            snprintf(err, METAFITS_ERR_LEN,
-                     "metafits %.200s: TILEDATA row %ld is Antenna %d Pol %.200s; rows must come in "
-                     "X/Y pairs per tile",
-                     path, r + 1, ant, pol);
+            snprintf(
+                err, METAFITS_ERR_LEN,
+                "metafits %.200s: TILEDATA row %ld is Antenna %d Pol %.200s; rows must come in "
+                "X/Y pairs per tile",
+                path, r + 1, ant, pol);
             fits_close_file(f, &(int){0});
             metafits_free(m);
             return -1;
         }
         if (strncmp(len, "EL_", 3) != 0) {
-            snprintf(err, METAFITS_ERR_LEN,
-                     "metafits %.200s: TILEDATA row %ld Length '%.200s' is not of the form EL_<metres>",
-                     path, r + 1, len);
+            snprintf(
+                err, METAFITS_ERR_LEN,
+                "metafits %.200s: TILEDATA row %ld Length '%.200s' is not of the form EL_<metres>",
+                path, r + 1, len);
             fits_close_file(f, &(int){0});
             metafits_free(m);
             return -1;
@@ -206,8 +211,8 @@ int metafits_write(const char *path, const metafits *m, char *err)
                    &status);
     fits_write_key(f, TDOUBLE, "AZIMUTH", (void *)&m->az_deg, "[deg] azimuth of pointing centre",
                    &status);
-    fits_write_key(f, TDOUBLE, "ALTITUDE", (void *)&m->alt_deg,
-                   "[deg] altitude of pointing centre", &status);
+    fits_write_key(f, TDOUBLE, "ALTITUDE", (void *)&m->alt_deg, "[deg] altitude of pointing centre",
+                   &status);
     fits_write_key(f, TSTRING, "PROJECT", (void *)m->project, "project id", &status);
     fits_write_key_longstr(f, "CHANNELS", chans, "coarse channels", &status);
     int nch = m->ncoarse * m->shape.nfine;
@@ -218,14 +223,13 @@ int metafits_write(const char *path, const metafits *m, char *err)
                    "fine channels per coarse channel in .dat", &status);
     fits_write_key(f, TINT, "VCSNSAMP", (void *)&m->shape.nsamp,
                    "samples per second per fine channel", &status);
-    fits_write_key(f, TSTRING, "VCSORDER",
-                   m->shape.layout == VCS_LAYOUT_FULL ? "FULL" : "REDUCED",
+    fits_write_key(f, TSTRING, "VCSORDER", m->shape.layout == VCS_LAYOUT_FULL ? "FULL" : "REDUCED",
                    "byte order of .dat files (see vcs.h)", &status);
     int ninputs = 2 * m->shape.ntile;
     fits_write_key(f, TINT, "NINPUTS", &ninputs, "inputs (2 per tile)", &status);
 
-    char *ttype[] = {"Input", "Antenna", "Tile", "TileName", "Pol", "Rx",
-                     "Slot",  "Flag",    "Length", "North", "East", "Height"};
+    char *ttype[] = {"Input", "Antenna", "Tile",   "TileName", "Pol",  "Rx",
+                     "Slot",  "Flag",    "Length", "North",    "East", "Height"};
     char *tform[] = {"1I", "1I", "1I", "8A", "1A", "1I", "1I", "1I", "14A", "1E", "1E", "1E"};
     char *tunit[] = {"", "", "", "", "", "", "", "", "m", "m", "m", "m"};
     fits_create_tbl(f, BINARY_TBL, 0, 12, ttype, tform, tunit, "TILEDATA", &status);

@@ -20,22 +20,22 @@
 #define METAFITS_MAX_COARSE 24
 
 typedef struct metafits_tile {
-    int antenna;        /* Antenna field: index into calibration solutions */
-    int tile_id;        /* Tile field */
-    char name[16];      /* TileName */
+    int antenna;                /* Antenna field: index into calibration solutions */
+    int tile_id;                /* Tile field */
+    char name[16];              /* TileName */
     double north, east, height; /* metres */
-    double length;      /* electrical cable length, metres (from EL_<m>) */
-    int flag;           /* 1 when either input is flagged */
+    double length;              /* electrical cable length, metres (from EL_<m>) */
+    int flag;                   /* 1 when either input is flagged */
 } metafits_tile;
 
 typedef struct metafits {
-    long obsid;         /* GPSTIME */
+    long obsid; /* GPSTIME */
     double ra_deg, dec_deg, az_deg, alt_deg;
     char project[32];
     int ncoarse;
     int coarse[METAFITS_MAX_COARSE];
-    double fine_khz;    /* FINECHAN */
-    vcs_shape shape;    /* tiles, fine channels, samples, layout of .dat files */
+    double fine_khz;      /* FINECHAN */
+    vcs_shape shape;      /* tiles, fine channels, samples, layout of .dat files */
     metafits_tile *tiles; /* shape.ntile entries, tile a = TILEDATA row / 2 */
 } metafits;
 

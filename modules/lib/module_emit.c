@@ -13,8 +13,7 @@ int module_emit(const char *key, char *err, size_t errlen)
     printf("%s\n", key);
     fflush(stdout);
     const char *work = getenv("SLUICE_WORK");
-    if (!work || !*work)
-        return 0;
+    if (!work || !*work) return 0;
     char path[4096], line[4200];
     snprintf(path, sizeof path, "%s/emit", work);
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -47,7 +46,8 @@ int module_key_check(const char *tmpl, const char *const *kv, char *err, size_t 
     for (const char *p = tmpl; (p = strchr(p, '{')); p++) {
         const char *e = strchr(p, '}');
         if (!e || !lookup(p + 1, (size_t)(e - p - 1), kv)) {
-            size_t o = (size_t)snprintf(err, errlen, "key template '%s': unknown placeholder at '%s' (known:", tmpl, p);
+            size_t o = (size_t)snprintf(
+                err, errlen, "key template '%s': unknown placeholder at '%s' (known:", tmpl, p);
             for (const char *const *k = kv; k[0] && o < errlen; k += 2)
                 o += (size_t)snprintf(err + o, errlen - o, " {%s}", k[0]);
             if (o < errlen) snprintf(err + o, errlen - o, ")");

@@ -66,15 +66,17 @@ int vcs_read_second(const char *path, const vcs_shape *sh, uint8_t *buf, char *e
     size_t want = vcs_second_bytes(sh);
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
-        snprintf(err, VCS_ERR_LEN, "cannot open voltage file %.200s: %.200s", path, strerror(errno));
+        snprintf(err, VCS_ERR_LEN, "cannot open voltage file %.200s: %.200s", path,
+                 strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || (size_t)st.st_size != want) {
-        snprintf(err, VCS_ERR_LEN,
-                 "voltage file %.200s has %lld bytes, expected %zu (%d samples x %d fine channels x "
-                 "%d tiles x 2 pols); truncated file or metafits that does not match the data",
-                 path, (long long)st.st_size, want, sh->nsamp, sh->nfine, sh->ntile);
+        snprintf(
+            err, VCS_ERR_LEN,
+            "voltage file %.200s has %lld bytes, expected %zu (%d samples x %d fine channels x "
+            "%d tiles x 2 pols); truncated file or metafits that does not match the data",
+            path, (long long)st.st_size, want, sh->nsamp, sh->nfine, sh->ntile);
         close(fd);
         return -1;
     }

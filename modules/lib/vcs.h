@@ -31,9 +31,18 @@ typedef struct vcs_shape {
 } vcs_shape;
 
 /* Pfb/rec/inc decomposition of a tile/pol in the full-size order. */
-static inline int vcs_pfb(int ant) { return ant >> 5; }
-static inline int vcs_rec(int ant, int pol) { return (2 * ant + pol) & 15; }
-static inline int vcs_inc(int ant) { return (ant >> 3) & 3; }
+static inline int vcs_pfb(int ant)
+{
+    return ant >> 5;
+}
+static inline int vcs_rec(int ant, int pol)
+{
+    return (2 * ant + pol) & 15;
+}
+static inline int vcs_inc(int ant)
+{
+    return (ant >> 3) & 3;
+}
 
 /* Byte offset of (s, k, ant, pol) in a full-size second. */
 static inline size_t vcs_full_index(int s, int k, int ant, int pol)

@@ -19,10 +19,14 @@ static int parse_hex64(const char *s, uint64_t *v)
     uint64_t x = 0;
     for (const char *p = s; *p; p++) {
         int d;
-        if (*p >= '0' && *p <= '9') d = *p - '0';
-        else if (*p >= 'a' && *p <= 'f') d = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F') d = *p - 'A' + 10;
-        else return -1;
+        if (*p >= '0' && *p <= '9')
+            d = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            d = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F')
+            d = *p - 'A' + 10;
+        else
+            return -1;
         x = (x << 4) | (uint64_t)d;
     }
     *v = x;
@@ -47,9 +51,10 @@ int checksum_parse(const char *s, checksum *out)
 
 const char *checksum_format(const checksum *c, char *buf, unsigned len)
 {
-    if (c->algo == CHECK_NONE) snprintf(buf, len, "-");
-    else snprintf(buf, len, "%s:%016" PRIx64, c->algo == CHECK_XXH3 ? "xxh3" : "xxh64",
-                  c->value);
+    if (c->algo == CHECK_NONE)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%s:%016" PRIx64, c->algo == CHECK_XXH3 ? "xxh3" : "xxh64", c->value);
     return buf;
 }
 
@@ -77,8 +82,10 @@ int checksum_fd(int fd, int64_t size, check_algo algo, uint64_t *got)
             rc = -1;
             break;
         }
-        if (s3) XXH3_64bits_update(s3, buf, (size_t)n);
-        else XXH64_update(s64, buf, (size_t)n);
+        if (s3)
+            XXH3_64bits_update(s3, buf, (size_t)n);
+        else
+            XXH64_update(s64, buf, (size_t)n);
         off += n;
     }
     if (rc == 0) *got = s3 ? XXH3_64bits_digest(s3) : XXH64_digest(s64);

@@ -37,8 +37,8 @@ typedef struct seg {
     long code;        /* HTTP status (0 for file://) */
     int64_t cr_start; /* from Content-Range, -1 if none */
     int64_t cr_total;
-    int fails;          /* consecutive failed attempts without progress */
-    double not_before;  /* backoff: do not start before this time */
+    int fails;         /* consecutive failed attempts without progress */
+    double not_before; /* backoff: do not start before this time */
     char abort_msg[256];
     int paused;     /* held back by --limit-rate */
     int abort_kind; /* ABORT_RETRY, ABORT_BAD_SOURCE (drop .part), ABORT_LOCAL */
@@ -62,9 +62,9 @@ struct ffile {
     int nseg;
     int active;
     int total_fails;
-    int no_ranges;  /* server ignored Range: restart as one stream */
-    int fail_now;   /* a permanent error was seen; fail once handles are gone */
-    int drop_part;  /* content known bad: delete .part on failure */
+    int no_ranges; /* server ignored Range: restart as one stream */
+    int fail_now;  /* a permanent error was seen; fail once handles are gone */
+    int drop_part; /* content known bad: delete .part on failure */
     char fail_msg[400];
     double t_start, last_save;
 };
@@ -101,8 +101,7 @@ static void say(const engine *g, const char *fmt, ...)
 }
 
 /* snprintf without gcc's truncation warning: long paths are cut, on purpose. */
-__attribute__((format(printf, 3, 4))) static void msgf(char *buf, size_t len, const char *fmt,
-                                                       ...)
+__attribute__((format(printf, 3, 4))) static void msgf(char *buf, size_t len, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -114,7 +113,8 @@ static const char *human(double b, char *buf, size_t len)
 {
     const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int i = 0;
-    while (b >= 1024 && i < 4) b /= 1024, i++;
+    while (b >= 1024 && i < 4)
+        b /= 1024, i++;
     snprintf(buf, len, i ? "%.2f %s" : "%.0f %s", b, u[i]);
     return buf;
 }
@@ -182,19 +182,22 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
         }
         if (s->code == 206) {
             if (s->cr_start >= 0 && s->cr_start != s->pos)
-                return seg_abort(s, ABORT_BAD_SOURCE, "server sent a range starting at %" PRId64 ", asked %" PRId64,
+                return seg_abort(s, ABORT_BAD_SOURCE,
+                                 "server sent a range starting at %" PRId64 ", asked %" PRId64,
                                  s->cr_start, s->pos);
             if (s->cr_total >= 0 && s->cr_total != f->e->size)
-                return seg_abort(s, ABORT_BAD_SOURCE, "server says the file has %" PRId64
-                                       " bytes, the manifest says %" PRId64,
+                return seg_abort(s, ABORT_BAD_SOURCE,
+                                 "server says the file has %" PRId64
+                                 " bytes, the manifest says %" PRId64,
                                  s->cr_total, f->e->size);
         }
         if (s->code == 200) {
             curl_off_t cl = -1;
             curl_easy_getinfo(s->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
             if (cl >= 0 && cl != f->e->size)
-                return seg_abort(s, ABORT_BAD_SOURCE, "server says the file has %" PRId64
-                                       " bytes, the manifest says %" PRId64,
+                return seg_abort(s, ABORT_BAD_SOURCE,
+                                 "server says the file has %" PRId64
+                                 " bytes, the manifest says %" PRId64,
                                  (int64_t)cl, f->e->size);
         }
     }
@@ -210,7 +213,8 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
         g->tokens -= (double)len;
     }
     if ((int64_t)len > s->end - s->pos)
-        return seg_abort(s, ABORT_BAD_SOURCE, "source holds more than the %" PRId64 " bytes the manifest says",
+        return seg_abort(s, ABORT_BAD_SOURCE,
+                         "source holds more than the %" PRId64 " bytes the manifest says",
                          f->e->size);
     for (size_t off = 0; off < len;) {
         ssize_t w = pwrite(f->fd, p + off, len - off, s->pos + (int64_t)off);
@@ -319,8 +323,10 @@ static void file_make_segments(engine *g, ffile *f, int streams)
 static void file_save_state(ffile *f)
 {
     partstate st = {0};
-    for (size_t i = 0; i < f->base.n; i++) partstate_add(&st, f->base.v[i].start, f->base.v[i].end);
-    for (int i = 0; i < f->nseg; i++) partstate_add(&st, f->segs[i].start, f->segs[i].pos);
+    for (size_t i = 0; i < f->base.n; i++)
+        partstate_add(&st, f->base.v[i].start, f->base.v[i].end);
+    for (int i = 0; i < f->nseg; i++)
+        partstate_add(&st, f->segs[i].start, f->segs[i].pos);
     partstate_normalise(&st);
     partstate_save(f->side, f->e->size, f->check, &st);
     partstate_free(&st);
@@ -330,7 +336,8 @@ static int64_t file_have(const ffile *f)
 {
     if (f->state == F_DONE) return f->e->size;
     int64_t t = partstate_bytes(&f->base);
-    for (int i = 0; i < f->nseg; i++) t += f->segs[i].pos - f->segs[i].start;
+    for (int i = 0; i < f->nseg; i++)
+        t += f->segs[i].pos - f->segs[i].start;
     return t;
 }
 
@@ -349,7 +356,8 @@ static void file_close(ffile *f)
 
 static void file_fail(engine *g, ffile *f, const char *msg)
 {
-    for (int i = 0; i < f->nseg; i++) seg_release(g, &f->segs[i]);
+    for (int i = 0; i < f->nseg; i++)
+        seg_release(g, &f->segs[i]);
     if (f->drop_part || file_have(f) == 0) {
         unlink(f->part);
         unlink(f->side);
@@ -378,8 +386,8 @@ static int verify(const ffile *f, int fd, char *msg, size_t len)
 {
     struct stat st;
     if (fstat(fd, &st) || st.st_size != f->e->size) {
-        snprintf(msg, len, "size is %lld bytes, the manifest says %" PRId64,
-                 (long long)st.st_size, f->e->size);
+        snprintf(msg, len, "size is %lld bytes, the manifest says %" PRId64, (long long)st.st_size,
+                 f->e->size);
         return -1;
     }
     if (f->e->check.algo == CHECK_NONE) return 0;
@@ -534,8 +542,10 @@ static void seg_done(engine *g, seg *s, CURLcode rc)
                  s->end - 1,
                  code == 416 ? " (range not satisfiable: source shorter than the manifest size?)"
                              : "");
-        if (code >= 500 || code == 408 || code == 429) retry = 1;
-        else permanent = 1;
+        if (code >= 500 || code == 408 || code == 429)
+            retry = 1;
+        else
+            permanent = 1;
     } else if (code >= 300) {
         snprintf(msg, sizeof msg, "HTTP %ld without a usable redirect", code);
         permanent = 1;
@@ -544,8 +554,9 @@ static void seg_done(engine *g, seg *s, CURLcode rc)
                  "connection ended at byte %" PRId64 ", range wanted up to %" PRId64, s->pos,
                  s->end);
         if (f->is_file_url) {
-            snprintf(msg, sizeof msg, "source ended at byte %" PRId64 ", the manifest says %" PRId64,
-                     s->pos, f->e->size);
+            snprintf(msg, sizeof msg,
+                     "source ended at byte %" PRId64 ", the manifest says %" PRId64, s->pos,
+                     f->e->size);
             permanent = 1;
         } else {
             retry = 1;
@@ -604,7 +615,8 @@ static void progress_line(engine *g, double t0, double *last_t, int64_t *last_b,
     }
     double t = now_s();
     int64_t run = 0;
-    for (size_t i = 0; i < g->n; i++) run += g->files[i].res->fetched;
+    for (size_t i = 0; i < g->n; i++)
+        run += g->files[i].res->fetched;
     double rate = (t - *last_t) > 0 ? (double)(run - *last_b) / (t - *last_t) : 0;
     if (final) rate = (t - t0) > 0 ? (double)run / (t - t0) : 0;
     *last_t = t;
@@ -649,7 +661,8 @@ int fetch_run(const manifest *m, const fetch_opts *o, fetch_result *res)
             ffile *f = &g.files[i];
             if (f->state != F_RUN) continue;
             if (f->no_ranges && !f->fail_now) {
-                for (int k = 0; k < f->nseg; k++) seg_release(&g, &f->segs[k]);
+                for (int k = 0; k < f->nseg; k++)
+                    seg_release(&g, &f->segs[k]);
                 say(&g, "%s: server does not honour Range requests; one stream from byte 0",
                     f->e->name);
                 partstate_free(&f->base);
@@ -694,7 +707,8 @@ int fetch_run(const manifest *m, const fetch_opts *o, fetch_result *res)
             ffile *f = &g.files[i];
             if (f->state != F_RUN) continue;
             int64_t got = 0;
-            for (int k = 0; k < f->nseg; k++) got += f->segs[k].pos - f->segs[k].start;
+            for (int k = 0; k < f->nseg; k++)
+                got += f->segs[k].pos - f->segs[k].start;
             f->res->fetched = got;
             if (now_s() - f->last_save > 1.0) {
                 file_save_state(f);
@@ -705,7 +719,8 @@ int fetch_run(const manifest *m, const fetch_opts *o, fetch_result *res)
             progress_line(&g, t0, &last_t, &last_b, 0);
             last_prog = now_s();
         }
-        if (g.active) curl_multi_poll(g.multi, NULL, 0, g.paused ? 5 : 100, NULL);
+        if (g.active)
+            curl_multi_poll(g.multi, NULL, 0, g.paused ? 5 : 100, NULL);
         else {
             /* only backoff timers pending: sleep until the nearest one */
             double wake = now_s() + 0.1;
@@ -719,7 +734,8 @@ int fetch_run(const manifest *m, const fetch_opts *o, fetch_result *res)
     }
     if (o->progress_interval > 0 && !o->quiet) progress_line(&g, t0, &last_t, &last_b, 1);
     int failed = 0;
-    for (size_t i = 0; i < m->n; i++) failed += res[i].status == FETCH_FAILED;
+    for (size_t i = 0; i < m->n; i++)
+        failed += res[i].status == FETCH_FAILED;
     free(g.files);
     curl_multi_cleanup(g.multi);
     curl_global_cleanup();

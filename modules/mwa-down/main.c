@@ -50,10 +50,23 @@ static int parse_bytes(const char *s, int64_t *out)
     double v = strtod(s, &end);
     if (errno || end == s || v < 0) return -1;
     switch (*end) {
-    case 'k': case 'K': v *= 1024; end++; break;
-    case 'm': case 'M': v *= 1024 * 1024; end++; break;
-    case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
-    default: break;
+    case 'k':
+    case 'K':
+        v *= 1024;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        v *= 1024 * 1024;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        v *= 1024.0 * 1024 * 1024;
+        end++;
+        break;
+    default:
+        break;
     }
     if (*end == 'i' || *end == 'B') end++;
     if (*end == 'B') end++;
@@ -87,8 +100,10 @@ static int sum_files(char **files, int n, check_algo algo, const char *prefix)
             char cb[40];
             const char *base = strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i];
             checksum_format(&c, cb, sizeof cb);
-            if (prefix) printf("%s/%s %lld %s %s\n", prefix, base, (long long)st.st_size, cb, base);
-            else printf("%s %lld %s\n", cb, (long long)st.st_size, files[i]);
+            if (prefix)
+                printf("%s/%s %lld %s %s\n", prefix, base, (long long)st.st_size, cb, base);
+            else
+                printf("%s %lld %s\n", cb, (long long)st.st_size, files[i]);
         }
         if (fd >= 0) close(fd);
     }
@@ -114,46 +129,108 @@ int main(int argc, char **argv)
         .connect_timeout = 15,
         .stall_timeout = 30,
     };
-    enum { OPT_MINCHUNK = 256, OPT_RDELAY, OPT_RMAX, OPT_RATE, OPT_PROG, OPT_CT, OPT_ST, OPT_FSYNC, OPT_SUM, OPT_ALGO, OPT_PREFIX };
+    enum {
+        OPT_MINCHUNK = 256,
+        OPT_RDELAY,
+        OPT_RMAX,
+        OPT_RATE,
+        OPT_PROG,
+        OPT_CT,
+        OPT_ST,
+        OPT_FSYNC,
+        OPT_SUM,
+        OPT_ALGO,
+        OPT_PREFIX
+    };
     static const struct option lo[] = {
-        {"dest", 1, 0, 'd'},          {"streams", 1, 0, 's'},
-        {"jobs", 1, 0, 'j'},          {"min-chunk", 1, 0, OPT_MINCHUNK},
-        {"retries", 1, 0, 'r'},       {"retry-delay", 1, 0, OPT_RDELAY},
-        {"retry-max-delay", 1, 0, OPT_RMAX}, {"limit-rate", 1, 0, OPT_RATE},
-        {"progress", 1, 0, OPT_PROG},   {"quiet", 0, 0, 'q'},
-        {"key", 1, 0, 'k'},           {"connect-timeout", 1, 0, OPT_CT},
-        {"stall-timeout", 1, 0, OPT_ST}, {"fsync", 0, 0, OPT_FSYNC},
-        {"sum", 0, 0, OPT_SUM},         {"algo", 1, 0, OPT_ALGO},
+        {"dest", 1, 0, 'd'},
+        {"streams", 1, 0, 's'},
+        {"jobs", 1, 0, 'j'},
+        {"min-chunk", 1, 0, OPT_MINCHUNK},
+        {"retries", 1, 0, 'r'},
+        {"retry-delay", 1, 0, OPT_RDELAY},
+        {"retry-max-delay", 1, 0, OPT_RMAX},
+        {"limit-rate", 1, 0, OPT_RATE},
+        {"progress", 1, 0, OPT_PROG},
+        {"quiet", 0, 0, 'q'},
+        {"key", 1, 0, 'k'},
+        {"connect-timeout", 1, 0, OPT_CT},
+        {"stall-timeout", 1, 0, OPT_ST},
+        {"fsync", 0, 0, OPT_FSYNC},
+        {"sum", 0, 0, OPT_SUM},
+        {"algo", 1, 0, OPT_ALGO},
         {"url-prefix", 1, 0, OPT_PREFIX},
-        {"help", 0, 0, 'h'},          {0, 0, 0, 0},
+        {"help", 0, 0, 'h'},
+        {0, 0, 0, 0},
     };
     int c;
     double v;
     while ((c = getopt_long(argc, argv, "d:s:j:r:qk:h", lo, NULL)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'd': o.dest = optarg; break;
-        case 's': bad = parse_num(optarg, 1, 64, &v); o.streams = (int)v; break;
-        case 'j': bad = parse_num(optarg, 1, 256, &v); o.jobs = (int)v; break;
-        case 'r': bad = parse_num(optarg, 0, 100, &v); o.retries = (int)v; break;
-        case 'q': o.quiet = 1; break;
-        case 'k': o.key_tmpl = optarg; break;
-        case OPT_MINCHUNK: bad = parse_bytes(optarg, &o.min_chunk) || o.min_chunk < 1; break;
-        case OPT_RDELAY: bad = parse_num(optarg, 0, 3600, &o.retry_delay); break;
-        case OPT_RMAX: bad = parse_num(optarg, 0, 86400, &o.retry_max_delay); break;
-        case OPT_RATE: bad = parse_bytes(optarg, &o.limit_rate); break;
-        case OPT_PROG: bad = parse_num(optarg, 0, 86400, &o.progress_interval); break;
-        case OPT_CT: bad = parse_num(optarg, 1, 3600, &v); o.connect_timeout = (long)v; break;
-        case OPT_ST: bad = parse_num(optarg, 1, 86400, &v); o.stall_timeout = (long)v; break;
-        case OPT_FSYNC: o.do_fsync = 1; break;
-        case OPT_SUM: sum_mode = 1; break;
+        case 'd':
+            o.dest = optarg;
+            break;
+        case 's':
+            bad = parse_num(optarg, 1, 64, &v);
+            o.streams = (int)v;
+            break;
+        case 'j':
+            bad = parse_num(optarg, 1, 256, &v);
+            o.jobs = (int)v;
+            break;
+        case 'r':
+            bad = parse_num(optarg, 0, 100, &v);
+            o.retries = (int)v;
+            break;
+        case 'q':
+            o.quiet = 1;
+            break;
+        case 'k':
+            o.key_tmpl = optarg;
+            break;
+        case OPT_MINCHUNK:
+            bad = parse_bytes(optarg, &o.min_chunk) || o.min_chunk < 1;
+            break;
+        case OPT_RDELAY:
+            bad = parse_num(optarg, 0, 3600, &o.retry_delay);
+            break;
+        case OPT_RMAX:
+            bad = parse_num(optarg, 0, 86400, &o.retry_max_delay);
+            break;
+        case OPT_RATE:
+            bad = parse_bytes(optarg, &o.limit_rate);
+            break;
+        case OPT_PROG:
+            bad = parse_num(optarg, 0, 86400, &o.progress_interval);
+            break;
+        case OPT_CT:
+            bad = parse_num(optarg, 1, 3600, &v);
+            o.connect_timeout = (long)v;
+            break;
+        case OPT_ST:
+            bad = parse_num(optarg, 1, 86400, &v);
+            o.stall_timeout = (long)v;
+            break;
+        case OPT_FSYNC:
+            o.do_fsync = 1;
+            break;
+        case OPT_SUM:
+            sum_mode = 1;
+            break;
         case OPT_ALGO:
             bad = strcmp(optarg, "xxh64") && strcmp(optarg, "xxh3");
             sum_algo = strcmp(optarg, "xxh3") ? CHECK_XXH64 : CHECK_XXH3;
             break;
-        case OPT_PREFIX: url_prefix = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        case OPT_PREFIX:
+            url_prefix = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
         }
         if (bad) {
             fprintf(stderr, "mwa-down: bad value '%s' for option %s\n", optarg, argv[optind - 1]);

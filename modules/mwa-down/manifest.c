@@ -20,7 +20,8 @@ static char *name_from_url(const char *url)
 {
     const char *q = url + strcspn(url, "?#");
     const char *s = q;
-    while (s > url && s[-1] != '/') s--;
+    while (s > url && s[-1] != '/')
+        s--;
     return strndup(s, (size_t)(q - s));
 }
 
@@ -64,8 +65,8 @@ int manifest_load(const char *path, manifest *m, char *err, size_t errlen)
         e.size = sz;
         if (checksum_parse(tok[2], &e.check)) {
             snprintf(err, errlen,
-                     "%s:%d: checksum '%s' not understood (use xxh64:HEX16, xxh3:HEX16 or -)",
-                     path, lineno, tok[2]);
+                     "%s:%d: checksum '%s' not understood (use xxh64:HEX16, xxh3:HEX16 or -)", path,
+                     lineno, tok[2]);
             rc = -1;
             break;
         }

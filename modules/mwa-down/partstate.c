@@ -43,7 +43,8 @@ void partstate_normalise(partstate *s)
 int64_t partstate_bytes(const partstate *s)
 {
     int64_t t = 0;
-    for (size_t i = 0; i < s->n; i++) t += s->v[i].end - s->v[i].start;
+    for (size_t i = 0; i < s->n; i++)
+        t += s->v[i].end - s->v[i].start;
     return t;
 }
 
@@ -59,8 +60,10 @@ int partstate_load(const char *path, int64_t size, const char *check, partstate 
         if (sscanf(line, "size %lld", &sz) == 1) continue;
         if (sscanf(line, "check %127s", ck) == 1) continue;
         if (sscanf(line, "done %lld %lld", &a, &b) == 2) {
-            if (a < 0 || b > size || a > b) ok = 0;
-            else partstate_add(s, a, b);
+            if (a < 0 || b > size || a > b)
+                ok = 0;
+            else
+                partstate_add(s, a, b);
             continue;
         }
         ok = 0;

@@ -41,10 +41,14 @@ static uint64_t splitmix64(uint64_t *x)
 
 static void rng_seed(rng *r, uint64_t seed)
 {
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&seed);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 static inline uint64_t rng_next(rng *r)
 {
@@ -59,7 +63,10 @@ static inline uint64_t rng_next(rng *r)
     return result;
 }
 
-static double rng_uniform(rng *r) { return (rng_next(r) >> 11) * 0x1.0p-53; }
+static double rng_uniform(rng *r)
+{
+    return (rng_next(r) >> 11) * 0x1.0p-53;
+}
 
 static double rng_gauss(rng *r)
 {
@@ -79,8 +86,8 @@ static double inv_normal(double p)
     static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
                                -2.400758277161838e+00, -2.549732539343734e+00,
                                4.374664141464968e+00,  2.938163982698783e+00};
-    static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
-                               2.445134137142996e+00, 3.754408661907416e+00};
+    static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                               3.754408661907416e+00};
     double q, r;
     if (p < 0.02425) {
         q = sqrt(-2 * log(p));
@@ -125,10 +132,10 @@ typedef struct sim_state {
     const sim_config *c;
     metafits m;
     calib cal;
-    float gauss[65536];   /* inverse-CDF table of N(0,1) */
-    uint8_t nibble[65536]; /* noise-only component: 4-bit code of round(sigma*g) */
+    float gauss[65536];        /* inverse-CDF table of N(0,1) */
+    uint8_t nibble[65536];     /* noise-only component: 4-bit code of round(sigma*g) */
     uint8_t nibble_bad[65536]; /* flagged tiles: twice the noise */
-    double *tau;          /* [ntile] delay (s) toward the pulsar this second */
+    double *tau;               /* [ntile] delay (s) toward the pulsar this second */
     long gps;
     int coarse, coarse_idx;
     uint8_t *buf;
@@ -164,22 +171,23 @@ static void gen_channel(sim_state *st, int k, char *err, int *rc)
         off[2 * a + 1] = vcs_input_offset(sh, a, 1);
         if (bad[a]) continue;
         double complex j[4];
-        if (calib_jones(&st->cal, st->m.tiles[a].antenna, st->coarse_idx, st->m.ncoarse,
-                        sh->nfine, k, j, err)) {
+        if (calib_jones(&st->cal, st->m.tiles[a].antenna, st->coarse_idx, st->m.ncoarse, sh->nfine,
+                        k, j, err)) {
             *rc = -1;
             goto out;
         }
         double x = f_hz * st->tau[a];
         double complex ph = cexp(2 * M_PI * I * (x - floor(x)));
-        for (int i = 0; i < 4; i++) mix[4 * a + i] = (float complex)(j[i] * ph);
+        for (int i = 0; i < 4; i++)
+            mix[4 * a + i] = (float complex)(j[i] * ph);
     }
     double sigma_phase = c->duty / (2 * sqrt(2 * log(2)));
     float sig = (float)c->sigma;
     size_t block = (size_t)ninp;
     for (int s = 0; s < sh->nsamp; s++) {
-        uint8_t *blk = st->buf + (sh->layout == VCS_LAYOUT_FULL
-                                      ? (size_t)s * 32768 + (size_t)k * 256
-                                      : ((size_t)s * sh->nfine + k) * block);
+        uint8_t *blk =
+            st->buf + (sh->layout == VCS_LAYOUT_FULL ? (size_t)s * 32768 + (size_t)k * 256
+                                                     : ((size_t)s * sh->nfine + k) * block);
         double t = (double)(st->gps - c->obsid) + (double)s / sh->nsamp - delay;
         double ph = t / c->period;
         ph -= floor(ph);
@@ -201,10 +209,10 @@ static void gen_channel(sim_state *st, int k, char *err, int *rc)
         for (int a = 0; a < nt; a++) {
             u = rng_next(&r);
             if (bad[a]) {
-                blk[off[2 * a]] = (uint8_t)(st->nibble_bad[u & 0xffff] |
-                                            st->nibble_bad[(u >> 16) & 0xffff] << 4);
-                blk[off[2 * a + 1]] = (uint8_t)(st->nibble_bad[(u >> 32) & 0xffff] |
-                                                st->nibble_bad[u >> 48] << 4);
+                blk[off[2 * a]] =
+                    (uint8_t)(st->nibble_bad[u & 0xffff] | st->nibble_bad[(u >> 16) & 0xffff] << 4);
+                blk[off[2 * a + 1]] =
+                    (uint8_t)(st->nibble_bad[(u >> 32) & 0xffff] | st->nibble_bad[u >> 48] << 4);
                 continue;
             }
             const float complex *M = mix + 4 * a;
@@ -281,7 +289,8 @@ static void make_tiles(const sim_config *c, metafits *m, rng *r)
     int nflag = c->nflagged;
     for (int i = 0; i < nflag; i++) {
         int a;
-        do a = (int)(rng_uniform(r) * c->ntile);
+        do
+            a = (int)(rng_uniform(r) * c->ntile);
         while (m->tiles[a].flag);
         m->tiles[a].flag = 1;
     }
@@ -309,7 +318,8 @@ static void make_gains(const sim_config *c, const metafits *m, calib *cal, rng *
         for (int ch = 0; ch < cal->nchannels; ch++) {
             double complex *j = cal->jones + ((size_t)a * cal->nchannels + ch) * 4;
             if (m->tiles[a].flag) {
-                for (int i = 0; i < 4; i++) j[i] = NAN + I * NAN;
+                for (int i = 0; i < 4; i++)
+                    j[i] = NAN + I * NAN;
                 continue;
             }
             double complex ramp = cexp(2 * M_PI * I * slope * (ch % c->nfine) / c->nfine);
@@ -408,8 +418,8 @@ int sim_run(const sim_config *c, char *err)
              "psr_ra=%s\npsr_dec=%s\nperiod=%.9f\ndm=%.6f\nduty=%.6f\nstrength=%.6f\n"
              "epoch_gps=%ld\ntrue_pointing_line=%d\nflagged_tiles=%s\nseed=%llu\n",
              c->obsid, c->begin, c->seconds, c->ntile, c->nfine, c->nsamp,
-             c->reduced ? "REDUCED" : "FULL", ra_s, dec_s, c->period, c->dm, c->duty,
-             c->strength, c->obsid, truth_line + 1, flags, c->seed);
+             c->reduced ? "REDUCED" : "FULL", ra_s, dec_s, c->period, c->dm, c->duty, c->strength,
+             c->obsid, truth_line + 1, flags, c->seed);
     if (write_text(c->out_dir, "truth.txt", truth, err)) goto done;
     if (!c->write_data) {
         rc = 0;
@@ -453,9 +463,11 @@ int sim_run(const sim_config *c, char *err)
                 wa[i].err[0] = 0;
             }
             st->nthreads = n;
-            for (int i = 1; i < n; i++) pthread_create(&th[i], NULL, worker, &wa[i]);
+            for (int i = 1; i < n; i++)
+                pthread_create(&th[i], NULL, worker, &wa[i]);
             worker(&wa[0]);
-            for (int i = 1; i < n; i++) pthread_join(th[i], NULL);
+            for (int i = 1; i < n; i++)
+                pthread_join(th[i], NULL);
             for (int i = 0; i < n; i++)
                 if (wa[i].rc) {
                     snprintf(err, SIM_ERR_LEN, "%s", wa[i].err);

@@ -19,13 +19,13 @@
 typedef struct sim_config {
     const char *out_dir;
     long obsid;
-    long begin;    /* first GPS second written */
+    long begin; /* first GPS second written */
     int seconds;
     int nchannels; /* coarse channels written (all are listed in the metafits) */
     int channels[SIM_MAX_CHANNELS];
     int ntile, nfine, nsamp;
-    int reduced;   /* 1: reduced [s][k][ant][pol] order; 0: full-size order */
-    int nflagged;  /* flagged tiles (noisier, no signal, NaN solutions) */
+    int reduced;                       /* 1: reduced [s][k][ant][pol] order; 0: full-size order */
+    int nflagged;                      /* flagged tiles (noisier, no signal, NaN solutions) */
     double period, dm, duty, strength; /* s, pc/cm^3, FWHM/period, peak S/N per tile */
     double psr_ra, psr_dec;            /* degrees; NaN: offset from the centre */
     int have_psr_pos;
@@ -34,7 +34,7 @@ typedef struct sim_config {
     double sigma;        /* noise per real component, quantisation levels */
     unsigned long long seed;
     int threads;
-    int write_data;      /* 0: metadata only */
+    int write_data; /* 0: metadata only */
 } sim_config;
 
 void sim_defaults(sim_config *c);

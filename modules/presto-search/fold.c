@@ -107,10 +107,10 @@ typedef struct {
     const int32_t *cell; /* per sample: subint * nbins + bin */
     const float *cnt;    /* per cell: samples of the whole series */
     int ncell;
-    float *cube;  /* nsubband x ncell */
-    double *em;   /* nsubband x ncell: expected cell sum */
-    double *ev;   /* nsubband x ncell: expected cell variance */
-    double *var;  /* nsubband: per-sample variance sum */
+    float *cube; /* nsubband x ncell */
+    double *em;  /* nsubband x ncell: expected cell sum */
+    double *ev;  /* nsubband x ncell: expected cell variance */
+    double *var; /* nsubband: per-sample variance sum */
 } fill_ctx;
 
 static void fill_subband(void *p, int thread, long s)
@@ -307,8 +307,8 @@ int fold_candidate(const fb_data *fb, double dm, double freq, double fdot, const
     r->ndm_curve = 2 * ndm + 1;
     r->curve_dm = malloc(sizeof(double) * r->ndm_curve);
     r->curve_snr = malloc(sizeof(float) * r->ndm_curve);
-    fold_grid g = {cube, em, ev, sub_f, fmax, freq, nsub, nsubint, nbins, T,
-                   tp, prof, tpm, tpv, pm, pv};
+    fold_grid g = {cube,  em, ev, sub_f, fmax, freq, nsub, nsubint,
+                   nbins, T,  tp, prof,  tpm,  tpv,  pm,   pv};
     double best_snr = -1e30, best_ddm = 0, best_df = 0, best_dfd = 0;
     /* Pass 1: DM x frequency at the candidate's fdot. */
     for (int id = -ndm; id <= ndm; id++) {

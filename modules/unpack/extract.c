@@ -55,8 +55,10 @@ int extract_commit(extract_set *set, char *err, size_t errlen)
     for (size_t i = 0; i < set->n; i++) {
         if (rename(set->v[i].tmp, set->v[i].final) == 0) continue;
         int e = errno;
-        for (size_t k = 0; k < i; k++) unlink(set->v[k].final);
-        for (size_t k = i; k < set->n; k++) unlink(set->v[k].tmp);
+        for (size_t k = 0; k < i; k++)
+            unlink(set->v[k].final);
+        for (size_t k = i; k < set->n; k++)
+            unlink(set->v[k].tmp);
         return fail(err, errlen, "rename %s -> %s: %s (nothing kept)", set->v[i].tmp,
                     set->v[i].final, strerror(e));
     }
@@ -72,7 +74,9 @@ static int write_member(struct archive *a, const char *label, extracted *x, int6
                         char *err, size_t errlen)
 {
     int fd = open(x->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return fail(err, errlen, "%s: member %s: cannot create %s: %s", label, x->name, x->tmp, strerror(errno));
+    if (fd < 0)
+        return fail(err, errlen, "%s: member %s: cannot create %s: %s", label, x->name, x->tmp,
+                    strerror(errno));
     int64_t got = 0, end = 0;
     for (;;) {
         const void *buf;
@@ -103,7 +107,9 @@ static int write_member(struct archive *a, const char *label, extracted *x, int6
         close(fd);
         return fail(err, errlen, "%s: member %s: %s", label, x->name, strerror(errno));
     }
-    if (close(fd)) return fail(err, errlen, "%s: member %s: closing %s: %s", label, x->name, x->tmp, strerror(errno));
+    if (close(fd))
+        return fail(err, errlen, "%s: member %s: closing %s: %s", label, x->name, x->tmp,
+                    strerror(errno));
     if (got > declared || (got < declared && end < declared))
         return fail(err, errlen, "%s: member %s: %" PRId64 " bytes of data, header says %" PRId64,
                     label, x->name, got, declared);
@@ -124,8 +130,8 @@ static int read_all(struct archive *a, source *src, const char *label, const ext
             return fail(err, errlen, "%s: member %s is not a regular file", label, path);
         chan_file cf;
         if (chan_file_parse(name, &cf))
-            return fail(err, errlen,
-                        "%s: member %s is not named {obsid}_{gps}_ch{NNN}.dat", label, path);
+            return fail(err, errlen, "%s: member %s is not named {obsid}_{gps}_ch{NNN}.dat", label,
+                        path);
         int64_t declared = archive_entry_size(ent);
         if (o->member_size && declared != o->member_size)
             return fail(err, errlen, "%s: member %s has %" PRId64 " bytes, expected %" PRId64,

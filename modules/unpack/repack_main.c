@@ -161,15 +161,16 @@ static int write_archive(const char *tmp, input *in, size_t n, int level, int th
             got += k;
         }
         if (!rc && got != in[i].size)
-            rc = fail(err, errlen, "%s: read %" PRId64 " bytes, expected %" PRId64, in[i].path,
-                      got, in[i].size);
+            rc = fail(err, errlen, "%s: read %" PRId64 " bytes, expected %" PRId64, in[i].path, got,
+                      in[i].size);
         close(fd);
     }
     if (!rc && archive_write_close(a) != ARCHIVE_OK)
         rc = fail(err, errlen, "tar writer: %s", archive_error_string(a));
     archive_write_free(a);
     if (!rc && zfeed(&z, NULL, 0, ZSTD_e_end)) rc = fail(err, errlen, "%s: %s", tmp, z.err);
-    if (z.fd >= 0 && close(z.fd) && !rc) rc = fail(err, errlen, "%s: close: %s", tmp, strerror(errno));
+    if (z.fd >= 0 && close(z.fd) && !rc)
+        rc = fail(err, errlen, "%s: close: %s", tmp, strerror(errno));
     *ib = z.in_bytes;
     *ob = z.out_bytes;
     free(buf);
@@ -193,30 +194,67 @@ int main(int argc, char **argv)
     int gaps = 0, quiet = 0;
     enum { OPT_SIZE = 256, OPT_DIR, OPT_OBS, OPT_CH, OPT_T0, OPT_SEC, OPT_GAPS };
     static const struct option lo[] = {
-        {"out", 1, 0, 'o'},     {"size", 1, 0, OPT_SIZE}, {"level", 1, 0, 'l'},
-        {"threads", 1, 0, 'T'}, {"key", 1, 0, 'k'},       {"dir", 1, 0, OPT_DIR},
-        {"obsid", 1, 0, OPT_OBS}, {"ch", 1, 0, OPT_CH},   {"t0", 1, 0, OPT_T0},
-        {"seconds", 1, 0, OPT_SEC}, {"allow-gaps", 0, 0, OPT_GAPS},
-        {"quiet", 0, 0, 'q'},   {"help", 0, 0, 'h'},      {0, 0, 0, 0},
+        {"out", 1, 0, 'o'},
+        {"size", 1, 0, OPT_SIZE},
+        {"level", 1, 0, 'l'},
+        {"threads", 1, 0, 'T'},
+        {"key", 1, 0, 'k'},
+        {"dir", 1, 0, OPT_DIR},
+        {"obsid", 1, 0, OPT_OBS},
+        {"ch", 1, 0, OPT_CH},
+        {"t0", 1, 0, OPT_T0},
+        {"seconds", 1, 0, OPT_SEC},
+        {"allow-gaps", 0, 0, OPT_GAPS},
+        {"quiet", 0, 0, 'q'},
+        {"help", 0, 0, 'h'},
+        {0, 0, 0, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "o:l:T:k:qh", lo, NULL)) != -1) {
         int64_t *dst = NULL;
         switch (c) {
-        case 'o': outdir = optarg; break;
-        case 'k': tmpl = optarg; break;
-        case 'q': quiet = 1; break;
-        case OPT_DIR: dir = optarg; break;
-        case OPT_GAPS: gaps = 1; break;
-        case OPT_SIZE: dst = &size; break;
-        case 'l': dst = &level; break;
-        case 'T': dst = &threads; break;
-        case OPT_OBS: dst = &obsid; break;
-        case OPT_CH: dst = &ch; break;
-        case OPT_T0: dst = &t0; break;
-        case OPT_SEC: dst = &seconds; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        case 'o':
+            outdir = optarg;
+            break;
+        case 'k':
+            tmpl = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case OPT_DIR:
+            dir = optarg;
+            break;
+        case OPT_GAPS:
+            gaps = 1;
+            break;
+        case OPT_SIZE:
+            dst = &size;
+            break;
+        case 'l':
+            dst = &level;
+            break;
+        case 'T':
+            dst = &threads;
+            break;
+        case OPT_OBS:
+            dst = &obsid;
+            break;
+        case OPT_CH:
+            dst = &ch;
+            break;
+        case OPT_T0:
+            dst = &t0;
+            break;
+        case OPT_SEC:
+            dst = &seconds;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
         }
         if (dst) {
             char *end;
@@ -263,7 +301,8 @@ int main(int argc, char **argv)
         }
         n = (size_t)(argc - optind);
         in = calloc(n, sizeof *in);
-        for (size_t i = 0; i < n; i++) in[i].path = strdup(argv[optind + (int)i]);
+        for (size_t i = 0; i < n; i++)
+            in[i].path = strdup(argv[optind + (int)i]);
     }
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
@@ -312,7 +351,8 @@ int main(int argc, char **argv)
     double ts = now_s();
     int64_t ib = 0, ob = 0;
     int rc = write_archive(tmp, in, n, (int)level, (int)threads, &ib, &ob, err, sizeof err);
-    if (!rc && rename(tmp, final)) rc = fail(err, sizeof err, "rename %s: %s", final, strerror(errno));
+    if (!rc && rename(tmp, final))
+        rc = fail(err, sizeof err, "rename %s: %s", final, strerror(errno));
     if (rc) {
         unlink(tmp);
         fprintf(stderr, "repack: FAILED %s: %s (nothing written)\n", name, err);
@@ -334,7 +374,8 @@ int main(int argc, char **argv)
             rc = -1;
         }
     }
-    for (size_t i = 0; i < n; i++) free(in[i].path);
+    for (size_t i = 0; i < n; i++)
+        free(in[i].path);
     free(in);
     return rc ? 1 : 0;
 }

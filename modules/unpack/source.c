@@ -61,7 +61,8 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     if (code >= 300) return 0;
     if (s->clen + len > s->ccap) {
         size_t cap = s->ccap ? s->ccap : RAW_CAP;
-        while (cap < s->clen + len) cap *= 2;
+        while (cap < s->clen + len)
+            cap *= 2;
         char *b = realloc(s->cbuf, cap);
         if (!b) return 0;
         s->cbuf = b;
@@ -104,7 +105,8 @@ static ssize_t raw_read(source *s, const char **buf)
         curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
         if (code >= 300) return fail(s, "HTTP %ld from %s", code, s->where);
         if (s->cres != CURLE_OK)
-            return fail(s, "%s after %" PRId64 " bytes", s->cerr[0] ? s->cerr : curl_easy_strerror(s->cres), s->raw_bytes);
+            return fail(s, "%s after %" PRId64 " bytes",
+                        s->cerr[0] ? s->cerr : curl_easy_strerror(s->cres), s->raw_bytes);
     }
     s->raw_bytes += (int64_t)s->clen;
     *buf = s->cbuf;

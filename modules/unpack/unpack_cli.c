@@ -71,7 +71,8 @@ static int emit_member(const char *tmpl, const extracted *x, char *err, size_t e
     snprintf(obs, sizeof obs, "%" PRId64, x->cf.obsid);
     snprintf(gps, sizeof gps, "%" PRId64, x->cf.gps);
     snprintf(ch, sizeof ch, "%03d", x->cf.ch);
-    const char *kv[] = {"name", x->name, "obsid", obs, "gps", gps, "ch", ch, "path", x->final, NULL};
+    const char *kv[] = {"name", x->name, "obsid", obs,      "gps", gps,
+                        "ch",   ch,      "path",  x->final, NULL};
     if (key_expand(tmpl, kv, key, sizeof key)) {
         snprintf(err, errlen, "emit key too long");
         return -1;
@@ -99,31 +100,58 @@ int unpack_cli(int argc, char **argv, int pull)
     const char *prog = pull ? "pull-unpack" : "unpack";
     const char *usage = pull ? usage_pull : usage_unpack;
     const char *mem = getenv("SLUICE_MEM");
-    extract_opts o = {.outdir = mem && *mem ? mem : ".", .member_size = 327680000, .want_ch = -1,
-                      .gps_lo = -1, .gps_hi = -1};
+    extract_opts o = {.outdir = mem && *mem ? mem : ".",
+                      .member_size = 327680000,
+                      .want_ch = -1,
+                      .gps_lo = -1,
+                      .gps_hi = -1};
     const char *tmpl = NULL;
     int per_member = !pull, any_name = 0, quiet = 0;
     enum { OPT_BYCH = 256, OPT_SIZE, OPT_MEMBERS, OPT_PER, OPT_ANY };
     static const struct option lo[] = {
-        {"out", 1, 0, 'o'},        {"by-channel", 0, 0, OPT_BYCH}, {"size", 1, 0, OPT_SIZE},
-        {"members", 1, 0, OPT_MEMBERS}, {"key", 1, 0, 'k'},        {"per-member", 0, 0, OPT_PER},
-        {"any-name", 0, 0, OPT_ANY}, {"quiet", 0, 0, 'q'},         {"help", 0, 0, 'h'},
-        {0, 0, 0, 0},
+        {"out", 1, 0, 'o'},          {"by-channel", 0, 0, OPT_BYCH},
+        {"size", 1, 0, OPT_SIZE},    {"members", 1, 0, OPT_MEMBERS},
+        {"key", 1, 0, 'k'},          {"per-member", 0, 0, OPT_PER},
+        {"any-name", 0, 0, OPT_ANY}, {"quiet", 0, 0, 'q'},
+        {"help", 0, 0, 'h'},         {0, 0, 0, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "o:k:qh", lo, NULL)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'o': o.outdir = optarg; break;
-        case 'k': tmpl = optarg; break;
-        case 'q': quiet = 1; break;
-        case OPT_BYCH: o.by_channel = 1; bad = pull; break;
-        case OPT_SIZE: bad = parse_i64(optarg, &o.member_size); break;
-        case OPT_MEMBERS: bad = parse_i64(optarg, &o.expect_members) || pull; break;
-        case OPT_PER: per_member = 1; bad = !pull; break;
-        case OPT_ANY: any_name = 1; bad = !pull; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        case 'o':
+            o.outdir = optarg;
+            break;
+        case 'k':
+            tmpl = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case OPT_BYCH:
+            o.by_channel = 1;
+            bad = pull;
+            break;
+        case OPT_SIZE:
+            bad = parse_i64(optarg, &o.member_size);
+            break;
+        case OPT_MEMBERS:
+            bad = parse_i64(optarg, &o.expect_members) || pull;
+            break;
+        case OPT_PER:
+            per_member = 1;
+            bad = !pull;
+            break;
+        case OPT_ANY:
+            any_name = 1;
+            bad = !pull;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
         }
         if (bad) {
             fprintf(stderr, "%s: option %s not valid here\n%s", prog, argv[optind - 1], usage);
@@ -136,8 +164,10 @@ int unpack_cli(int argc, char **argv, int pull)
     }
     if (!tmpl) tmpl = per_member ? "{name}" : "{t0}_{t1}_ch{ch}";
     char err[1024];
-    static const char *const member_keys[] = {"name", "", "obsid", "", "gps", "", "ch", "", "path", "", NULL};
-    static const char *const archive_keys[] = {"name", "", "t0", "", "t1", "", "ch", "", "dir", "", NULL};
+    static const char *const member_keys[] = {"name", "", "obsid", "", "gps", "",
+                                              "ch",   "", "path",  "", NULL};
+    static const char *const archive_keys[] = {"name", "", "t0",  "", "t1", "",
+                                               "ch",   "", "dir", "", NULL};
     if (key_check(tmpl, per_member ? member_keys : archive_keys, err, sizeof err)) {
         fprintf(stderr, "%s: %s\n", prog, err);
         return 2;
@@ -158,8 +188,8 @@ int unpack_cli(int argc, char **argv, int pull)
         if (pull && !any_name) {
             if (repack_name_parse(clean, &rn)) {
                 fprintf(stderr,
-                        "%s: %s: not named {t0}_{t1}_ch{NNN}.dat.tar.zst (use --any-name)\n",
-                        prog, where);
+                        "%s: %s: not named {t0}_{t1}_ch{NNN}.dat.tar.zst (use --any-name)\n", prog,
+                        where);
                 failed++;
                 continue;
             }

@@ -77,9 +77,9 @@ static void test_names(void **st)
     assert_string_equal(rel, "a/b.dat");
     assert_int_equal(dp_name_split("ssd_2/x..y/.hidden", root, &rel, &why), 0);
     static const char *bad[] = {
-        "",        "mem",       "mem/",    "/etc/passwd", "mem//a",    "mem/../a",
-        "mem/a/..", "mem/./a",  "mem/a/",  "../mem/a",    "me m/a",    "mem/a\nb",
-        "mem/a\x7f", "/mem/a",  "m.m/a",   "mem/..",
+        "",          "mem",     "mem/",   "/etc/passwd", "mem//a", "mem/../a",
+        "mem/a/..",  "mem/./a", "mem/a/", "../mem/a",    "me m/a", "mem/a\nb",
+        "mem/a\x7f", "/mem/a",  "m.m/a",  "mem/..",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         why = NULL;
@@ -135,9 +135,8 @@ static void test_geom(void **st)
     assert_int_equal(dp_geom_check(150000, 65537, 3), -1);
     assert_int_equal(dp_geom_check(0, 65536, 0), 0);
     assert_int_equal(dp_geom_check(1, 1024, 1), -1); /* below the minimum block */
-    assert_int_equal(dp_geom_check((uint64_t)65536 * (SL_DP_MAX_BLOCKS + 1), 65536,
-                                   SL_DP_MAX_BLOCKS + 1),
-                     -1);
+    assert_int_equal(
+        dp_geom_check((uint64_t)65536 * (SL_DP_MAX_BLOCKS + 1), 65536, SL_DP_MAX_BLOCKS + 1), -1);
 }
 
 static void test_get(void **st)
@@ -226,10 +225,10 @@ static void test_open_beneath(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_header),     cmocka_unit_test(test_hello),
-        cmocka_unit_test(test_names),      cmocka_unit_test(test_token),
-        cmocka_unit_test(test_geom),       cmocka_unit_test(test_get),
-        cmocka_unit_test(test_msg),        cmocka_unit_test(test_block_size),
+        cmocka_unit_test(test_header),       cmocka_unit_test(test_hello),
+        cmocka_unit_test(test_names),        cmocka_unit_test(test_token),
+        cmocka_unit_test(test_geom),         cmocka_unit_test(test_get),
+        cmocka_unit_test(test_msg),          cmocka_unit_test(test_block_size),
         cmocka_unit_test(test_open_beneath),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

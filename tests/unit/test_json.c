@@ -15,8 +15,8 @@ static void test_check(void **state)
                           "{\"u\":\"\\u00e9\",\"t\":true,\"f\":false,\"n\":-1.5e3}"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         assert_int_equal(sl_json_check_object(good[i], NULL), 0);
-    const char *bad[] = {"", "[]", "{", "{\"a\"}", "{\"a\":}", "{a:1}", "{\"a\":1,}",
-                         "{\"a\":1} x", "{\"a\":\"\n\"}", "{\"a\":tru}"};
+    const char *bad[] = {"",      "[]",         "{",           "{\"a\"}",        "{\"a\":}",
+                         "{a:1}", "{\"a\":1,}", "{\"a\":1} x", "{\"a\":\"\n\"}", "{\"a\":tru}"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_int_equal(sl_json_check_object(bad[i], NULL), SL_EINVAL);
 }
@@ -25,7 +25,8 @@ static void test_get_set(void **state)
 {
     (void)state;
     sl_buf b = SL_BUF_INIT, o = SL_BUF_INIT;
-    assert_int_equal(sl_json_get_str("{\"x\":{\"to_host\":\"no\"},\"to_host\":\"n\\\"7\"}", "to_host", &b), 1);
+    assert_int_equal(
+        sl_json_get_str("{\"x\":{\"to_host\":\"no\"},\"to_host\":\"n\\\"7\"}", "to_host", &b), 1);
     assert_string_equal(b.data, "n\"7");
     assert_int_equal(sl_json_get_str("{\"to_host\":3}", "to_host", &b), 0);
     sl_json_set_str(&o, NULL, "from_host", "h1");

@@ -272,8 +272,8 @@ static void test_cluster_slurm(void **state)
     sl_pipeline_free(p);
     parse_bad("name: s\ncluster: {slurm: {nodes: 0}}\nstages:\n  - {name: a, runtime: noop}\n",
               NULL, "cluster.slurm.nodes must be an integer");
-    parse_bad("name: s\ncluster: {slurm: {het: 4}}\nstages:\n  - {name: a, runtime: noop}\n",
-              NULL, "INGEST:COMPUTE");
+    parse_bad("name: s\ncluster: {slurm: {het: 4}}\nstages:\n  - {name: a, runtime: noop}\n", NULL,
+              "INGEST:COMPUTE");
     parse_bad("name: s\ncluster: {slurm: {sbatch: [mem=0]}}\nstages:\n  - {name: a, runtime: "
               "noop}\n",
               NULL, "must start with '-'");
@@ -611,8 +611,9 @@ static void test_container_keys(void **state)
     assert_string_equal(p->stages[2].image, "sluice/x:1");
     assert_int_equal(p->stages[2].ngpus, 0);
     sl_pipeline_free(p);
-    parse_bad("name: c\nstages:\n  - {name: a, runtime: podman, image: x, command: x, gpus: [gpu0]}\n",
-              &src, "neither a device path");
+    parse_bad(
+        "name: c\nstages:\n  - {name: a, runtime: podman, image: x, command: x, gpus: [gpu0]}\n",
+        &src, "neither a device path");
     parse_bad("name: c\nstages:\n  - {name: a, runtime: bwrap, command: x, gpus: {a: b}}\n", &src,
               "gpus");
     parse_bad("name: c\nstages:\n  - {name: a, runtime: charliecloud, command: x}\n", &src,

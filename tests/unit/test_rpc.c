@@ -455,8 +455,7 @@ static void test_reconnect(void **state)
     f->srv = NULL;
     assert_int_equal(call_str(f, ECHO, "down", &r, 5000, &err), SL_ERPC);
     f->srv = sl_rpc_server_start(f->target, methods, 4, &f->t, 2, NULL, &err);
-    if (!f->srv)
-        fail_msg("restart on %s: %s", f->target, err.msg);
+    if (!f->srv) fail_msg("restart on %s: %s", f->target, err.msg);
     f->t.srv = f->srv;
     int64_t t0 = sl_mono_ms();
     int rc;

@@ -267,11 +267,9 @@ static char *expand_chunks(const char *tmpl, const char *in, int64_t chunk)
 static void test_expand_at(void **state)
 {
     (void)state;
-    const char *tmpls[] = {"ch{109..132}",
-                           "a{1..2}/b{1..3}",
+    const char *tmpls[] = {"ch{109..132}", "a{1..2}/b{1..3}",
                            "{1}/{1..72..24:p%05d_%05e}/{0..90..30:t%d_%e}/ch{109..111}",
-                           "d{9..1..2}/x{01..04}",
-                           "plain"};
+                           "d{9..1..2}/x{01..04}", "plain"};
     for (size_t i = 0; i < sizeof tmpls / sizeof tmpls[0]; i++) {
         char *full = expand(tmpls[i], "obs");
         for (int64_t chunk = 1; chunk <= 40; chunk += 3) {
@@ -284,8 +282,7 @@ static void test_expand_at(void **state)
         free(full);
     }
     assert_int_equal(sl_template_count("a{1..2}/b{1..3}", NULL), 6);
-    assert_int_equal(sl_template_count("{1..12960..24:p%05d_%05e}/ch{109..132}", NULL),
-                     540 * 24);
+    assert_int_equal(sl_template_count("{1..12960..24:p%05d_%05e}/ch{109..132}", NULL), 540 * 24);
     assert_int_equal(sl_template_count("{key}/x", NULL), 1);
     assert_true(sl_template_count("{1..", NULL) < 0);
     /* a single ordinal from the middle, and starts at or past the end */
@@ -301,9 +298,10 @@ static void test_expand_at(void **state)
     sl_buf_free(&c.all);
     /* a large space resumes in the middle without producing the prefix */
     c = (collect){SL_BUF_INIT, 0, 0};
-    assert_int_equal(sl_template_expand_at("{1..12960..24:p%05d_%05e}/{0..4770..30:t%04d}/ch{109..112}",
-                                           NULL, 345599, 5, on_key, &c, NULL),
-                     0);
+    assert_int_equal(
+        sl_template_expand_at("{1..12960..24:p%05d_%05e}/{0..4770..30:t%04d}/ch{109..112}", NULL,
+                              345599, 5, on_key, &c, NULL),
+        0);
     assert_string_equal(c.all.data, "p12937_12960/t4770/ch112");
     sl_buf_free(&c.all);
 }

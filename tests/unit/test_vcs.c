@@ -42,8 +42,10 @@ static void test_index_formulas(void **state)
     int seen[256] = {0};
     vcs_shape sh = {128, 128, 10000, VCS_LAYOUT_FULL};
     for (int ant = 0; ant < 128; ant++)
-        for (int pol = 0; pol < 2; pol++) seen[vcs_input_offset(&sh, ant, pol)]++;
-    for (int i = 0; i < 256; i++) assert_int_equal(seen[i], 1);
+        for (int pol = 0; pol < 2; pol++)
+            seen[vcs_input_offset(&sh, ant, pol)]++;
+    for (int i = 0; i < 256; i++)
+        assert_int_equal(seen[i], 1);
     assert_int_equal(vcs_second_bytes(&sh), 327680000);
     assert_int_equal(vcs_index(&sh, 2, 3, 33, 1), vcs_full_index(2, 3, 33, 1));
     vcs_shape red = {32, 16, 1000, VCS_LAYOUT_REDUCED};
@@ -80,7 +82,7 @@ static void test_hand_built_second(void **state)
     vcs_shape sh = {128, 128, 2, VCS_LAYOUT_FULL};
     size_t n = vcs_second_bytes(&sh);
     uint8_t *buf = calloc(1, n);
-    buf[1 * 32768 + 5 * 256 + 1 * 64 + 3 * 4 + 0] = 0x7D; /* s1 k5 ant33 pol1: -3+7i */
+    buf[1 * 32768 + 5 * 256 + 1 * 64 + 3 * 4 + 0] = 0x7D;    /* s1 k5 ant33 pol1: -3+7i */
     buf[0 * 32768 + 127 * 256 + 3 * 64 + 14 * 4 + 3] = 0x9C; /* s0 k127 ant127 pol0 */
     char path[] = "/tmp/test_vcs_XXXXXX";
     int fd = mkstemp(path);

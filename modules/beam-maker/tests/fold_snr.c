@@ -45,8 +45,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: beam-fold-snr FILE PERIOD DM DUTY OFFSET\n");
         return 2;
     }
-    double period = atof(argv[2]), dm = atof(argv[3]), duty = atof(argv[4]),
-           offset = atof(argv[5]);
+    double period = atof(argv[2]), dm = atof(argv[3]), duty = atof(argv[4]), offset = atof(argv[5]);
     char err[PSRFITS_ERR_LEN];
     psrfits *f;
     psrfits_hdr h;
@@ -65,7 +64,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "beam-fold-snr: %s\n", err);
             return 1;
         }
-        for (int k = 0; k < K; k++) delay[k] = DISPERSION_K * dm / (freq[k] * freq[k]);
+        for (int k = 0; k < K; k++)
+            delay[k] = DISPERSION_K * dm / (freq[k] * freq[k]);
         for (int s = 0; s < S; s++) {
             double t = offset + (double)r * S * h.tbin + s * h.tbin;
             for (int k = 0; k < K; k++) {

@@ -408,8 +408,7 @@ int main(void)
         cmocka_unit_test(test_dedispersion),  cmocka_unit_test(test_harmonic_sum),
         cmocka_unit_test(test_sigma),         cmocka_unit_test(test_accel_templates),
         cmocka_unit_test(test_fold_snr),      cmocka_unit_test(test_fold_noise_subint),
-        cmocka_unit_test(test_rfi_mask),
-        cmocka_unit_test(test_png),
+        cmocka_unit_test(test_rfi_mask),      cmocka_unit_test(test_png),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
