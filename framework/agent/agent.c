@@ -774,6 +774,10 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
         free(*roots[i]);
         *roots[i] = abs;
     }
+    /* A daemon keeps no hold on the directory it was started from, and
+     * whatever a runtime drops in its cwd lands among the work dirs. */
+    if (chdir(a->work_root) < 0)
+        return sl_errf(err, SL_EIO, "cannot enter %s: %s", a->work_root, strerror(errno));
 
     sigset_t sigs;
     sigemptyset(&sigs);
