@@ -375,9 +375,11 @@ static void test_stop_with_call_in_flight(void **state)
     f->srv = NULL;
     assert_true(sl_mono_ms() - t0 < 1000);
     pthread_join(th, NULL);
-    assert_int_equal(b.rc, SL_ERPC);
+    /* The call is cancelled (SL_ERPC), or, when the handler saw the stop and
+     * answered first, it completes: either way the client is released. */
+    assert_true(b.rc == SL_ERPC || b.rc == 0);
     assert_true(b.elapsed_ms < 2000);
-    print_message("# blocked client got: %s\n", b.err.msg);
+    print_message("# blocked client got: %s\n", b.rc ? b.err.msg : "an answer before the stop");
     sl_buf_free(&b.resp);
 }
 
