@@ -44,7 +44,7 @@ STATE="$TMP/state"; mkdir -p "$STATE"
 in_ctl() { ip netns exec "$CTL_NS" env SLUICE_CONTROLLER=10.214.0.1:7470 "$BIN" "$@"; }
 sql() { sqlite3 "$STATE/sluice.db" "$1"; }
 ip netns exec "$CTL_NS" "$BIN" controller --state "$STATE" --listen 10.214.0.1:7470 \
-  --lease-ttl 2s >"$TMP/controller.log" 2>&1 &
+  --lease-ttl 3s >"$TMP/controller.log" 2>&1 &
 track_pid $!
 declare -A APID
 agent() { # NAME GROUP
