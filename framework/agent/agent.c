@@ -774,6 +774,7 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
         free(*roots[i]);
         *roots[i] = abs;
     }
+    sl_agent_base_env(a);
     /* A daemon keeps no hold on the directory it was started from, and
      * whatever a runtime drops in its cwd lands among the work dirs. */
     if (chdir(a->work_root) < 0)
@@ -887,6 +888,9 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
         ;
     sl_agent_cache_stop(a);
     sl_rpc_client_free(a->rpc);
+    for (size_t i = 0; i < a->nbase; i++)
+        free(a->base_env[i]);
+    free(a->base_env);
     for (size_t i = 0; i < a->nmodels; i++)
         sl_pipeline_free(a->models[i].model);
     free(a->models);

@@ -111,6 +111,9 @@ typedef struct sl_agent {
     pthread_t push_threads[4]; /* pushes run in parallel: one object per thread */
     int npush_threads;
 
+    char **base_env;           /* environment shared by every module (read-only) */
+    size_t nbase;
+
     /* executor thread only */
     sl_amodel *models;
     size_t nmodels;
@@ -124,6 +127,8 @@ int sl_agent_task_start(sl_agent *a, sl_atask *t);
 /* After the process ended: exit code, tails, emitted messages, cleanup. */
 void sl_agent_task_finish(sl_agent *a, sl_atask *t, int wait_status);
 void sl_agent_task_free(sl_atask *t);
+/* Builds a->base_env once (agent start). */
+void sl_agent_base_env(sl_agent *a);
 
 /* agent_cache.c */
 void sl_aobj_clear(sl_aobj *o);

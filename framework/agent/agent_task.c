@@ -140,36 +140,41 @@ static void read_emit_file(sl_atask *t, const char *path)
 
 const sl_pipeline *sl_agent_model(sl_agent *a, int64_t pipeline_id, sl_err *err);
 
-static char **build_env(sl_agent *a, const sl_stage *st, sl_atask *t, const char *pipeline)
+/* The part of every module's environment that does not change: the agent's
+ * own (minus SLUICE_*), with the directory of this sluice binary first in
+ * PATH so `sluice emit` always works. Built once, at agent start. */
+void sl_agent_base_env(sl_agent *a)
 {
+    char self[4096];
+    ssize_t sn = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[sn > 0 ? sn : 0] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = 0;
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = sl_xcalloc(n + st->nenv + 21, sizeof *env);
-    size_t k = 0;
-    /* `sluice emit` must work in every module: the directory of this very
-     * binary goes first in PATH */
-    char self[4096];
-    ssize_t sn = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (sn > 0) {
-        self[sn] = 0;
-        char *slash = strrchr(self, '/');
-        if (slash) *slash = 0;
-    } else {
-        self[0] = 0;
-    }
+    a->base_env = sl_xcalloc(n + 2, sizeof *a->base_env);
     int have_path = 0;
     for (size_t i = 0; i < n; i++) {
         if (strncmp(environ[i], "SLUICE_", 7) == 0) continue;
         if (self[0] && strncmp(environ[i], "PATH=", 5) == 0) {
-            env[k++] = sl_xasprintf("PATH=%s:%s", self, environ[i] + 5);
+            a->base_env[a->nbase++] = sl_xasprintf("PATH=%s:%s", self, environ[i] + 5);
             have_path = 1;
         } else {
-            env[k++] = sl_xstrdup(environ[i]);
+            a->base_env[a->nbase++] = sl_xstrdup(environ[i]);
         }
     }
     if (!have_path && self[0])
-        env[k++] = sl_xasprintf("PATH=%s:/usr/local/bin:/usr/bin:/bin", self);
+        a->base_env[a->nbase++] = sl_xasprintf("PATH=%s:/usr/local/bin:/usr/bin:/bin", self);
+}
+
+/* A task's environment: the base (borrowed, see sl_agent_base_env) plus its
+ * own SLUICE_* and the stage's env: (owned; free with free_env). */
+static char **build_env(sl_agent *a, const sl_stage *st, sl_atask *t, const char *pipeline)
+{
+    char **env = sl_xcalloc(a->nbase + st->nenv + 20, sizeof *env);
+    memcpy(env, a->base_env, a->nbase * sizeof *env);
+    size_t k = a->nbase;
     env[k++] = sl_xasprintf("SLUICE_KEY=%s", t->key);
     env[k++] = sl_xasprintf("SLUICE_HEADERS=%s", t->headers[0] ? t->headers : "{}");
     env[k++] = sl_xasprintf("SLUICE_STAGE=%s", st->name);
@@ -259,7 +264,9 @@ int sl_agent_task_start(sl_agent *a, sl_atask *t)
     int code = 0;
     int rc = rt->start(&spec, &t->pid, &code, &err);
     free_strv(argv);
-    free_strv(envp);
+    for (size_t i = a->nbase; envp[i]; i++)
+        free(envp[i]);
+    free(envp);
     free(out);
     free(er);
     if (rc < 0) {

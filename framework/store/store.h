@@ -100,9 +100,6 @@ int sl_store_tasks_list(sl_store *s, int64_t pipeline_id, int stage, int state, 
                         int limit, sl_task_row_fn fn, void *ctx, sl_err *err);
 /* Sets every queued/running task of a pipeline to cancelled; returns count. */
 int sl_store_pipeline_cancel_tasks(sl_store *s, int64_t pipeline_id, double now, sl_err *err);
-/* Duration statistics of finished tasks of one stage in a time window. */
-int sl_store_stage_finished_since(sl_store *s, int64_t pipeline_id, int stage, double since,
-                                  int64_t *n, sl_err *err);
 
 /* ---- attempts ---- */
 typedef struct sl_attempt_row {

@@ -278,22 +278,6 @@ int sl_store_pipeline_cancel_tasks(sl_store *s, int64_t pipeline_id, double now,
     return sqlite3_changes(s->db);
 }
 
-int sl_store_stage_finished_since(sl_store *s, int64_t pipeline_id, int stage, double since,
-                                  int64_t *n, sl_err *err)
-{
-    sqlite3_stmt *st = sl_store_stmt(s, ST_STAGE_FINISHED,
-                                     "SELECT count(*) FROM tasks WHERE pipeline_id=? AND stage=? "
-                                     "AND state=2 AND finished >= ?");
-    if (!st) return sl_store_fail(s, err, "prepare finished");
-    sqlite3_bind_int64(st, 1, pipeline_id);
-    sqlite3_bind_int(st, 2, stage);
-    sqlite3_bind_double(st, 3, since);
-    if (sqlite3_step(st) != SQLITE_ROW) return sl_store_fail(s, err, "count finished");
-    *n = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return 0;
-}
-
 int sl_store_attempt_insert(sl_store *s, int64_t task_id, const sl_attempt_row *a, sl_err *err)
 {
     sqlite3_stmt *st =
