@@ -37,6 +37,22 @@ void sl_cli_print_status(FILE *f, const Sluice__V1__StatusReply *st, int json);
 /* One API call by method name ("Status"), see rpc/rpc_pb.h. */
 #define SL_CALL(client, method, ...) SL_PB_CALL(client, SL_API_METHOD(method), __VA_ARGS__)
 
+/* One call from a one-shot command: connect to the controller (--controller,
+ * $SLUICE_CONTROLLER or the default), call, disconnect. On failure prints
+ * the error, with a hint when the controller is unreachable; evaluates to 0
+ * (reply set) or a negative code. */
+#define SL_CLI_CALL(ctl, method, reqfn, req, replyfn, reply)                                   \
+    ({                                                                                         \
+        const char *ca_ = sl_cli_controller(ctl);                                              \
+        sl_rpc_client *cc_ = sl_cli_connect(ca_);                                              \
+        sl_err ce_ = {0};                                                                      \
+        int cr_ = SL_CALL(cc_, method, reqfn, req, replyfn, reply, 30000, &ce_);               \
+        sl_rpc_client_free(cc_);                                                               \
+        if (cr_ < 0)                                                                           \
+            sl_cli_report(ca_, &ce_);                                                          \
+        cr_;                                                                                   \
+    })
+
 int cmd_controller(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_submit(int argc, char **argv);

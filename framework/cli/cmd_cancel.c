@@ -30,16 +30,10 @@ int cmd_cancel(int argc, char **argv)
     if (optind != argc - 1) return sl_cli_usage(USAGE, 1);
     Sluice__V1__CancelRequest req = SLUICE__V1__CANCEL_REQUEST__INIT;
     req.pipeline = argv[optind];
-    const char *addr = sl_cli_controller(ctl);
-    sl_rpc_client *cl = sl_cli_connect(addr);
     Sluice__V1__CancelReply *rep = NULL;
-    sl_err e = {0};
-    int rc = SL_CALL(cl, "Cancel", cancel_request, &req, cancel_reply, rep, 30000, &e);
-    sl_rpc_client_free(cl);
-    if (rc < 0) {
-        sl_cli_report(addr, &e);
+    int rc = SL_CLI_CALL(ctl, "Cancel", cancel_request, &req, cancel_reply, rep);
+    if (rc < 0)
         return 1;
-    }
     if (json)
         printf("{\"cancelled\":%lld}\n", (long long)rep->cancelled);
     else

@@ -92,17 +92,12 @@ int cmd_emit(int argc, char **argv)
         ms[i].headers = (char *)(headers ? headers : "");
         req.messages[i] = &ms[i];
     }
-    const char *addr = sl_cli_controller(ctl);
-    sl_rpc_client *cl = sl_cli_connect(addr);
     Sluice__V1__EmitReply *rep = NULL;
-    int rc = SL_CALL(cl, "Emit", emit_request, &req, emit_reply, rep, 30000, &e);
-    sl_rpc_client_free(cl);
+    int rc = SL_CLI_CALL(ctl, "Emit", emit_request, &req, emit_reply, rep);
     free(ms);
     free(req.messages);
-    if (rc < 0) {
-        sl_cli_report(addr, &e);
+    if (rc < 0)
         return 1;
-    }
     if (json)
         printf("{\"created\":%lld}\n", (long long)rep->created);
     else

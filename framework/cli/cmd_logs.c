@@ -42,16 +42,10 @@ int cmd_logs(int argc, char **argv)
     } else {
         return sl_cli_usage(USAGE, 1);
     }
-    const char *addr = sl_cli_controller(ctl);
-    sl_rpc_client *cl = sl_cli_connect(addr);
     Sluice__V1__TaskLogsReply *rep = NULL;
-    sl_err e = {0};
-    int rc = SL_CALL(cl, "TaskLogs", task_logs_request, &req, task_logs_reply, rep, 30000, &e);
-    sl_rpc_client_free(cl);
-    if (rc < 0) {
-        sl_cli_report(addr, &e);
+    int rc = SL_CLI_CALL(ctl, "TaskLogs", task_logs_request, &req, task_logs_reply, rep);
+    if (rc < 0)
         return 1;
-    }
     const Sluice__V1__TaskInfo *t = rep->task;
     if (json) {
         sl_buf b = SL_BUF_INIT;

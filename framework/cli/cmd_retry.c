@@ -42,17 +42,11 @@ int cmd_retry(int argc, char **argv)
     req.task_ids = sl_xcalloc(req.n_task_ids ? req.n_task_ids : 1, sizeof *req.task_ids);
     for (size_t i = 0; i < req.n_task_ids; i++)
         req.task_ids[i] = atoll(argv[optind + (int)i]);
-    const char *addr = sl_cli_controller(ctl);
-    sl_rpc_client *cl = sl_cli_connect(addr);
     Sluice__V1__RetryReply *rep = NULL;
-    sl_err e = {0};
-    int rc = SL_CALL(cl, "Retry", retry_request, &req, retry_reply, rep, 30000, &e);
-    sl_rpc_client_free(cl);
+    int rc = SL_CLI_CALL(ctl, "Retry", retry_request, &req, retry_reply, rep);
     free(req.task_ids);
-    if (rc < 0) {
-        sl_cli_report(addr, &e);
+    if (rc < 0)
         return 1;
-    }
     if (json)
         printf("{\"requeued\":%lld}\n", (long long)rep->requeued);
     else

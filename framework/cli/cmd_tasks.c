@@ -58,16 +58,10 @@ int cmd_tasks(int argc, char **argv)
         }
     }
     if (optind != argc) return sl_cli_usage(USAGE, 1);
-    const char *addr = sl_cli_controller(ctl);
-    sl_rpc_client *cl = sl_cli_connect(addr);
     Sluice__V1__ListTasksReply *rep = NULL;
-    sl_err e = {0};
-    int rc = SL_CALL(cl, "ListTasks", list_tasks_request, &req, list_tasks_reply, rep, 30000, &e);
-    sl_rpc_client_free(cl);
-    if (rc < 0) {
-        sl_cli_report(addr, &e);
+    int rc = SL_CLI_CALL(ctl, "ListTasks", list_tasks_request, &req, list_tasks_reply, rep);
+    if (rc < 0)
         return 1;
-    }
     if (json)
         fputs("[", stdout);
     else
