@@ -15,6 +15,7 @@ run() { # name, command...
   echo "=== $name took $((SECONDS - t0)) s"; echo
 }
 run dispatch  bash bench/dispatch.sh
+run dispatch_cpu bash bench/dispatch_cpu.sh
 run rpc       build/bench/rpc_latency
 run beam      build/bench/beam
 run search    build/bench/search
