@@ -45,14 +45,6 @@ fetch() {
   "$BIN" get "127.0.0.1:$PORT" mem/obj "$W/dst/obj" --token "$TOKEN" --streams "$1" |
     sed -n 's/.*GBps=\([0-9.]*\).*/\1/p'
 }
-# GB/s of one 1 GiB fetch written over a recycled file (a consumed object's
-# pages, as the agent's cache keeps them in MEM/.recycle): steady state
-fetchr() {
-  mkdir -p "$W/recycle"
-  [ -f "$W/dst/obj" ] && mv "$W/dst/obj" "$W/recycle/spare.$RANDOM"
-  "$BIN" get "127.0.0.1:$PORT" mem/obj "$W/dst/obj" --token "$TOKEN" --streams "$1" \
-    --recycle "$W/recycle" | sed -n 's/.*GBps=\([0-9.]*\).*/\1/p'
-}
 # GB/s of writing 1 GiB into a fresh /dev/shm file from a hot buffer (dd,
 # 1 MiB blocks): the cost of landing the bytes at all, which iperf3 skips
 shmw() {
@@ -71,12 +63,11 @@ iperf 1 >/dev/null # warm-up: let the VM fault in memory for both sides
 fetch 2 >/dev/null
 
 declare -A r
-configs="iperf1 iperf2 shmw dp1 dp2 dp4 dpr1 dpr2"
+configs="iperf1 iperf2 shmw dp1 dp2 dp4"
 for i in $(seq "$ROUNDS"); do
   r[iperf1]+="$(iperf 1) "; r[dp1]+="$(fetch 1) "
   r[iperf2]+="$(iperf 2) "; r[dp2]+="$(fetch 2) "; r[dp4]+="$(fetch 4) "
   r[shmw]+="$(shmw) "
-  r[dpr1]+="$(fetchr 1) "; r[dpr2]+="$(fetchr 2) "
 done
 declare -A m
 echo "bench dataplane (a): 1 GiB object, loopback, /dev/shm -> /dev/shm, $ROUNDS rounds interleaved"
@@ -87,7 +78,6 @@ for c in $configs; do
     iperf1) label="iperf3, 1 stream (memory->memory)" ;;
     iperf2) label="iperf3, 2 streams" ;;
     shmw) label="write 1 GiB to new /dev/shm file" ;;
-    dpr*) label="sluice-dp get, ${c#dpr} stream(s), recycled" ;;
     dp*) label="sluice-dp get, ${c#dp} stream(s)" ;;
   esac
   printf '  %-34s %6.3f       (%s)\n' "$label" "${m[$c]}" "${r[$c]% }"
@@ -95,10 +85,8 @@ done
 printf '  %-34s %6.3f       (includes server hashing 1 GiB)\n' "sluice-dp get, 2 streams, cold" "$cold"
 best_ip=$(printf '%s\n' "${m[iperf1]}" "${m[iperf2]}" | sort -g | tail -n1)
 best_dp=$(printf '%s\n' "${m[dp1]}" "${m[dp2]}" "${m[dp4]}" | sort -g | tail -n1)
-best_dpr=$(printf '%s\n' "${m[dpr1]}" "${m[dpr2]}" | sort -g | tail -n1)
-awk -v d="$best_dp" -v r="$best_dpr" -v w="${m[shmw]}" -v i="$best_ip" -v d2="${m[dp2]}" -v i2="${m[iperf2]}" -v d1="${m[dp1]}" -v i1="${m[iperf1]}" 'BEGIN {
+awk -v d="$best_dp" -v w="${m[shmw]}" -v i="$best_ip" -v d2="${m[dp2]}" -v i2="${m[iperf2]}" -v d1="${m[dp1]}" -v i1="${m[iperf1]}" 'BEGIN {
   printf "  ratio best sluice-dp into a new file / best iperf3: %.0f %%\n", 100 * d / i
-  printf "  ratio best sluice-dp over recycled pages (cache steady state) / best iperf3: %.0f %% (target >= 90 %%)\n", 100 * r / i
   printf "  ratio best sluice-dp / writing a new /dev/shm file: %.0f %% (the receiver-side ceiling)\n", 100 * d / w
   printf "  ratio same stream count: 1 stream %.0f %%, 2 streams %.0f %%\n", 100 * d1 / i1, 100 * d2 / i2 }'
 echo "  (iperf3 discards what it receives; sluice-dp writes every byte to a new /dev/shm"

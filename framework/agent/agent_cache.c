@@ -240,11 +240,8 @@ static int pull_one(sl_agent *a, sl_atask *t, const sl_ainput *in, sl_err *err)
                 *strrchr(parent, '/') = 0;
                 sl_mkdir_p(parent);
                 /* the second try resumes what the first moved */
-                char *rdir = sl_xasprintf("%s/.recycle", a->mem_root);
-                sl_dp_opts o = {.recycle_dir = rdir};
-                rc = sl_dp_fetch(in->addrs[r], a->token, obj, dst, &o, NULL, err);
-                if (rc < 0) rc = sl_dp_fetch(in->addrs[r], a->token, obj, dst, &o, NULL, err);
-                free(rdir);
+                rc = sl_dp_fetch(in->addrs[r], a->token, obj, dst, NULL, NULL, err);
+                if (rc < 0) rc = sl_dp_fetch(in->addrs[r], a->token, obj, dst, NULL, NULL, err);
                 if (rc < 0) {
                     sl_err_prefix(err, "pull %s from %s (%s)", obj, in->hosts[r], in->addrs[r]);
                     add_unreach(t, in, r);
@@ -395,49 +392,6 @@ void sl_agent_out_collect(sl_agent *a, sl_atask *t)
     t->output.size = total;
 }
 
-/* Deleted objects' files in the memory tier are kept as spares (up to a
- * tenth of the budget) for the next pull to write over: overwriting pages
- * tmpfs already holds is about twice as fast as allocating new ones. */
-static int64_t recycle_bytes(const char *dir)
-{
-    int64_t n = 0;
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char *p = sl_xasprintf("%s/%s", dir, e->d_name);
-        struct stat st;
-        if (e->d_name[0] != '.' && lstat(p, &st) == 0 && S_ISREG(st.st_mode)) n += st.st_size;
-        free(p);
-    }
-    closedir(d);
-    return n;
-}
-
-static void recycle_tree(sl_agent *a, const char *dir, int64_t *room)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *p = sl_xasprintf("%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0) {
-            if (S_ISDIR(st.st_mode)) {
-                recycle_tree(a, p, room);
-            } else if (S_ISREG(st.st_mode) && st.st_size >= (1 << 20) && st.st_size <= *room) {
-                char *to = sl_xasprintf("%s/.recycle/%lld.%d", a->mem_root, (long long)st.st_ino,
-                                        (int)getpid());
-                if (rename(p, to) == 0) *room -= st.st_size;
-                free(to);
-            }
-        }
-        free(p);
-    }
-    closedir(d);
-}
-
 void sl_agent_cache_delete(sl_agent *a, const char *tier_path)
 {
     const char *slash = strchr(tier_path, '/');
@@ -447,13 +401,8 @@ void sl_agent_cache_delete(sl_agent *a, const char *tier_path)
     snprintf(tier, sizeof tier, "%.*s", (int)(slash - tier_path), tier_path);
     const char *root = sl_agent_tier_root(a, tier);
     char *dir = sl_xasprintf("%s/%s", root, slash + 1);
-    if (root == a->mem_root) {
-        char *rdir = sl_xasprintf("%s/.recycle", a->mem_root);
-        mkdir(rdir, 0755);
-        int64_t room = a->mem_budget / 10 - recycle_bytes(rdir);
-        if (room > 0) recycle_tree(a, dir, &room);
-        free(rdir);
-    }
+    /* Unlinking only: a file of this object may be hard-linked into a live
+     * one (same-host hand-off), so its pages are never reused here. */
     sl_rm_rf(dir);
     prune_parents(root, dir);
     free(dir);

@@ -103,10 +103,6 @@ typedef struct sl_dp_opts {
     uint64_t expect_checksum; /* if non-zero, the object must have this checksum */
     int sock_buf;             /* SO_RCVBUF/SO_SNDBUF bytes, 0 = autotuning */
     int fsync;                /* fsync the file before rename (SSD tier) */
-    const char *recycle_dir;  /* spare files (consumed objects) to write into instead of
-                                 a new file: writing over pages a file system already
-                                 holds is about twice as fast as allocating new ones in
-                                 tmpfs. The file used is taken out of the directory. */
 } sl_dp_opts;
 
 typedef struct sl_dp_stats {

@@ -21,8 +21,7 @@ static const char usage[] =
     "usage: sluice-dp serve --root NAME=DIR [--root ...] [--listen HOST:PORT] [TOKEN]\n"
     "                       [--block-size SIZE] [--rate-limit SIZE] [--timeout-ms N]\n"
     "                       [--max-conns N] [--sock-buf SIZE]\n"
-    "       sluice-dp get ADDR OBJECT DEST [TOKEN] [--streams N] [--min-chunk SIZE] [--recycle "
-    "DIR]\n"
+    "       sluice-dp get ADDR OBJECT DEST [TOKEN] [--streams N] [--min-chunk SIZE]\n"
     "                       [--expect-checksum HEX] [--timeout-ms N] [--sock-buf SIZE] [--fsync]\n"
     "       sluice-dp put ADDR FILE OBJECT [TOKEN] [--timeout-ms N]\n"
     "       sluice-dp stat ADDR OBJECT [TOKEN]\n"
@@ -36,7 +35,7 @@ static const char usage[] =
 typedef struct args {
     const char *pos[4];
     int npos;
-    const char *token, *listen, *recycle;
+    const char *token, *listen;
     sl_dp_root roots[SL_DP_MAX_ROOTS];
     int nroots;
     int64_t block_size, rate_limit, min_chunk, sock_buf;
@@ -100,8 +99,6 @@ static void parse(int argc, char **argv, args *a)
             a->timeout_ms = atoi(v);
         } else if (strcmp(o, "--max-conns") == 0) {
             a->max_conns = atoi(v);
-        } else if (strcmp(o, "--recycle") == 0) {
-            a->recycle = v;
         } else if (strcmp(o, "--expect-checksum") == 0) {
             a->expect = strtoull(v, NULL, 16);
         } else if (o[0] == '-' && o[1] == '-') {
@@ -187,7 +184,6 @@ static void opts_of(const args *a, sl_dp_opts *o)
     o->expect_checksum = a->expect;
     o->sock_buf = (int)a->sock_buf;
     o->fsync = a->fsync;
-    o->recycle_dir = a->recycle;
 }
 
 static void print_stats(const char *what, const sl_dp_stats *s)

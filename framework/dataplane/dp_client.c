@@ -26,34 +26,6 @@
 #define STATE_HDR 48
 static const char STATE_MAGIC[8] = {'S', 'L', 'D', 'P', 'R', 'E', 'S', '1'};
 
-/* Moves the smallest spare file of at least `size` bytes (else the largest)
- * from dir to path; returns 0 if one was moved. Same file system only. */
-static int recycle_into(const char *dir, const char *path, uint64_t size)
-{
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    char best[4096] = "";
-    off_t best_size = -1;
-    int best_fits = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        char cand[4096];
-        snprintf(cand, sizeof cand, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(cand, &st) < 0 || !S_ISREG(st.st_mode)) continue;
-        int fits = (uint64_t)st.st_size >= size;
-        if (best_size < 0 || (fits && (!best_fits || st.st_size < best_size)) ||
-            (!fits && !best_fits && st.st_size > best_size)) {
-            snprintf(best, sizeof best, "%s", cand);
-            best_size = st.st_size;
-            best_fits = fits;
-        }
-    }
-    closedir(d);
-    return best[0] && rename(best, path) == 0 ? 0 : -1;
-}
-
 static void opts_fill(sl_dp_opts *o, const sl_dp_opts *in)
 {
     if (in)
@@ -370,7 +342,8 @@ static int state_load(fetch *f, uint8_t *done, sl_err *err)
         if (good) return (int)good;
     }
     /* No truncation to 0 first: every block is marked missing and will be
-     * written, so pages the file already has (a recycled file) are reused. */
+     * written, so pages a partial file of an earlier try already has are
+     * reused. The partial file is private to this fetch (never a link). */
     if (ftruncate(f->part_fd, (off_t)f->g.size) < 0 || ftruncate(f->state_fd, 0) < 0 ||
         pwrite(f->state_fd, want, STATE_HDR, 0) != STATE_HDR ||
         (nb && pwrite(f->state_fd, done, nb, STATE_HDR) != (ssize_t)nb))
@@ -443,7 +416,6 @@ int sl_dp_fetch(const char *addr, const char *token, const char *object, const c
                      (unsigned long long)f.o.expect_checksum);
         goto out;
     }
-    if (f.o.recycle_dir && access(part, F_OK) != 0) recycle_into(f.o.recycle_dir, part, f.g.size);
     f.part_fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     f.state_fd = open(state, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (f.part_fd < 0 || f.state_fd < 0) {
