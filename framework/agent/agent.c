@@ -92,6 +92,7 @@ static int do_register(sl_agent *a, sl_err *err)
     int rc = CALL(M_REGISTER, register_request, &req, register_reply, rep, 5000, err);
     if (rc == 0) {
         a->lease_ttl_ms = rep->lease_ttl_ms > 0 ? rep->lease_ttl_ms : 30000;
+        a->host_ttl_ms = a->lease_ttl_ms;
         snprintf(a->token, sizeof a->token, "%s", rep->token);
         if (rep->wipe_cache) sl_agent_cache_wipe(a);
         sluice__v1__register_reply__free_unpacked(rep, NULL);
@@ -563,7 +564,14 @@ static void *report_thread(void *arg)
         }
         if (sl_mono_ms() >= next_hb) {
             heartbeat(a);
-            next_hb = sl_mono_ms() + (a->lease_ttl_ms / 3 > 100 ? a->lease_ttl_ms / 3 : 100);
+            /* often enough for the shorter of the leases we hold and the
+             * controller's host timeout: a pipeline's lease_ttl may be
+             * minutes, but a host silent for the controller's lease period
+             * is declared lost (its leases end, its objects are re-made) */
+            pthread_mutex_lock(&a->mu);
+            int64_t ttl = a->lease_ttl_ms < a->host_ttl_ms ? a->lease_ttl_ms : a->host_ttl_ms;
+            pthread_mutex_unlock(&a->mu);
+            next_hb = sl_mono_ms() + (ttl / 3 > 100 ? ttl / 3 : 100);
         }
     }
     return NULL;

@@ -78,8 +78,9 @@ typedef struct sl_agent {
     const sl_agent_config *cfg;
     char *name, *agent_id, *mem_root, *ssd_root, *work_root;
     sl_rpc_client *rpc;
-    int64_t lease_ttl_ms;
-    int evfd; /* wakes the executor: new tasks or cancellations */
+    int64_t lease_ttl_ms; /* shortest lease of the tasks leased last */
+    int64_t host_ttl_ms;  /* silence after which the controller declares this host lost */
+    int evfd;             /* wakes the executor: new tasks or cancellations */
 
     pthread_mutex_t mu;                    /* guards the fields below */
     pthread_cond_t report_cv;              /* completions queued or stopping */
@@ -111,7 +112,7 @@ typedef struct sl_agent {
     pthread_t push_threads[4]; /* pushes run in parallel: one object per thread */
     int npush_threads;
 
-    char **base_env;           /* environment shared by every module (read-only) */
+    char **base_env; /* environment shared by every module (read-only) */
     size_t nbase;
 
     /* executor thread only */

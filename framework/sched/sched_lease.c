@@ -262,7 +262,9 @@ static int try_lease(sl_sched *s, sl_agent_rt *a, const char *agent_id, const sl
                 out->lease_ttl_ms = p->lease_ttl_ms;
         }
     }
-    if (out->n) sl_sched_host_seen(s, a->host, now);
+    /* every call is a sign of life, also one that leases nothing: an agent
+     * busy pulling inputs or running long tasks must not be declared lost */
+    sl_sched_host_seen(s, a->host, now);
     if (!out->deletions) /* deletions ride on the lease: caches free up promptly */
         sl_sched_cache_deletions(s, a->host, &out->deletions, &out->ndeletions, NULL);
     if ((rc = sl_store_commit(s->store, err)) < 0) {
