@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cache/manifest_pb.h"
 #include "runtime/runtime.h"
 #include "rpc/rpc_pb.h"
 #include "sluice.pb-c.h"
@@ -118,7 +119,12 @@ static void *pk_alloc(pb_completions *pk, size_t n)
     return p;
 }
 
-/* An ObjectRef for an object of ours: files from "name\tsize\n" lines, one
+static void *pk_alloc_cb(void *pk, size_t n)
+{
+    return pk_alloc(pk, n);
+}
+
+/* An ObjectRef for an object of ours: files from its manifest, one
  * replica naming the host it is on (us, or a push destination). */
 static Sluice__V1__ObjectRef *pk_object(pb_completions *pk, const sl_aobj *o, const char *host)
 {
@@ -126,25 +132,7 @@ static Sluice__V1__ObjectRef *pk_object(pb_completions *pk, const sl_aobj *o, co
     sluice__v1__object_ref__init(x);
     x->path = o->path;
     x->size = o->size;
-    size_t nf = 0;
-    for (const char *p = o->files ? o->files : ""; *p; p++)
-        nf += *p == '\n';
-    x->files = pk_alloc(pk, (nf ? nf : 1) * sizeof *x->files);
-    for (const char *p = o->files ? o->files : ""; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        const char *tab = memchr(p, '\t', len);
-        if (tab) {
-            Sluice__V1__ObjectFile *f = pk_alloc(pk, sizeof *f);
-            sluice__v1__object_file__init(f);
-            char *name = pk_alloc(pk, (size_t)(tab - p) + 1);
-            memcpy(name, p, (size_t)(tab - p));
-            f->name = name;
-            f->size = strtoll(tab + 1, NULL, 10);
-            x->files[x->n_files++] = f;
-        }
-        p += len + (nl ? 1 : 0);
-    }
+    x->files = sl_manifest_to_pb(o->files, &x->n_files, pk_alloc_cb, pk);
     Sluice__V1__Replica *r = pk_alloc(pk, sizeof *r);
     sluice__v1__replica__init(r);
     r->host = (char *)host;
@@ -196,6 +184,12 @@ static void pack_completions(pb_completions *pk, sl_atask *batch, size_t n, cons
             for (size_t k = 0; k < t->nunreach; k++)
                 c->unreachable[k] = pk_object(pk, &t->unreach[k], t->unreach[k].host);
             c->n_unreachable = t->nunreach;
+        }
+        if (t->ncorrupt) {
+            c->corrupt = pk_alloc(pk, t->ncorrupt * sizeof *c->corrupt);
+            for (size_t k = 0; k < t->ncorrupt; k++)
+                c->corrupt[k] = pk_object(pk, &t->corrupt[k], t->corrupt[k].host);
+            c->n_corrupt = t->ncorrupt;
         }
         if (t->ncopies) {
             c->copies = pk_alloc(pk, t->ncopies * sizeof *c->copies);
@@ -264,10 +258,7 @@ static void copy_inputs(sl_atask *t, const Sluice__V1__LeasedTask *lt)
         sl_ainput *in = &t->inputs[i];
         in->path = sl_xstrdup(o->path);
         in->size = o->size;
-        sl_buf f = SL_BUF_INIT;
-        for (size_t k = 0; k < o->n_files; k++)
-            sl_buf_printf(&f, "%s\t%lld\n", o->files[k]->name, (long long)o->files[k]->size);
-        in->files = sl_buf_steal(&f);
+        in->files = sl_manifest_from_pb(o->files, o->n_files);
         in->nrep = o->n_replicas;
         in->hosts = sl_xcalloc(o->n_replicas ? o->n_replicas : 1, sizeof *in->hosts);
         in->addrs = sl_xcalloc(o->n_replicas ? o->n_replicas : 1, sizeof *in->addrs);
@@ -283,13 +274,10 @@ static void copy_inputs(sl_atask *t, const Sluice__V1__LeasedTask *lt)
 static void queue_pushes(sl_agent *a, Sluice__V1__Push **push, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        sl_buf f = SL_BUF_INIT;
-        for (size_t k = 0; k < push[i]->n_files; k++)
-            sl_buf_printf(&f, "%s\t%lld\n", push[i]->files[k]->name,
-                          (long long)push[i]->files[k]->size);
-        sl_agent_push_enqueue(a, push[i]->tier, push[i]->path, f.data ? f.data : "",
-                              push[i]->dest_host, push[i]->dest_addr);
-        sl_buf_free(&f);
+        char *files = sl_manifest_from_pb(push[i]->files, push[i]->n_files);
+        sl_agent_push_enqueue(a, push[i]->tier, push[i]->path, files, push[i]->dest_host,
+                              push[i]->dest_addr);
+        free(files);
     }
 }
 
@@ -616,15 +604,22 @@ static int running_in_stage(const sl_agent *a, int64_t pid, int stage)
     return n;
 }
 
-/* The stage's slots from a model already fetched, 0 if not known yet. */
-static int cached_slots(const sl_agent *a, int64_t pid, int stage)
+/* A stage of a model already fetched, NULL if not known yet. */
+static const sl_stage *cached_stage(const sl_agent *a, int64_t pid, int stage)
 {
     for (size_t i = 0; i < a->nmodels; i++)
         if (a->models[i].pipeline_id == pid)
             return stage >= 0 && (size_t)stage < a->models[i].model->nstages
-                       ? a->models[i].model->stages[stage].slots
-                       : 0;
-    return 0;
+                       ? &a->models[i].model->stages[stage]
+                       : NULL;
+    return NULL;
+}
+
+/* The stage's slots from a model already fetched, 0 if not known yet. */
+static int cached_slots(const sl_agent *a, int64_t pid, int stage)
+{
+    const sl_stage *st = cached_stage(a, pid, stage);
+    return st ? st->slots : 0;
 }
 
 static void start_pending(sl_agent *a)
@@ -666,6 +661,8 @@ static void start_pending(sl_agent *a)
         }
         pthread_mutex_unlock(&a->mu);
         if (!t) return;
+        const sl_stage *st = cached_stage(a, t->pipeline_id, t->stage);
+        t->verify_local = st && st->verify_local;
         if (!from_staging && !sl_agent_inputs_local(a, t)) {
             /* inputs are on other hosts: pull them without holding up others */
             sl_agent_stage_async(a, t);

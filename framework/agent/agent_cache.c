@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/manifest.h"
 #include "dataplane/dataplane.h"
 #include "util/fsutil.h"
 
@@ -87,6 +88,10 @@ static void *push_main(void *arg);
 
 int sl_agent_cache_start(sl_agent *a, sl_err *err)
 {
+    /* copies a killed agent was pulling: never checked, never visible */
+    char *incoming = sl_xasprintf("%s/.incoming", a->mem_root);
+    sl_rm_rf(incoming);
+    free(incoming);
     sl_dp_config c = {0};
     c.listen = a->cfg->data_listen ? a->cfg->data_listen : "0.0.0.0:0";
     c.token = a->token;
@@ -137,69 +142,119 @@ void sl_agent_cache_stop(sl_agent *a)
 
 /* ---- inputs --------------------------------------------------------------- */
 
-/* Does dir hold every file of the list with its size? */
-static int complete_here(const char *dir, const char *files)
+/* Inputs are read only after they match their manifest (cache/manifest.h):
+ * a copy from another host is pulled into a private staging directory
+ * (MEM/.incoming), checked file by file, and only then renamed to its place
+ * in the memory tier, so no consumer ever sees a partial or corrupt copy.
+ * A copy pushed here, or pulled earlier for another task, is checked before
+ * its first use by this task; a replica this host made itself is checked
+ * only for stages with `verify: local`. A copy that does not match is
+ * removed (ours) or reported (another host's): the controller drops it and
+ * re-makes the object from its lineage when no good copy is left. */
+
+static void add_ref(sl_aobj **v, size_t *n, const char *path, const char *tier, const char *host,
+                    char *files)
 {
-    for (const char *p = files ? files : ""; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        const char *tab = memchr(p, '\t', len);
-        if (tab) {
-            char *f = sl_xasprintf("%s/%.*s", dir, (int)(tab - p), p);
-            struct stat st;
-            int ok = stat(f, &st) == 0 && st.st_size == strtoll(tab + 1, NULL, 10);
-            free(f);
-            if (!ok) return 0;
-        }
-        p += len + (nl ? 1 : 0);
-    }
-    return 1;
+    *v = sl_xrealloc(*v, (*n + 1) * sizeof **v);
+    sl_aobj *u = &(*v)[(*n)++];
+    memset(u, 0, sizeof *u);
+    u->path = sl_xstrdup(path);
+    u->tier = sl_xstrdup(tier);
+    u->host = host ? sl_xstrdup(host) : NULL;
+    u->files = files ? files : sl_xstrdup("");
 }
 
-/* The local directory of input i if it is complete on this host, else NULL.
- * A replica of tier "push" is one a producer is pushing here right now
- * (stream: true); with `wait_ms` it is waited for. */
-static char *local_copy(sl_agent *a, const sl_ainput *in, int wait_ms)
+static void add_unreach(sl_atask *t, const sl_ainput *in, size_t r)
+{
+    add_ref(&t->unreach, &t->nunreach, in->path, in->tiers[r], in->hosts[r], NULL);
+}
+
+/* Records that the copy of `in` in `dir` (on `host`, tier `tier`) did not
+ * match: the file that differed with the size and hash found there. */
+static void add_corrupt(sl_agent *a, sl_atask *t, const sl_ainput *in, const char *host,
+                        const char *tier, const char *dir, const char *bad, const char *why)
+{
+    sl_buf found = SL_BUF_INIT;
+    if (bad) {
+        char *f = sl_xasprintf("%s/%s", dir, bad);
+        char hex[SL_MANIFEST_HASH_HEX + 1] = "";
+        int64_t size = -1;
+        sl_manifest_hash_file(f, hex, &size, NULL);
+        sl_manifest_add(&found, bad, strlen(bad), size, hex);
+        free(f);
+    }
+    add_ref(&t->corrupt, &t->ncorrupt, in->path, tier, host, sl_buf_steal(&found));
+    fprintf(stderr,
+            "sluice agent %s: INTEGRITY: copy of %s from %s does not match its manifest (%s); "
+            "discarded, task %lld\n",
+            a->name, in->path, host, why, (long long)t->id);
+}
+
+/* Is dir a complete and correct copy of `in`? On a mismatch the copy is
+ * reported (as on this host, tier `tier`) and removed. */
+static int verified_here(sl_agent *a, sl_atask *t, const sl_ainput *in, const char *dir,
+                         const char *tier)
+{
+    char *bad = NULL;
+    sl_err e = {0};
+    if (sl_manifest_verify(dir, in->files, &bad, &e) == 0) return 1;
+    add_corrupt(a, t, in, a->name, tier, dir, bad, e.msg);
+    free(bad);
+    sl_rm_rf(dir);
+    return 0;
+}
+
+/* The local directory of input `in` on this host, or NULL. A replica the
+ * catalog places here is taken as it is (re-hashed by the caller only for
+ * `verify: local`). With `others`, a copy that arrived otherwise is looked
+ * for too and checked against the manifest first: one pushed here (a replica
+ * of tier "push", waited for up to wait_ms) or pulled for an earlier task. */
+static char *local_copy(sl_agent *a, sl_atask *t, const sl_ainput *in, int others, int wait_ms,
+                        const char **tier)
 {
     for (size_t r = 0; r < in->nrep; r++) {
         if (strcmp(in->hosts[r], a->name) != 0) continue;
         int incoming = !strcmp(in->tiers[r], "push");
         char *d =
             sl_xasprintf("%s/%s", sl_agent_tier_root(a, incoming ? "mem" : in->tiers[r]), in->path);
-        if (!incoming) return d;
+        if (!incoming) {
+            *tier = in->tiers[r];
+            return d;
+        }
+        if (!others) {
+            free(d);
+            return NULL;
+        }
         for (int waited = 0;; waited += 20) {
-            if (complete_here(d, in->files)) return d;
-            if (waited >= wait_ms) break;
+            if (sl_manifest_sizes_match(d, in->files)) break;
+            if (waited >= wait_ms) {
+                free(d);
+                return NULL;
+            }
             struct timespec ts = {0, 20 * 1000000L};
             nanosleep(&ts, NULL);
         }
+        *tier = "mem";
+        if (verified_here(a, t, in, d, "push")) return d;
         free(d);
         return NULL;
     }
-    /* a copy pushed here (stream edge) or pulled for an earlier task */
+    if (!others) return NULL;
     char *d = sl_xasprintf("%s/%s", a->mem_root, in->path);
-    if (complete_here(d, in->files)) return d;
+    *tier = "mem";
+    if (sl_manifest_sizes_match(d, in->files) && verified_here(a, t, in, d, "mem")) return d;
     free(d);
     return NULL;
-}
-
-static void add_unreach(sl_atask *t, const sl_ainput *in, size_t r)
-{
-    t->unreach = sl_xrealloc(t->unreach, (t->nunreach + 1) * sizeof *t->unreach);
-    sl_aobj *u = &t->unreach[t->nunreach++];
-    memset(u, 0, sizeof *u);
-    u->path = sl_xstrdup(in->path);
-    u->tier = sl_xstrdup(in->tiers[r]);
-    u->host = sl_xstrdup(in->hosts[r]);
-    u->files = sl_xstrdup("");
 }
 
 int sl_agent_inputs_local(sl_agent *a, sl_atask *t)
 {
     if (t->ninputs == 0 || t->staged) return 1;
+    if (t->verify_local) return 0; /* hashing is the staging thread's work */
     sl_buf dirs = SL_BUF_INIT;
     for (size_t i = 0; i < t->ninputs; i++) {
-        char *d = local_copy(a, &t->inputs[i], 0);
+        const char *tier;
+        char *d = local_copy(a, t, &t->inputs[i], 0, 0, &tier);
         if (!d) {
             sl_buf_free(&dirs);
             return 0;
@@ -214,8 +269,60 @@ int sl_agent_inputs_local(sl_agent *a, sl_atask *t)
     return 1;
 }
 
-/* Pulls input `in` from one of its replicas into the memory tier. */
-static int pull_one(sl_agent *a, sl_atask *t, const sl_ainput *in, sl_err *err)
+typedef struct {
+    sl_agent *a;
+    const sl_ainput *in;
+    size_t r;
+    const char *stage_dir;
+    sl_err *err;
+} fetch_ctx;
+
+static int fetch_file(void *ctx, const sl_mfile *f)
+{
+    fetch_ctx *c = ctx;
+    const sl_ainput *in = c->in;
+    char *obj = sl_xasprintf("%s/%s/%.*s", in->tiers[c->r], in->path, (int)f->namelen, f->name);
+    char *dst = sl_xasprintf("%s/%.*s", c->stage_dir, (int)f->namelen, f->name);
+    char *parent = sl_xstrdup(dst);
+    *strrchr(parent, '/') = 0;
+    sl_mkdir_p(parent);
+    /* the second try resumes what the first moved */
+    int rc = sl_dp_fetch(in->addrs[c->r], c->a->token, obj, dst, NULL, NULL, c->err);
+    if (rc < 0) rc = sl_dp_fetch(in->addrs[c->r], c->a->token, obj, dst, NULL, NULL, c->err);
+    if (rc < 0)
+        sl_err_prefix(c->err, "pull %s from %s (%s)", obj, in->hosts[c->r], in->addrs[c->r]);
+    free(parent);
+    free(obj);
+    free(dst);
+    return rc < 0 ? rc : 0;
+}
+
+/* Moves a checked copy from staging to its place. If a copy is there
+ * already (another task pulled it meanwhile) and it is correct, it stays. */
+static int publish(sl_agent *a, sl_atask *t, const sl_ainput *in, const char *staged,
+                   const char *dir, sl_err *err)
+{
+    char *parent = sl_xstrdup(dir);
+    *strrchr(parent, '/') = 0;
+    int rc = -1;
+    for (int tries = 0; tries < 10 && rc < 0; tries++) {
+        sl_mkdir_p(parent); /* a concurrent prune may remove an empty parent: retry */
+        rc = rename(staged, dir);
+        if (rc < 0 && (errno == ENOTEMPTY || errno == EEXIST)) {
+            if (verified_here(a, t, in, dir, "mem")) rc = 0; /* theirs is as good */
+        } else if (rc < 0 && errno != ENOENT) {
+            break;
+        }
+    }
+    if (rc < 0) sl_errf(err, SL_EIO, "cannot move %s to %s: %s", staged, dir, strerror(errno));
+    free(parent);
+    return rc < 0 ? SL_EIO : 0;
+}
+
+/* Pulls input `in` (number i of task t) from one of its replicas into the
+ * memory tier, through staging; replicas that cannot be read or do not
+ * match are recorded and the next one is tried. */
+static int pull_one(sl_agent *a, sl_atask *t, size_t i, const sl_ainput *in, sl_err *err)
 {
     char *dir = sl_xasprintf("%s/%s", a->mem_root, in->path);
     int rc = SL_ENOTFOUND;
@@ -227,32 +334,29 @@ static int pull_one(sl_agent *a, sl_atask *t, const sl_ainput *in, sl_err *err)
             continue;
         }
         if (!in->addrs[r][0]) continue;
-        rc = 0;
-        for (const char *p = in->files ? in->files : ""; *p && rc == 0;) {
-            const char *nl = strchr(p, '\n');
-            size_t len = nl ? (size_t)(nl - p) : strlen(p);
-            const char *tab = memchr(p, '\t', len);
-            if (tab) {
-                char *name = sl_xstrndup(p, (size_t)(tab - p));
-                char *obj = sl_xasprintf("%s/%s/%s", in->tiers[r], in->path, name);
-                char *dst = sl_xasprintf("%s/%s", dir, name);
-                char *parent = sl_xstrdup(dst);
-                *strrchr(parent, '/') = 0;
-                sl_mkdir_p(parent);
-                /* the second try resumes what the first moved */
-                rc = sl_dp_fetch(in->addrs[r], a->token, obj, dst, NULL, NULL, err);
-                if (rc < 0) rc = sl_dp_fetch(in->addrs[r], a->token, obj, dst, NULL, NULL, err);
-                if (rc < 0) {
-                    sl_err_prefix(err, "pull %s from %s (%s)", obj, in->hosts[r], in->addrs[r]);
-                    add_unreach(t, in, r);
-                }
-                free(parent);
-                free(name);
-                free(obj);
-                free(dst);
+        char *staged =
+            sl_xasprintf("%s/.incoming/t%lld.%zu.%zu", a->mem_root, (long long)t->id, i, r);
+        sl_rm_rf(staged);
+        sl_mkdir_p(staged);
+        fetch_ctx fc = {a, in, r, staged, err};
+        rc = sl_manifest_each(in->files, fetch_file, &fc);
+        if (rc < 0) {
+            add_unreach(t, in, r);
+        } else {
+            char *bad = NULL;
+            sl_err e = {0};
+            if (sl_manifest_verify(staged, in->files, &bad, &e) < 0) {
+                add_corrupt(a, t, in, in->hosts[r], in->tiers[r], staged, bad, e.msg);
+                sl_errf(err, SL_EIO, "copy from %s does not match its manifest: %s", in->hosts[r],
+                        e.msg);
+                rc = SL_EIO;
+            } else {
+                rc = publish(a, t, in, staged, dir, err);
             }
-            p += len + (nl ? 1 : 0);
+            free(bad);
         }
+        sl_rm_rf(staged);
+        free(staged);
     }
     free(dir);
     return rc;
@@ -272,10 +376,15 @@ static void *stage_main(void *arg)
     sl_buf dirs = SL_BUF_INIT;
     for (size_t i = 0; i < t->ninputs && !t->error; i++) {
         const sl_ainput *in = &t->inputs[i];
-        char *d = local_copy(a, in, 30000);
+        const char *tier = "mem";
+        char *d = local_copy(a, t, in, 1, 30000, &tier);
+        if (d && t->verify_local && !verified_here(a, t, in, d, tier)) {
+            free(d); /* verify: local found it changed since it was made */
+            d = NULL;
+        }
         if (!d) {
             sl_err e = {0};
-            if (pull_one(a, t, in, &e) < 0) {
+            if (pull_one(a, t, i, in, &e) < 0) {
                 t->error = sl_xasprintf("input %s could not be fetched: %s", in->path, e.msg);
                 break;
             }
@@ -283,13 +392,9 @@ static void *stage_main(void *arg)
             fprintf(stderr, "sluice agent %s: pulled %s (%lld bytes) for task %lld\n", a->name,
                     in->path, (long long)in->size, (long long)t->id);
             /* the copy is a replica now: reported with the completion */
-            t->copies = sl_xrealloc(t->copies, (t->ncopies + 1) * sizeof *t->copies);
-            sl_aobj *c = &t->copies[t->ncopies++];
-            memset(c, 0, sizeof *c);
-            c->tier = sl_xstrdup("mem");
-            c->path = sl_xstrdup(in->path);
-            c->files = sl_xstrdup(in->files ? in->files : "");
-            c->size = in->size;
+            add_ref(&t->copies, &t->ncopies, in->path, "mem", NULL,
+                    sl_xstrdup(in->files ? in->files : ""));
+            t->copies[t->ncopies - 1].size = in->size;
         }
         if (dirs.len) sl_buf_putc(&dirs, ' ');
         sl_buf_puts(&dirs, d);
@@ -340,34 +445,6 @@ int sl_agent_out_prepare(sl_agent *a, sl_atask *t, const char *stage_name, sl_er
     return 0;
 }
 
-/* Lists regular files under dir (relative names) with their sizes. */
-static void scan(const char *root, const char *rel, sl_buf *files, int64_t *total)
-{
-    char *dir = rel[0] ? sl_xasprintf("%s/%s", root, rel) : sl_xstrdup(root);
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char *r = rel[0] ? sl_xasprintf("%s/%s", rel, e->d_name) : sl_xstrdup(e->d_name);
-            char *full = sl_xasprintf("%s/%s", root, r);
-            struct stat st;
-            if (lstat(full, &st) == 0) {
-                if (S_ISDIR(st.st_mode)) {
-                    scan(root, r, files, total);
-                } else if (S_ISREG(st.st_mode)) {
-                    sl_buf_printf(files, "%s\t%lld\n", r, (long long)st.st_size);
-                    *total += st.st_size;
-                }
-            }
-            free(r);
-            free(full);
-        }
-        closedir(d);
-    }
-    free(dir);
-}
-
 void sl_agent_out_collect(sl_agent *a, sl_atask *t)
 {
     if (!t->out_dir) return;
@@ -377,9 +454,18 @@ void sl_agent_out_collect(sl_agent *a, sl_atask *t)
         prune_parents(root, t->out_dir);
         return;
     }
+    /* the manifest: what every later copy is checked against */
     sl_buf files = SL_BUF_INIT;
     int64_t total = 0;
-    scan(t->out_dir, "", &files, &total);
+    sl_err e = {0};
+    if (sl_manifest_make(t->out_dir, &files, &total, &e) < 0) {
+        sl_buf_free(&files);
+        t->exit_code = SL_EXIT_OUTPUT_UNREADABLE;
+        if (!t->error) t->error = sl_xasprintf("output could not be collected: %s", e.msg);
+        sl_rm_rf(t->out_dir);
+        prune_parents(root, t->out_dir);
+        return;
+    }
     if (!files.len) { /* wrote nothing: no object */
         rmdir(t->out_dir);
         prune_parents(root, t->out_dir);
@@ -432,6 +518,13 @@ static int push_one(sl_agent *a, sl_apush *p, sl_err *err)
 {
     int rc = 0;
     const char *root = sl_agent_tier_root(a, p->obj.tier);
+    /* what leaves this host matches what its producer wrote: the transfer
+     * itself is checked block by block against the bytes read here */
+    char *dir = sl_xasprintf("%s/%s", root, p->obj.path);
+    rc = sl_manifest_verify(dir, p->obj.files, NULL, err);
+    free(dir);
+    if (rc < 0)
+        return sl_err_prefix(err, "not pushed: the object here does not match its manifest");
     for (const char *s = p->obj.files; *s && rc == 0;) {
         const char *nl = strchr(s, '\n');
         size_t len = nl ? (size_t)(nl - s) : strlen(s);

@@ -11,6 +11,10 @@
 #include "rpc/rpc.h"
 #include "util/buf.h"
 
+/* Exit code of a task whose output directory could not be read back to
+ * make its manifest (an I/O error): it goes through the retry rules. */
+#define SL_EXIT_OUTPUT_UNREADABLE (-4)
+
 typedef struct sl_emitted {
     char *stage, *key, *headers;
 } sl_emitted;
@@ -49,6 +53,9 @@ typedef struct sl_atask {
     size_t ncopies;
     sl_aobj *unreach; /* replicas that could not be read (reported with exit -3) */
     size_t nunreach;
+    sl_aobj *corrupt; /* copies that did not match their manifest (always reported) */
+    size_t ncorrupt;
+    int verify_local; /* the stage asks for `verify: local` */
     /* while running (owned by the executor thread) */
     pid_t pid;
     double started, finished;

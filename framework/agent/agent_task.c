@@ -67,6 +67,9 @@ void sl_agent_task_free(sl_atask *t)
     for (size_t i = 0; i < t->nunreach; i++)
         sl_aobj_clear(&t->unreach[i]);
     free(t->unreach);
+    for (size_t i = 0; i < t->ncorrupt; i++)
+        sl_aobj_clear(&t->corrupt[i]);
+    free(t->corrupt);
     free(t);
 }
 

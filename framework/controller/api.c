@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/manifest_pb.h"
 #include "sluice.pb-c.h"
 #include "store/store.h"
 
@@ -483,7 +484,7 @@ static int h_register(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, s
     return rc;
 }
 
-/* ---- objects on the wire: "name\tsize\n" lines <-> ObjectFile ---- */
+/* ---- objects on the wire: manifest text <-> ObjectFile (cache/manifest_pb.h) ---- */
 
 typedef struct {
     Sluice__V1__ObjectRef **refs;
@@ -508,41 +509,9 @@ static void pa_free(pb_arena *a)
     memset(a, 0, sizeof *a);
 }
 
-/* Fills files/n_files of an ObjectRef from the text form. */
-static void files_to_pb(pb_arena *a, const char *text, Sluice__V1__ObjectFile ***files, size_t *n)
+static void *pa_alloc_cb(void *arena, size_t n)
 {
-    size_t cap = 0;
-    *files = NULL;
-    *n = 0;
-    for (const char *p = text ? text : ""; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        const char *tab = memchr(p, '\t', len);
-        if (tab) {
-            if (*n == cap) {
-                cap = cap ? cap * 2 : 8;
-                Sluice__V1__ObjectFile **nf = pa_alloc(a, cap * sizeof *nf);
-                if (*n) memcpy(nf, *files, *n * sizeof *nf);
-                *files = nf;
-            }
-            Sluice__V1__ObjectFile *f = pa_alloc(a, sizeof *f);
-            sluice__v1__object_file__init(f);
-            char *name = pa_alloc(a, (size_t)(tab - p) + 1);
-            memcpy(name, p, (size_t)(tab - p));
-            f->name = name;
-            f->size = strtoll(tab + 1, NULL, 10);
-            (*files)[(*n)++] = f;
-        }
-        p += len + (nl ? 1 : 0);
-    }
-}
-
-static char *files_from_pb(Sluice__V1__ObjectFile **files, size_t n)
-{
-    sl_buf b = SL_BUF_INIT;
-    for (size_t i = 0; i < n; i++)
-        sl_buf_printf(&b, "%s\t%lld\n", files[i]->name, (long long)files[i]->size);
-    return sl_buf_steal(&b);
+    return pa_alloc(arena, n);
 }
 
 static Sluice__V1__ObjectRef *objref_to_pb(pb_arena *a, const sl_obj_ref *o)
@@ -553,7 +522,7 @@ static Sluice__V1__ObjectRef *objref_to_pb(pb_arena *a, const sl_obj_ref *o)
     x->size = o->size;
     x->stage = o->stage;
     x->key = o->key;
-    files_to_pb(a, o->files, &x->files, &x->n_files);
+    x->files = sl_manifest_to_pb(o->files, &x->n_files, pa_alloc_cb, a);
     x->n_replicas = o->nreplicas;
     x->replicas = pa_alloc(a, (o->nreplicas ? o->nreplicas : 1) * sizeof *x->replicas);
     for (size_t i = 0; i < o->nreplicas; i++) {
@@ -577,7 +546,7 @@ static Sluice__V1__Push **pushes_to_pb(pb_arena *a, const sl_push_list *l)
         x->tier = l->v[i].tier;
         x->dest_host = l->v[i].dest_host;
         x->dest_addr = l->v[i].dest_addr;
-        files_to_pb(a, l->v[i].files, &x->files, &x->n_files);
+        x->files = sl_manifest_to_pb(l->v[i].files, &x->n_files, pa_alloc_cb, a);
         v[i] = x;
     }
     return v;
@@ -591,7 +560,7 @@ static sl_obj_out *objouts_view(Sluice__V1__ObjectRef **refs, size_t n, int dest
         const Sluice__V1__ObjectRef *r = refs[i];
         o[i].path = r->path;
         o[i].size = r->size;
-        o[i].files = files_from_pb(r->files, r->n_files);
+        o[i].files = sl_manifest_from_pb(r->files, r->n_files);
         o[i].tier = r->n_replicas ? r->replicas[0]->tier : "mem";
         o[i].host = dest_host && r->n_replicas ? r->replicas[0]->host : NULL;
     }
@@ -641,6 +610,8 @@ static void view_completions(completions_view *v, Sluice__V1__Completion **done,
         c->ncopies = d->n_copies;
         c->unreachable = objouts_view(d->unreachable, d->n_unreachable, 1);
         c->nunreachable = d->n_unreachable;
+        c->corrupt = objouts_view(d->corrupt, d->n_corrupt, 1);
+        c->ncorrupt = d->n_corrupt;
         for (size_t k = 0; k < d->n_emitted; k++, mp++) {
             mp->stage = d->emitted[k]->stage;
             mp->key = d->emitted[k]->key;
@@ -655,6 +626,7 @@ static void view_free(completions_view *v)
         objouts_free((sl_obj_out *)v->c[i].outputs, v->c[i].noutputs);
         objouts_free((sl_obj_out *)v->c[i].copies, v->c[i].ncopies);
         objouts_free((sl_obj_out *)v->c[i].unreachable, v->c[i].nunreachable);
+        objouts_free((sl_obj_out *)v->c[i].corrupt, v->c[i].ncorrupt);
     }
     free(v->c);
     free(v->msgs);

@@ -70,6 +70,8 @@ static int render(void *ctx, const sl_pipe_stat *ps)
         }
         sl_buf_printf(b, "sluice_pipeline_running{pipeline=\"%s\",id=\"%lld\"} %d\n", ps->name,
                       (long long)ps->id, strcmp(ps->state, "running") == 0);
+        sl_buf_printf(b, "sluice_corrupt_copies{pipeline=\"%s\",id=\"%lld\"} %lld\n", ps->name,
+                      (long long)ps->id, (long long)ps->corrupt);
     } else if (c->kind == 1) {
         sl_buf_printf(b, "%s{\"id\":%lld,\"name\":", c->n++ ? "," : "", (long long)ps->id);
         sl_buf_json_str(b, ps->name);

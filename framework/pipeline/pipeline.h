@@ -66,6 +66,8 @@ typedef struct sl_stage {
     size_t nretry;
     int64_t output_size; /* bytes a task writes (admission), 0 = unknown */
     char *on_full;       /* "wait" (default) or "drop-oldest" */
+    int verify_local;    /* `verify: local`: inputs on this host are checked against their
+                            manifests too, not only copies from other hosts (`copies`) */
     int keep;            /* keep outputs after their consumers finished; default:
                             1 for stages without emits (final products), else 0 */
     int64_t cpus_milli;  /* containers: cpus * 1000, 0 = unlimited */

@@ -27,9 +27,10 @@
 
 static const char *const top_keys[] = {"version", "name",    "description", "env_file", "lease_ttl",
                                        "groups",  "cluster", "stages",      "messages"};
-static const char *const stage_keys[] = {
-    "name",  "command",     "runtime", "image", "env",    "slots", "placement", "group", "timeout",
-    "retry", "output_size", "on_full", "cpus",  "memory", "emits", "gather",    "gpus",  "keep"};
+static const char *const stage_keys[] = {"name",        "command",   "runtime", "image",   "env",
+                                         "slots",       "placement", "group",   "timeout", "retry",
+                                         "output_size", "on_full",   "cpus",    "memory",  "emits",
+                                         "gather",      "gpus",      "keep",    "verify"};
 static const char *const emit_keys[] = {"to", "key", "stream"};
 static const char *const gather_keys[] = {"count"};
 static const char *const cluster_keys[] = {"agents", "slurm"};
@@ -608,6 +609,14 @@ static int parse_stage(sl_pctx *c, size_t idx, const sl_ynode *n)
         if (strcmp(s->on_full, "wait") && strcmp(s->on_full, "drop-oldest"))
             return sl_pipeline_errf(
                 c, v->loc, "on_full must be one of wait, drop-oldest (got '%s')", s->on_full);
+    }
+    if ((v = opt(n, "verify"))) {
+        char *vv;
+        if (str_of(c, v, "verify", &vv) < 0) return SL_EINVAL;
+        if (strcmp(vv, "local") && strcmp(vv, "copies"))
+            return sl_pipeline_errf(c, v->loc, "verify must be one of copies, local (got '%s')",
+                                    vv);
+        s->verify_local = !strcmp(vv, "local");
     }
     s->keep = -1; /* default decided after emits are read: keep final products */
     if ((v = opt(n, "keep")) && bool_of(c, v, "keep", &s->keep) < 0) return SL_EINVAL;

@@ -23,6 +23,24 @@ sl_pipe *sl_sched_pipe(sl_sched *s, int64_t id)
     return NULL;
 }
 
+void sl_sched_note_corrupt(sl_sched *s, sl_pipe *p, int64_t n)
+{
+    (void)s;
+    p->ncorrupt += n;
+    char *msg = sl_xasprintf("integrity: %lld cop%s of this pipeline's objects did not match "
+                             "their manifest and %s discarded (events of kind 'corrupt')",
+                             (long long)p->ncorrupt, p->ncorrupt == 1 ? "y" : "ies",
+                             p->ncorrupt == 1 ? "was" : "were");
+    for (size_t i = 0; i < p->nwarnings; i++)
+        if (!strncmp(p->warnings[i], "integrity:", 10)) {
+            free(p->warnings[i]);
+            p->warnings[i] = msg;
+            return;
+        }
+    p->warnings = sl_xrealloc(p->warnings, (p->nwarnings + 1) * sizeof *p->warnings);
+    p->warnings[p->nwarnings++] = msg;
+}
+
 void sl_sched_warn(sl_sched *s, sl_pipe *p, const char *msg)
 {
     for (size_t i = 0; i < p->nwarnings; i++)
@@ -60,6 +78,8 @@ sl_pipe *sl_sched_load_pipe(sl_sched *s, int64_t id, const char *file, const cha
     p->finished = finished;
     p->rt = sl_xcalloc(m->nstages ? m->nstages : 1, sizeof *p->rt);
     p->lease_ttl_ms = m->lease_ttl_ms > 0 ? m->lease_ttl_ms : s->lease_ttl_ms;
+    int64_t nc = sl_store_event_count(s->store, id, "corrupt", NULL);
+    if (nc > 0) sl_sched_note_corrupt(s, p, nc);
     s->pipes = sl_xrealloc(s->pipes, (s->npipes + 1) * sizeof *s->pipes);
     s->pipes[s->npipes++] = p;
     return p;

@@ -134,6 +134,10 @@ typedef struct sl_completion {
     size_t ncopies;
     const sl_obj_out *unreachable; /* exit -3: replicas that could not be read (host set) */
     size_t nunreachable;
+    /* copies that did not match their manifest (host set; files: the file
+     * that differed, with the size and hash found), whatever the exit code */
+    const sl_obj_out *corrupt;
+    size_t ncorrupt;
 } sl_completion;
 
 /* Exit code an agent reports when a task's inputs could not be fetched: the
@@ -172,6 +176,7 @@ typedef struct sl_pipe_stat {
     size_t nstages;
     char *const *warnings;
     size_t nwarnings;
+    int64_t corrupt; /* copies found not to match their manifest (discarded) */
 } sl_pipe_stat;
 /* Calls fn for each pipeline matching `which` (name, id, or NULL/"" for all). */
 typedef int (*sl_pipe_stat_fn)(void *ctx, const sl_pipe_stat *st);

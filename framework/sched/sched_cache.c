@@ -538,25 +538,74 @@ int sl_sched_cache_host_lost(sl_sched *s, const char *host, double now, sl_err *
     return rc < 0 ? rc : rerun;
 }
 
+/* Drops the replica of `path` on `host`; when it was the last copy the
+ * object is lost as surely as with its host: re-made by lineage. */
+static int drop_replica(sl_sched *s, const char *path, const char *host, double now, sl_err *err)
+{
+    char key[1024];
+    int64_t pid;
+    int stage;
+    if (!host || parse_obj_path(s, path, &pid, &stage, key, sizeof key) < 0) return 0;
+    int rc = sl_store_replica_drop(s->store, pid, stage, key, host, err);
+    if (rc <= 0) return rc;
+    int left = 0;
+    sl_store_replicas_each(s->store, pid, stage, key, count_cb, &left, NULL);
+    if (left > 0) return 0;
+    sl_pipe *p = sl_sched_pipe(s, pid);
+    char *opath = sl_sched_obj_path(p, stage, key);
+    rc = sl_store_object_delete(s->store, pid, stage, key, opath, "lost", err);
+    free(opath);
+    if (rc >= 0) rc = rerun_producer(s, pid, stage, key, now, 0, err);
+    return rc < 0 ? rc : 0;
+}
+
 int sl_sched_cache_unreachable(sl_sched *s, const sl_completion *c, double now, sl_err *err)
 {
     int rc = 0;
-    for (size_t i = 0; i < c->nunreachable && rc >= 0; i++) {
-        const sl_obj_out *o = &c->unreachable[i];
+    for (size_t i = 0; i < c->nunreachable && rc >= 0; i++)
+        rc = drop_replica(s, c->unreachable[i].path, c->unreachable[i].host, now, err);
+    return rc < 0 ? rc : 0;
+}
+
+int sl_sched_cache_corrupt(sl_sched *s, const sl_completion *c, const char *host, double now,
+                           sl_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < c->ncorrupt && rc >= 0; i++) {
+        const sl_obj_out *o = &c->corrupt[i];
         char key[1024];
         int64_t pid;
         int stage;
         if (!o->host || parse_obj_path(s, o->path, &pid, &stage, key, sizeof key) < 0) continue;
-        if ((rc = sl_store_replica_drop(s->store, pid, stage, key, o->host, err)) <= 0) continue;
-        int left = 0;
-        sl_store_replicas_each(s->store, pid, stage, key, count_cb, &left, NULL);
-        if (left > 0) continue;
-        /* the only copy cannot be read: it is lost as surely as with its host */
+        sl_object_row row;
+        const char *want = "";
+        if (sl_store_object_get(s->store, pid, stage, key, &row, NULL) == 1 && row.files)
+            want = row.files;
+        /* o->files: "name\tsize\thash" as found; the manifest line for contrast */
+        const char *found = o->files ? o->files : "";
+        size_t nl = strcspn(found, "\t\n");
+        const char *line = want;
+        for (const char *p = want; *p;) {
+            if (!strncmp(p, found, nl) && p[nl] == '\t') {
+                line = p;
+                break;
+            }
+            p = strchr(p, '\n');
+            if (!p) break;
+            p++;
+        }
+        char msg[1600];
+        snprintf(msg, sizeof msg,
+                 "corrupt copy of %s on host %s, found by %s: file %.*s is '%.*s', the manifest "
+                 "says '%.*s'; the copy is discarded",
+                 o->path, o->host, host ? host : "?", (int)nl, found, (int)strcspn(found, "\n"),
+                 found, (int)strcspn(line, "\n"), line);
+        for (char *q = msg; *q; q++)
+            if (*q == '\t') *q = ' ';
+        sl_store_event(s->store, now, pid, c->task_id, "corrupt", msg, NULL);
         sl_pipe *p = sl_sched_pipe(s, pid);
-        char *path = sl_sched_obj_path(p, stage, key);
-        rc = sl_store_object_delete(s->store, pid, stage, key, path, "lost", err);
-        free(path);
-        if (rc >= 0) rc = rerun_producer(s, pid, stage, key, now, 0, err);
+        if (p) sl_sched_note_corrupt(s, p, 1);
+        rc = drop_replica(s, o->path, o->host, now, err);
     }
     return rc < 0 ? rc : 0;
 }

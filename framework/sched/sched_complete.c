@@ -166,6 +166,8 @@ static int finish_one(sl_sched *s, const char *agent_id, const char *host, const
                         c->stdout_tail, c->stderr_tail, c->started, c->finished};
     if ((rc = sl_store_attempt_insert(s->store, c->task_id, &a, err)) < 0) goto out;
     int code = c->exit_code;
+    /* copies it found corrupt are dropped whatever became of the task */
+    if (c->ncorrupt && (rc = sl_sched_cache_corrupt(s, c, host, now, err)) < 0) goto out;
     if (code == 0) {
         /* Emission errors fail the task: a module that emits a bad key is
          * broken and retrying it would emit the same. */

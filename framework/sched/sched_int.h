@@ -29,6 +29,7 @@ typedef struct sl_pipe {
     size_t nexp;
     char **warnings; /* things an operator must fix, shown by status (deduplicated) */
     size_t nwarnings;
+    int64_t ncorrupt; /* copies of its objects found not to match their manifest */
 } sl_pipe;
 
 typedef struct sl_agent_rt {
@@ -89,6 +90,12 @@ int sl_sched_cache_stream_dest(sl_sched *s, const sl_pipe *p, int to, const char
                                char **dest, char **dest_addr);
 int sl_sched_cache_host_lost(sl_sched *s, const char *host, double now, sl_err *err);
 int sl_sched_cache_unreachable(sl_sched *s, const sl_completion *c, double now, sl_err *err);
+/* Counts a corrupt copy of p's objects and says so in p's warnings. */
+void sl_sched_note_corrupt(sl_sched *s, sl_pipe *p, int64_t n);
+/* Copies found corrupt by the reporting agent: an event each, the replica
+ * dropped, the object re-made (lineage) when no copy is left. */
+int sl_sched_cache_corrupt(sl_sched *s, const sl_completion *c, const char *host, double now,
+                           sl_err *err);
 /* Re-derives the pipeline state after changes; records a state change. */
 int sl_sched_check_done(sl_sched *s, sl_pipe *p, double now, sl_err *err);
 void sl_sched_count(sl_pipe *p, int stage, int from_state, int to_state);

@@ -87,8 +87,8 @@ int sl_sched_status(sl_sched *s, const char *which, sl_pipe_stat_fn fn, void *ct
     for (size_t i = 0; i < s->npipes && rc == 0; i++) {
         sl_pipe *p = s->pipes[i];
         if (only && p != only) continue;
-        sl_pipe_stat ps = {p->id, p->model->name,    p->state,    p->created,  p->finished,
-                           NULL,  p->model->nstages, p->warnings, p->nwarnings};
+        sl_pipe_stat ps = {p->id, p->model->name,    p->state,    p->created,   p->finished,
+                           NULL,  p->model->nstages, p->warnings, p->nwarnings, p->ncorrupt};
         ps.stages = sl_xcalloc(p->model->nstages ? p->model->nstages : 1, sizeof *ps.stages);
         for (size_t k = 0; k < p->model->nstages; k++) {
             sl_stage_stat *ss = &ps.stages[k];

@@ -234,5 +234,7 @@ int sl_store_stage_keys(sl_store *s, int64_t pipeline_id, int stage, sl_key_stat
 /* ---- events ---- */
 int sl_store_event(sl_store *s, double t, int64_t pipeline_id, int64_t task_id, const char *kind,
                    const char *msg, sl_err *err);
+/* Events of one kind logged for a pipeline. */
+int64_t sl_store_event_count(sl_store *s, int64_t pipeline_id, const char *kind, sl_err *err);
 
 #endif

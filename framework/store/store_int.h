@@ -30,7 +30,7 @@ enum {
     ST_TASK_COUNTS,
     ST_TASK_LIST,
     ST_PIPE_CANCEL,
-   
+
     ST_ATTEMPT_INSERT,
     ST_ATTEMPTS,
     ST_GATHER_ADD,
@@ -42,6 +42,7 @@ enum {
     ST_HOST_STATE,
     ST_HOSTS,
     ST_EVENT,
+    ST_EVENT_COUNT,
     ST_OBJ_PUT,
     ST_OBJ_DROP_REPLICAS,
     ST_OBJ_GET,

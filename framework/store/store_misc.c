@@ -259,3 +259,14 @@ int sl_store_event(sl_store *s, double t, int64_t pipeline_id, int64_t task_id, 
     if (sqlite3_step(st) != SQLITE_DONE) return sl_store_fail(s, err, "insert event");
     return 0;
 }
+
+int64_t sl_store_event_count(sl_store *s, int64_t pipeline_id, const char *kind, sl_err *err)
+{
+    sqlite3_stmt *st = sl_store_stmt(s, ST_EVENT_COUNT,
+                                     "SELECT count(*) FROM events WHERE pipeline_id=? AND kind=?");
+    if (!st) return sl_store_fail(s, err, "prepare event count");
+    sqlite3_bind_int64(st, 1, pipeline_id);
+    bind_text(st, 2, kind);
+    if (sqlite3_step(st) != SQLITE_ROW) return sl_store_fail(s, err, "count events");
+    return sqlite3_column_int64(st, 0);
+}
