@@ -10,6 +10,7 @@
  *    controller acknowledges them, so a controller restart loses nothing) and
  *    heartbeats the running ones. */
 #include "agent/agent_int.h"
+#include "agent/agent_wire.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -95,121 +96,16 @@ static int do_register(sl_agent *a, sl_err *err)
         a->lease_ttl_ms = rep->lease_ttl_ms > 0 ? rep->lease_ttl_ms : 30000;
         a->host_ttl_ms = a->lease_ttl_ms;
         snprintf(a->token, sizeof a->token, "%s", rep->token);
-        if (rep->wipe_cache) sl_agent_cache_wipe(a);
+        if (rep->wipe_cache) {
+            /* reports waiting in the journal name outputs the catalog does
+             * not know yet: they stay, unless the host was declared lost
+             * and they were re-made elsewhere */
+            if (rep->host_was_lost) sl_agent_journal_drop_outputs(a);
+            sl_agent_cache_wipe(a);
+        }
         sluice__v1__register_reply__free_unpacked(rep, NULL);
     }
     return rc;
-}
-
-/* ---- finished tasks on the wire -------------------------------------------- */
-
-/* Protobuf view of a list of finished tasks (strings borrowed). */
-typedef struct {
-    Sluice__V1__Completion *cs, **cp;
-    Sluice__V1__Message *ms, **mp;
-    void **allocs; /* object descriptions, freed with the view */
-    size_t nallocs;
-} pb_completions;
-
-static void *pk_alloc(pb_completions *pk, size_t n)
-{
-    void *p = sl_xcalloc(1, n);
-    pk->allocs = sl_xrealloc(pk->allocs, (pk->nallocs + 1) * sizeof *pk->allocs);
-    pk->allocs[pk->nallocs++] = p;
-    return p;
-}
-
-static void *pk_alloc_cb(void *pk, size_t n)
-{
-    return pk_alloc(pk, n);
-}
-
-/* An ObjectRef for an object of ours: files from its manifest, one
- * replica naming the host it is on (us, or a push destination). */
-static Sluice__V1__ObjectRef *pk_object(pb_completions *pk, const sl_aobj *o, const char *host)
-{
-    Sluice__V1__ObjectRef *x = pk_alloc(pk, sizeof *x);
-    sluice__v1__object_ref__init(x);
-    x->path = o->path;
-    x->size = o->size;
-    x->files = sl_manifest_to_pb(o->files, &x->n_files, pk_alloc_cb, pk);
-    Sluice__V1__Replica *r = pk_alloc(pk, sizeof *r);
-    sluice__v1__replica__init(r);
-    r->host = (char *)host;
-    r->tier = o->tier ? o->tier : (char *)"mem";
-    x->replicas = pk_alloc(pk, sizeof *x->replicas);
-    x->replicas[0] = r;
-    x->n_replicas = 1;
-    return x;
-}
-
-static void pack_completions(pb_completions *pk, sl_atask *batch, size_t n, const char *host)
-{
-    size_t nm = 0, i = 0, m = 0;
-    pk->allocs = NULL;
-    pk->nallocs = 0;
-    for (sl_atask *t = batch; t; t = t->next)
-        nm += t->nemitted;
-    pk->cs = sl_xcalloc(n ? n : 1, sizeof *pk->cs);
-    pk->cp = sl_xcalloc(n ? n : 1, sizeof *pk->cp);
-    pk->ms = sl_xcalloc(nm ? nm : 1, sizeof *pk->ms);
-    pk->mp = sl_xcalloc(nm ? nm : 1, sizeof *pk->mp);
-    for (sl_atask *t = batch; t && i < n; t = t->next, i++) {
-        Sluice__V1__Completion *c = &pk->cs[i];
-        sluice__v1__completion__init(c);
-        c->task_id = t->id;
-        c->attempt = t->attempt;
-        c->exit_code = t->exit_code;
-        c->started = t->started;
-        c->finished = t->finished;
-        c->stdout_tail = t->out_tail ? t->out_tail : (char *)"";
-        c->stderr_tail = t->err_tail ? t->err_tail : (char *)"";
-        c->error = t->error ? t->error : (char *)"";
-        c->emitted = pk->mp + m;
-        c->n_emitted = t->nemitted;
-        for (size_t k = 0; k < t->nemitted; k++, m++) {
-            sluice__v1__message__init(&pk->ms[m]);
-            pk->ms[m].stage = t->emitted[k].stage;
-            pk->ms[m].key = t->emitted[k].key;
-            pk->ms[m].headers = t->emitted[k].headers;
-            pk->mp[m] = &pk->ms[m];
-        }
-        if (t->output.path) {
-            c->outputs = pk_alloc(pk, sizeof *c->outputs);
-            c->outputs[0] = pk_object(pk, &t->output, host);
-            c->n_outputs = 1;
-        }
-        if (t->nunreach) {
-            c->unreachable = pk_alloc(pk, t->nunreach * sizeof *c->unreachable);
-            for (size_t k = 0; k < t->nunreach; k++)
-                c->unreachable[k] = pk_object(pk, &t->unreach[k], t->unreach[k].host);
-            c->n_unreachable = t->nunreach;
-        }
-        if (t->ncorrupt) {
-            c->corrupt = pk_alloc(pk, t->ncorrupt * sizeof *c->corrupt);
-            for (size_t k = 0; k < t->ncorrupt; k++)
-                c->corrupt[k] = pk_object(pk, &t->corrupt[k], t->corrupt[k].host);
-            c->n_corrupt = t->ncorrupt;
-        }
-        if (t->ncopies) {
-            c->copies = pk_alloc(pk, t->ncopies * sizeof *c->copies);
-            for (size_t k = 0; k < t->ncopies; k++)
-                c->copies[k] = pk_object(pk, &t->copies[k], host);
-            c->n_copies = t->ncopies;
-        }
-        pk->cp[i] = c;
-    }
-}
-
-static void pb_completions_free(pb_completions *pk)
-{
-    for (size_t i = 0; i < pk->nallocs; i++)
-        free(pk->allocs[i]);
-    free(pk->allocs);
-    free(pk->cs);
-    free(pk->cp);
-    free(pk->ms);
-    free(pk->mp);
 }
 
 /* Takes up to max finished tasks off the report queue (caller holds mu). */
@@ -238,8 +134,10 @@ static void put_back_done(sl_agent *a, sl_atask *batch, size_t n)
     a->ndone += n;
 }
 
-static void free_batch(sl_atask *batch)
+/* The controller has these reports: out of the journal, out of memory. */
+static void free_batch(sl_agent *a, sl_atask *batch)
 {
+    sl_agent_journal_forget(a, batch);
     while (batch) {
         sl_atask *nx = batch->next;
         sl_agent_task_free(batch);
@@ -325,8 +223,8 @@ static void *lease_thread(void *arg)
         size_t ndone = 0;
         sl_atask *done = take_done(a, REPORT_BATCH, &ndone);
         pthread_mutex_unlock(&a->mu);
-        pb_completions pk;
-        pack_completions(&pk, done, ndone, a->name);
+        sl_pb_completions pk;
+        sl_pb_completions_pack(&pk, done, ndone, a->name);
 
         Sluice__V1__LeaseRequest req = SLUICE__V1__LEASE_REQUEST__INIT;
         Sluice__V1__StageLoad *ls = sl_xcalloc(nacc ? nacc : 1, sizeof *ls);
@@ -353,7 +251,7 @@ static void *lease_thread(void *arg)
         free(ls);
         free(lp);
         free(acc);
-        pb_completions_free(&pk);
+        sl_pb_completions_free(&pk);
         if (rc < 0) {
             pthread_mutex_lock(&a->mu); /* keep them for the next call */
             put_back_done(a, done, ndone);
@@ -369,7 +267,7 @@ static void *lease_thread(void *arg)
             continue;
         }
         backoff = 50;
-        free_batch(done);
+        free_batch(a, done);
         pthread_mutex_lock(&a->mu);
         for (size_t i = 0; i < rep->n_tasks; i++) {
             const Sluice__V1__LeasedTask *lt = rep->tasks[i];
@@ -420,8 +318,8 @@ static void *lease_thread(void *arg)
 static int send_completions(sl_agent *a, sl_atask *batch, size_t n)
 {
     Sluice__V1__CompleteRequest req = SLUICE__V1__COMPLETE_REQUEST__INIT;
-    pb_completions pk;
-    pack_completions(&pk, batch, n, a->name);
+    sl_pb_completions pk;
+    sl_pb_completions_pack(&pk, batch, n, a->name);
     req.agent_id = a->agent_id;
     req.host = a->name;
     req.done = pk.cp;
@@ -434,7 +332,7 @@ static int send_completions(sl_agent *a, sl_atask *batch, size_t n)
         sluice__v1__complete_reply__free_unpacked(rep, NULL);
     } else if (rc != SL_ERPC && rc != SL_ETIMEOUT)
         fprintf(stderr, "sluice agent %s: complete: %s\n", a->name, err.msg);
-    pb_completions_free(&pk);
+    sl_pb_completions_free(&pk);
     return rc;
 }
 
@@ -462,10 +360,10 @@ static void heartbeat(sl_agent *a)
     a->pushed = NULL;
     a->npushed = 0;
     pthread_mutex_unlock(&a->mu);
-    pb_completions pk = {0};
+    sl_pb_completions pk = {0};
     Sluice__V1__ObjectRef **prefs = sl_xcalloc(npushed ? npushed : 1, sizeof *prefs);
     for (size_t i = 0; i < npushed; i++)
-        prefs[i] = pk_object(&pk, &pushed[i], pushed[i].host);
+        prefs[i] = sl_pb_object(&pk, &pushed[i], pushed[i].host);
     Sluice__V1__HeartbeatRequest req = SLUICE__V1__HEARTBEAT_REQUEST__INIT;
     req.agent_id = a->agent_id;
     req.host = a->name;
@@ -548,7 +446,7 @@ static void *report_thread(void *arg)
                 continue;
             }
             backoff = 50;
-            free_batch(batch);
+            free_batch(a, batch);
         }
         if (sl_mono_ms() >= next_hb) {
             heartbeat(a);
@@ -570,6 +468,8 @@ static void *report_thread(void *arg)
 /* Moves a finished task to the report queue and frees its slot. */
 static void task_done(sl_agent *a, sl_atask *t)
 {
+    t->next = NULL;
+    sl_agent_journal_write(a, t); /* first on disk, then in the queue */
     pthread_mutex_lock(&a->mu);
     for (size_t i = 0; i < a->nrunning; i++)
         if (a->running[i] == t) {
@@ -798,6 +698,10 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     pthread_cond_init(&a->report_cv, NULL);
     pthread_cond_init(&a->capacity_cv, NULL);
 
+    /* reports of tasks that finished before a restart (sent after registering) */
+    if (sl_agent_journal_open(a, err) < 0) return err->code;
+    sl_agent_journal_load(a);
+
     a->rpc = sl_rpc_client_new(cfg.controller, err);
     if (!a->rpc) return err->code ? err->code : SL_ERPC;
     /* The controller may start after us (sluice run, Slurm): retry. */
@@ -823,6 +727,21 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
      * brought; registering again tells the controller where it listens */
     if (sl_agent_cache_start(a, err) < 0) return err->code;
     if (do_register(a, err) < 0) return err->code;
+    /* reports of tasks that finished before a restart go out first */
+    if (a->done_head) {
+        /* before anything is leased: a task whose lease expired while we
+         * were away is taken as done, not leased again and run twice */
+        for (int tries = 0; a->done_head && tries < 20; tries++) {
+            size_t n = 0;
+            sl_atask *batch = take_done(a, REPORT_BATCH, &n);
+            if (send_completions(a, batch, n) == 0) {
+                free_batch(a, batch);
+            } else {
+                put_back_done(a, batch, n);
+                sl_sleep_ms(250);
+            }
+        }
+    }
     fprintf(stderr, "sluice agent %s: registered with %s (mem %s, ssd %s, data %s)\n", a->name,
             cfg.controller, a->mem_root, a->ssd_root, a->data_addr);
 
@@ -920,5 +839,6 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     free(a->mem_root);
     free(a->ssd_root);
     free(a->work_root);
+    free(a->journal_dir);
     return 0;
 }

@@ -578,9 +578,51 @@ static void *push_main(void *arg)
     return NULL;
 }
 
+/* 2 if rel (under tier) is the directory of an object a journaled report
+ * names, 1 if it is a parent of one, else 0. */
+static int kept(const sl_agent *a, const char *tier, const char *rel)
+{
+    size_t n = strlen(rel);
+    int best = 0;
+    for (const sl_atask *t = a->done_head; t && best < 2; t = t->next) {
+        for (size_t i = 0; i <= t->ncopies && best < 2; i++) {
+            const sl_aobj *o = i < t->ncopies ? &t->copies[i] : &t->output;
+            if (!o->path || strcmp(o->tier ? o->tier : "mem", tier) != 0) continue;
+            if (!strcmp(o->path, rel))
+                best = 2;
+            else if (!strncmp(o->path, rel, n) && o->path[n] == '/')
+                best = 1;
+        }
+    }
+    return best;
+}
+
+static void wipe_tree(const sl_agent *a, const char *tier, const char *root, const char *rel)
+{
+    char *dir = sl_xasprintf("%s/%s", root, rel);
+    DIR *d = opendir(dir);
+    free(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *r = sl_xasprintf("%s/%s", rel, e->d_name);
+        int k = kept(a, tier, r);
+        if (k == 1) {
+            wipe_tree(a, tier, root, r);
+        } else if (k == 0) {
+            char *p = sl_xasprintf("%s/%s", root, r);
+            sl_rm_rf(p);
+            free(p);
+        }
+        free(r);
+    }
+    closedir(d);
+}
+
 void sl_agent_cache_wipe(sl_agent *a)
 {
-    const char *roots[2] = {a->mem_root, a->ssd_root};
+    const char *roots[2] = {a->mem_root, a->ssd_root}, *tiers[2] = {"mem", "ssd"};
     int n = 0;
     for (int r = 0; r < 2; r++) {
         DIR *d = opendir(roots[r]);
@@ -590,6 +632,11 @@ void sl_agent_cache_wipe(sl_agent *a)
             /* only what sluice puts there: p<digits> object trees */
             const char *q = e->d_name;
             if (*q++ != 'p' || !*q || strspn(q, "0123456789") != strlen(q)) continue;
+            int k = kept(a, tiers[r], e->d_name);
+            if (k) { /* outputs of reports about to be sent stay */
+                wipe_tree(a, tiers[r], roots[r], e->d_name);
+                continue;
+            }
             char *p = sl_xasprintf("%s/%s", roots[r], e->d_name);
             sl_rm_rf(p);
             free(p);

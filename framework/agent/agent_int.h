@@ -119,6 +119,8 @@ typedef struct sl_agent {
     pthread_t push_threads[4]; /* pushes run in parallel: one object per thread */
     int npush_threads;
 
+    char *journal_dir; /* finished reports not yet acknowledged (agent_journal.c) */
+
     char **base_env; /* environment shared by every module (read-only) */
     size_t nbase;
 
@@ -137,6 +139,19 @@ void sl_agent_task_finish(sl_agent *a, sl_atask *t, int wait_status);
 void sl_agent_task_free(sl_atask *t);
 /* Builds a->base_env once (agent start). */
 void sl_agent_base_env(sl_agent *a);
+
+/* agent_journal.c */
+int sl_agent_journal_open(sl_agent *a, sl_err *err);
+/* Before t joins the report queue (any thread). */
+void sl_agent_journal_write(sl_agent *a, sl_atask *t);
+/* After the controller acknowledged the reports of the list `batch`. */
+void sl_agent_journal_forget(sl_agent *a, const sl_atask *batch);
+/* At start, before the threads: journaled reports join the report queue.
+ * Returns how many were loaded. */
+size_t sl_agent_journal_load(sl_agent *a);
+/* The host was declared lost: reports naming outputs or copies here are void
+ * (those objects were re-made elsewhere) and are dropped. */
+void sl_agent_journal_drop_outputs(sl_agent *a);
 
 /* agent_cache.c */
 void sl_aobj_clear(sl_aobj *o);

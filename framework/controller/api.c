@@ -476,7 +476,8 @@ static int h_register(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, s
             o.agent_id = (char *)ai.agent_id;
             o.lease_ttl_ms = ttl;
             o.token = (char *)token;
-            o.wipe_cache = wipe;
+            o.wipe_cache = wipe != 0;
+            o.host_was_lost = wipe == 2;
             PACK(register_reply, &o);
         }
     }

@@ -52,7 +52,8 @@ typedef struct sl_agent_info {
     int64_t mem_budget, ssd_budget; /* bytes, 0 = no limit */
 } sl_agent_info;
 /* Registers an agent; returns the lease length and the cluster's
- * data-plane token (static storage of the scheduler). */
+ * data-plane token (static storage of the scheduler). *wipe_cache: 0, 1 if
+ * the catalog places no object on the host, 2 if the host was lost. */
 int sl_sched_register(sl_sched *s, const sl_agent_info *a, int64_t *lease_ttl_ms,
                       const char **token, int *wipe_cache, sl_err *err);
 

@@ -151,7 +151,13 @@ static int finish_one(sl_sched *s, const char *agent_id, const char *host, const
     task_copy t = {0};
     int rc = sl_store_task_get(s->store, c->task_id, copy_cb, &t, err);
     if (rc < 0) return rc;
-    if (!t.found || t.row.state != SL_TASK_RUNNING || t.row.attempts != c->attempt) {
+    /* A success whose lease expired before it was reported (an agent that
+     * was restarted and sends its journal, a controller that was away) still
+     * counts if nobody has taken the task since: finished work is not run
+     * twice. */
+    int from = t.found ? t.row.state : -1;
+    int late = from == SL_TASK_QUEUED && c->exit_code == 0;
+    if (!t.found || (from != SL_TASK_RUNNING && !late) || t.row.attempts != c->attempt) {
         copy_free(&t);
         return 0; /* stale: already finished, cancelled or re-leased */
     }
@@ -196,12 +202,12 @@ static int finish_one(sl_sched *s, const char *agent_id, const char *host, const
             sl_store_attempt_insert(s->store, c->task_id, &a2, NULL);
             rc = sl_store_task_finish(s->store, c->task_id, SL_TASK_FAILED, host, -2, c->started,
                                       c->finished, err);
-            sl_sched_count(p, t.row.stage, SL_TASK_RUNNING, SL_TASK_FAILED);
+            sl_sched_count(p, t.row.stage, from, SL_TASK_FAILED);
             goto out;
         }
         rc = sl_store_task_finish(s->store, c->task_id, SL_TASK_DONE, host, 0, c->started,
                                   c->finished, err);
-        sl_sched_count(p, t.row.stage, SL_TASK_RUNNING, SL_TASK_DONE);
+        sl_sched_count(p, t.row.stage, from, SL_TASK_DONE);
         sl_sched_note_done(p, t.row.stage, now);
         goto out;
     }

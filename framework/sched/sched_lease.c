@@ -120,9 +120,11 @@ int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_m
      * catalog still places objects there: a host back from being lost (its
      * objects were re-made elsewhere), or one whose only copies were
      * dropped as unreadable, or a new cluster on old tiers */
-    *wipe_cache = (sl_store_host_get_state(s->store, ai->name, before, sizeof before, NULL) == 1 &&
-                   strcmp(before, "lost") == 0) ||
-                  sl_store_host_replica_count(s->store, ai->name, NULL) == 0;
+    if (sl_store_host_get_state(s->store, ai->name, before, sizeof before, NULL) == 1 &&
+        strcmp(before, "lost") == 0)
+        *wipe_cache = 2;
+    else
+        *wipe_cache = sl_store_host_replica_count(s->store, ai->name, NULL) == 0;
     int rc = sl_store_begin(s->store, err);
     if (rc == 0) {
         char msg[512];
