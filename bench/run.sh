@@ -20,6 +20,7 @@ run rpc       build/bench/rpc_latency
 run beam      build/bench/beam
 run search    build/bench/search
 run ingest    bash bench/ingest.sh
+run manifest_hash build/bench/manifest_hash
 run dataplane bash bench/dataplane.sh
 run stream    bash bench/stream.sh
 [ -f bench/runtime.sh ] && run runtime bash bench/runtime.sh
