@@ -721,6 +721,23 @@ int psrfits_open(psrfits **out, const char *path, psrfits_hdr *h, char *err)
                 path, need, nrows, (long long)sb.st_size);
         goto fail;
     }
+    /* Bytes beyond the table's padding must be another HDU: otherwise they
+     * are rows NAXIS2 does not count (a writer that died before updating it)
+     * or garbage, and reading only NAXIS2 rows would silently drop data. */
+    if (stat(path, &sb) == 0 && (long long)sb.st_size > dend) {
+        int here = 0, st2 = 0;
+        fits_get_hdu_num(f->fp, &here);
+        fits_movrel_hdu(f->fp, 1, NULL, &st2);
+        if (st2) {
+            fits_clear_errmsg();
+            set_err(err,
+                    "%s: %lld bytes follow the SUBINT table's %lld rows and are not a FITS HDU "
+                    "(NAXIS2 smaller than the rows written? an unfinished file?)",
+                    path, (long long)sb.st_size - dend, nrows);
+            goto fail;
+        }
+        fits_movabs_hdu(f->fp, here, NULL, &st);
+    }
     H->nrows = nrows;
     f->nrows = nrows;
     if (nrows > 0 && f->col[C_RA_SUB] && f->col[C_DEC_SUB]) {

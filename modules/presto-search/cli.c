@@ -3,7 +3,9 @@
  * dedisperse, accelsearch, sift, fold) with files between steps, like PRESTO's
  * separate programs. One option table serves every step; each option lists
  * the steps that accept it, so a misplaced option is an error, not ignored.
- * Exit codes: 0 success, 1 failure of the data or I/O, 2 usage error. */
+ * Exit codes: 0 success, 1 failure of the data or I/O, 2 usage error.
+ * Inputs are read (and checked) before any product is written, so a bad
+ * input fails with no output. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cands.h"
 #include "dedisp.h"
@@ -355,13 +358,25 @@ static int fail(const char *err)
     return 1;
 }
 
-static int ensure_dir(const char *dir, char *err)
+/* Creates dir if needed; *made says whether this run created it, so that a
+ * run that fails (bad input above all) can remove it again with
+ * drop_dir and leave no trace. */
+static int ensure_dir(const char *dir, int *made, char *err)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    *made = mkdir(dir, 0777) == 0;
+    if (!*made && errno != EEXIST) {
         snprintf(err, 512, "%.300s: cannot create directory: %s", dir, strerror(errno));
         return -1;
     }
     return 0;
+}
+
+/* Fails with err, removing dir if this run made it and it is still empty
+ * (rmdir never removes files, so earlier products are safe). */
+static int fail_drop_dir(const char *err, const char *dir, int made)
+{
+    if (made) rmdir(dir);
+    return fail(err);
 }
 
 static int cmd_search(cli *c)
@@ -369,11 +384,12 @@ static int cmd_search(cli *c)
     char err[1024], path[1024];
     search_config *g = &c->cfg;
     g->outdir = c->out ? c->out : "presto_search_out";
-    if (ensure_dir(g->outdir, err)) return fail(err);
+    int made;
+    if (ensure_dir(g->outdir, &made, err)) return fail(err);
     snprintf(path, sizeof path, "%s/rfi.mask", g->outdir);
     if (!g->mask_in) g->mask_out = path;
     fb_data fb;
-    if (search_load_clean(g, &fb, err)) return fail(err);
+    if (search_load_clean(g, &fb, err)) return fail_drop_dir(err, g->outdir, made);
     ddplan plan;
     if (search_make_plan(g, &fb, &plan, err)) {
         fb_free(&fb);
@@ -488,9 +504,10 @@ static int cmd_dedisperse(cli *c)
     if (u) return u;
     search_config *g = &c->cfg;
     const char *dir = c->out ? c->out : "dedispersed";
-    if (ensure_dir(dir, err)) return fail(err);
+    int made;
+    if (ensure_dir(dir, &made, err)) return fail(err);
     fb_data fb;
-    if (search_load_clean(g, &fb, err)) return fail(err);
+    if (search_load_clean(g, &fb, err)) return fail_drop_dir(err, dir, made);
     ddplan plan;
     dedisp d;
     int rc = search_make_plan(g, &fb, &plan, err);

@@ -5,13 +5,18 @@
  * between HEADER_START and HEADER_END; the value type depends on the keyword,
  * so unknown keywords are an error (we could not skip them safely). Samples
  * follow, time-major with channel fastest; we transpose to channel-major in
- * blocks while reading. */
+ * blocks while reading. Before any sample is read the header is checked
+ * (fil_check): values we can work with, and a data part that is a whole
+ * number of spectra (a partial one means the file was cut mid-spectrum);
+ * every refusal names the file and the numbers. */
 #include "filterbank.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct fil_writer {
     FILE *fp;
@@ -89,12 +94,19 @@ static void copy_str(char *dst, size_t cap, const char *src)
     dst[n] = 0;
 }
 
-static int read_string(FILE *fp, char *buf, size_t cap)
+/* Reads one length-prefixed string. 0, or FIL_EOF when the file ends first,
+ * or FIL_BADLEN (with *len_out) when the length is not that of a header
+ * string: keywords and values are short, so a huge or negative length means
+ * the header is corrupt (or this is not a SIGPROC file). */
+enum { FIL_EOF = -1, FIL_BADLEN = -2 };
+static int read_string(FILE *fp, char *buf, size_t cap, int32_t *len_out)
 {
     int32_t len;
-    if (fread(&len, 4, 1, fp) != 1 || len < 0 || len > 4096) return -1;
+    if (fread(&len, 4, 1, fp) != 1) return FIL_EOF;
+    if (len_out) *len_out = len;
+    if (len <= 0 || len > 4096) return FIL_BADLEN;
     char tmp[4097];
-    if (fread(tmp, 1, (size_t)len, fp) != (size_t)len) return -1;
+    if (fread(tmp, 1, (size_t)len, fp) != (size_t)len) return FIL_EOF;
     tmp[len] = 0;
     copy_str(buf, cap, tmp);
     return 0;
@@ -115,26 +127,56 @@ static const struct {
     {"source_name", T_STRING}, {"rawdatafile", T_STRING},
 };
 
-int fil_read(fb_data *out, const char *path, int64_t max_samples, char *err)
+/* The header values fil_read uses; have_* say which keywords were present. */
+typedef struct fil_in {
+    int nbits, nchans, nifs, data_type, nsamples;
+    double fch1, foff, tsamp, tstart;
+    int have_nbits, have_nchans, have_fch1, have_foff, have_tsamp, have_nsamples;
+    int64_t data_start, data_bytes; /* byte offset of the samples, and their size */
+} fil_in;
+
+/* Largest channel count we accept: more is a corrupt header, not a telescope. */
+#define FIL_MAX_NCHANS (1 << 20)
+
+/* The error for a header the file ends inside of (in the value of key, if
+ * not NULL), or, for a string value, whose length is not sane. */
+static int header_cut(FILE *fp, const char *path, const char *key, char *err)
 {
-    memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(err, FB_ERR_LEN, "%.300s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    struct stat sb;
+    long long size = fstat(fileno(fp), &sb) == 0 ? (long long)sb.st_size : -1;
+    if (key && ftell(fp) < size)
+        snprintf(err, FB_ERR_LEN, "%.300s: corrupt SIGPROC header: bad value of '%.60s'", path,
+                 key);
+    else
+        snprintf(err, FB_ERR_LEN,
+                 "%.300s: SIGPROC header truncated: the file ends (%lld bytes) %s%.60s%s before "
+                 "HEADER_END",
+                 path, size, key ? "in the value of '" : "", key ? key : "", key ? "'," : "");
+    return -1;
+}
+
+/* Parses HEADER_START ... HEADER_END. 0, or -1 with err naming the problem. */
+static int fil_parse_header(FILE *fp, const char *path, fil_in *h, fb_data *out, char *err)
+{
+    memset(h, 0, sizeof *h);
+    h->nifs = 1;
+    h->data_type = 1;
     char key[128];
-    if (read_string(fp, key, sizeof key) < 0 || strcmp(key, "HEADER_START") != 0) {
+    int32_t len = 0;
+    int r = read_string(fp, key, sizeof key, &len);
+    if (r != 0 || strcmp(key, "HEADER_START") != 0) {
         snprintf(err, FB_ERR_LEN, "%.300s: not a SIGPROC filterbank (no HEADER_START)", path);
-        fclose(fp);
         return -1;
     }
-    int nbits = 0, nchans = 0, nifs = 1, data_type = 1;
-    double fch1 = 0, foff = 0, tsamp = 0, tstart = 0;
     for (;;) {
-        if (read_string(fp, key, sizeof key) < 0) {
-            snprintf(err, FB_ERR_LEN, "%.300s: truncated SIGPROC header", path);
-            fclose(fp);
+        long at = ftell(fp);
+        r = read_string(fp, key, sizeof key, &len);
+        if (r == FIL_EOF) return header_cut(fp, path, NULL, err);
+        if (r == FIL_BADLEN || len > 80) {
+            snprintf(err, FB_ERR_LEN,
+                     "%.300s: corrupt SIGPROC header: keyword length %d at byte %ld (expected "
+                     "1..80; HEADER_END missing?)",
+                     path, (int)len, at);
             return -1;
         }
         if (strcmp(key, "HEADER_END") == 0) break;
@@ -143,92 +185,169 @@ int fil_read(fb_data *out, const char *path, int64_t max_samples, char *err)
             if (strcmp(key, fil_keys[k].name) == 0) type = fil_keys[k].type;
         int ok = 1;
         if (type == T_INT) {
-            int32_t v;
+            int32_t v = 0;
             ok = fread(&v, 4, 1, fp) == 1;
-            if (!strcmp(key, "nbits"))
-                nbits = v;
-            else if (!strcmp(key, "nchans"))
-                nchans = v;
-            else if (!strcmp(key, "nifs"))
-                nifs = v;
-            else if (!strcmp(key, "data_type"))
-                data_type = v;
+            if (!strcmp(key, "nbits")) {
+                h->nbits = v;
+                h->have_nbits = 1;
+            } else if (!strcmp(key, "nchans")) {
+                h->nchans = v;
+                h->have_nchans = 1;
+            } else if (!strcmp(key, "nifs")) {
+                h->nifs = v;
+            } else if (!strcmp(key, "data_type")) {
+                h->data_type = v;
+            } else if (!strcmp(key, "nsamples")) {
+                h->nsamples = v;
+                h->have_nsamples = 1;
+            }
         } else if (type == T_DOUBLE) {
-            double v;
+            double v = 0;
             ok = fread(&v, 8, 1, fp) == 1;
-            if (!strcmp(key, "fch1"))
-                fch1 = v;
-            else if (!strcmp(key, "foff"))
-                foff = v;
-            else if (!strcmp(key, "tsamp"))
-                tsamp = v;
-            else if (!strcmp(key, "tstart"))
-                tstart = v;
+            if (!strcmp(key, "fch1")) {
+                h->fch1 = v;
+                h->have_fch1 = 1;
+            } else if (!strcmp(key, "foff")) {
+                h->foff = v;
+                h->have_foff = 1;
+            } else if (!strcmp(key, "tsamp")) {
+                h->tsamp = v;
+                h->have_tsamp = 1;
+            } else if (!strcmp(key, "tstart")) {
+                h->tstart = v;
+            }
         } else if (type == T_STRING) {
             char sval[128];
-            ok = read_string(fp, sval, sizeof sval) == 0;
-            if (!strcmp(key, "source_name")) copy_str(out->source, sizeof out->source, sval);
+            ok = read_string(fp, sval, sizeof sval, NULL) == 0;
+            if (ok && !strcmp(key, "source_name")) copy_str(out->source, sizeof out->source, sval);
         } else {
-            snprintf(err, FB_ERR_LEN, "%.300s: unknown SIGPROC header keyword '%.60s'", path, key);
-            fclose(fp);
+            int printable = 1;
+            for (const char *k = key; *k; k++)
+                if (*k < 0x20 || *k > 0x7e) printable = 0;
+            if (printable)
+                snprintf(err, FB_ERR_LEN, "%.300s: unknown SIGPROC header keyword '%.60s'", path,
+                         key);
+            else
+                snprintf(err, FB_ERR_LEN,
+                         "%.300s: corrupt SIGPROC header at byte %ld (binary data where a "
+                         "keyword should be; HEADER_END missing?)",
+                         path, at);
             return -1;
         }
-        if (!ok) {
-            snprintf(err, FB_ERR_LEN, "%.300s: truncated SIGPROC header at '%.60s'", path, key);
-            fclose(fp);
-            return -1;
-        }
+        if (!ok) return header_cut(fp, path, key, err);
     }
-    if (data_type != 1 || nifs != 1) {
-        snprintf(err, FB_ERR_LEN,
-                 "%.300s: only filterbank data with one IF is supported "
-                 "(data_type %d, nifs %d)",
-                 path, data_type, nifs);
+    h->data_start = ftell(fp);
+    return 0;
+}
+
+/* Header values we can work with, and data that is a whole number of
+ * spectra agreeing with nsamples when the header gives it. A data part cut
+ * at a spectrum boundary is fine (just fewer samples); a partial spectrum
+ * means the file was cut short or the header's shape is wrong. */
+static int fil_check(const char *path, const fil_in *h, char *err)
+{
+#define BAD(...) (snprintf(err, FB_ERR_LEN, __VA_ARGS__), -1)
+    if (h->data_type != 1)
+        return BAD("%.300s: SIGPROC header: data_type %d; only filterbank data (1) is supported",
+                   path, h->data_type);
+    if (h->nifs != 1)
+        return BAD("%.300s: SIGPROC header: nifs %d; only one IF (total intensity) is supported",
+                   path, h->nifs);
+    if (!h->have_nbits || !h->have_nchans || !h->have_tsamp || !h->have_foff || !h->have_fch1)
+        return BAD("%.300s: SIGPROC header lacks %s%s%s%s%s(needed to read the data)", path,
+                   h->have_nbits ? "" : "nbits ", h->have_nchans ? "" : "nchans ",
+                   h->have_tsamp ? "" : "tsamp ", h->have_fch1 ? "" : "fch1 ",
+                   h->have_foff ? "" : "foff ");
+    if (h->nbits != 8 && h->nbits != 16 && h->nbits != 32)
+        return BAD("%.300s: SIGPROC header: nbits %d; supported are 8, 16 and 32", path, h->nbits);
+    if (h->nchans < 1 || h->nchans > FIL_MAX_NCHANS)
+        return BAD("%.300s: SIGPROC header: nchans %d is not a channel count (1..%d)", path,
+                   h->nchans, FIL_MAX_NCHANS);
+    if (!(h->tsamp > 0 && h->tsamp <= 1000))
+        return BAD("%.300s: SIGPROC header: tsamp %g s is not a sample time (0 < tsamp <= 1000)",
+                   path, h->tsamp);
+    double flast = h->fch1 + (h->nchans - 1) * h->foff;
+    if (!isfinite(h->fch1) || !isfinite(h->foff) || h->foff == 0 || !(h->fch1 > 0) || !(flast > 0))
+        return BAD("%.300s: SIGPROC header: channels from fch1 %g MHz in steps of foff %g MHz "
+                   "(last %g MHz) are not a band of positive frequencies",
+                   path, h->fch1, h->foff, flast);
+    if (!isfinite(h->tstart))
+        return BAD("%.300s: SIGPROC header: tstart %g is not an MJD", path, h->tstart);
+    if (h->have_nsamples && h->nsamples < 0)
+        return BAD("%.300s: SIGPROC header: nsamples %d is negative", path, h->nsamples);
+    int64_t spec = (int64_t)h->nchans * h->nbits / 8;
+    if (h->data_bytes % spec != 0)
+        return BAD("%.300s: data is %lld bytes, not a whole number of %lld-byte spectra "
+                   "(%d channels x %d bits; truncated mid-spectrum?)",
+                   path, (long long)h->data_bytes, (long long)spec, h->nchans, h->nbits);
+    /* nsamples 0 is what some writers put when they do not know the length */
+    int64_t nspec = h->data_bytes / spec;
+    if (h->have_nsamples && h->nsamples > 0 && nspec != h->nsamples)
+        return BAD("%.300s: data is %lld bytes = %lld spectra of %lld bytes, but the header says "
+                   "nsamples %d (%s)",
+                   path, (long long)h->data_bytes, (long long)nspec, (long long)spec, h->nsamples,
+                   nspec < h->nsamples ? "truncated?" : "data after the promised samples");
+    return 0;
+#undef BAD
+}
+
+int fil_read(fb_data *out, const char *path, int64_t max_samples, char *err)
+{
+    memset(out, 0, sizeof *out);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, FB_ERR_LEN, "%.300s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    fil_in h;
+    struct stat sb;
+    if (fil_parse_header(fp, path, &h, out, err) != 0) {
         fclose(fp);
         return -1;
     }
-    if ((nbits != 8 && nbits != 16 && nbits != 32) || nchans <= 0 || tsamp <= 0 || foff == 0) {
-        snprintf(err, FB_ERR_LEN,
-                 "%.300s: unsupported or missing header values (nbits %d, nchans %d, "
-                 "tsamp %g, foff %g); need nbits 8/16/32",
-                 path, nbits, nchans, tsamp, foff);
+    if (fstat(fileno(fp), &sb) != 0 || h.data_start < 0) {
+        snprintf(err, FB_ERR_LEN, "%.300s: cannot stat: %s", path, strerror(errno));
         fclose(fp);
         return -1;
     }
-    long hdr_end = ftell(fp);
-    fseek(fp, 0, SEEK_END);
-    long fsize = ftell(fp);
-    fseek(fp, hdr_end, SEEK_SET);
+    h.data_bytes = (int64_t)sb.st_size - h.data_start;
+    if (fil_check(path, &h, err) != 0) {
+        fclose(fp);
+        return -1;
+    }
+    int nchans = h.nchans, nbits = h.nbits;
     int64_t bytes_per_samp = (int64_t)nchans * nbits / 8;
-    int64_t nsamp = (fsize - hdr_end) / bytes_per_samp;
+    int64_t nsamp = h.data_bytes / bytes_per_samp;
     if (max_samples > 0 && nsamp > max_samples) nsamp = max_samples;
     if (nsamp < 16) {
-        snprintf(err, FB_ERR_LEN, "%.300s: only %lld samples of data", path, (long long)nsamp);
+        snprintf(err, FB_ERR_LEN, "%.300s: only %lld samples of data (need at least 16)", path,
+                 (long long)nsamp);
         fclose(fp);
         return -1;
     }
     out->nchan = nchans;
     out->nsamp = nsamp;
-    out->tsamp = tsamp;
-    out->mjd_start = tstart;
+    out->tsamp = h.tsamp;
+    out->mjd_start = h.tstart;
     out->freq = malloc(sizeof(double) * nchans);
     out->weight = malloc(sizeof(float) * nchans);
     out->data = malloc(sizeof(float) * (size_t)nchans * (size_t)nsamp);
-    if (!out->freq || !out->weight || !out->data) {
+    /* Small blocks keep the block (and each cache line of it, reused by 64
+     * consecutive channels) in L2 during the strided transpose. */
+    const int64_t block = 128;
+    unsigned char *raw = malloc((size_t)(block * bytes_per_samp));
+    if (!out->freq || !out->weight || !out->data || !raw) {
         snprintf(err, FB_ERR_LEN, "%.300s: out of memory for %lld x %d samples", path,
                  (long long)nsamp, nchans);
+        free(raw);
         fclose(fp);
         fb_free(out);
         return -1;
     }
     for (int c = 0; c < nchans; c++) {
-        out->freq[c] = fch1 + c * foff;
+        out->freq[c] = h.fch1 + c * h.foff;
         out->weight[c] = 1.0f;
     }
-    /* Small blocks keep the block (and each cache line of it, reused by 64
-     * consecutive channels) in L2 during the strided transpose. */
-    const int64_t block = 128;
-    unsigned char *raw = malloc((size_t)(block * bytes_per_samp));
     for (int64_t s0 = 0; s0 < nsamp; s0 += block) {
         int64_t n = nsamp - s0 < block ? nsamp - s0 : block;
         if (fread(raw, (size_t)bytes_per_samp, (size_t)n, fp) != (size_t)n) {
@@ -238,6 +357,18 @@ int fil_read(fb_data *out, const char *path, int64_t max_samples, char *err)
             fb_free(out);
             return -1;
         }
+        if (nbits == 32) /* a NaN or Inf would poison every sum downstream */
+            for (int64_t k = 0; k < n * nchans; k++)
+                if (!isfinite(((float *)raw)[k])) {
+                    snprintf(err, FB_ERR_LEN,
+                             "%.300s: sample %lld channel %lld is %g (32-bit data must be finite)",
+                             path, (long long)(s0 + k / nchans), (long long)(k % nchans),
+                             ((float *)raw)[k]);
+                    free(raw);
+                    fclose(fp);
+                    fb_free(out);
+                    return -1;
+                }
         for (int c = 0; c < nchans; c++) {
             float *dst = out->data + (size_t)c * nsamp + s0;
             if (nbits == 8)

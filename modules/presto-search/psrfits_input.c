@@ -5,7 +5,10 @@
  * frequencies, and must follow each other without gaps (within half a
  * sample); anything else is an error that names the offending file. Values
  * are DATA * DAT_SCL + DAT_OFFS per row and channel; a channel whose DAT_WTS
- * is zero in any row is given weight 0 (the RFI step then ignores it). */
+ * is zero in any row is given weight 0 (the RFI step then ignores it).
+ * Structure (columns, row size, file length) is checked when modules/lib
+ * opens each file; here the per-row values are checked too (no NaN scales,
+ * offsets, weights or frequencies), so bad input fails with its name. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,41 @@ static int cmp_seg(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The per-channel values of a row must be numbers (a NaN scale or offset
+ * would silently turn the channel into NaNs, a NaN frequency would pass the
+ * rows-agree check), and frequencies must be positive. 0 or -1 with err. */
+static int row_values_bad(const char *path, int64_t row, int nchan, const double *freq,
+                          const float *wts, const float *offs, const float *scl, char *err)
+{
+    for (int c = 0; c < nchan; c++) {
+        const char *col = NULL, *need = "";
+        double v = 0;
+        if (!(freq[c] > 0 && isfinite(freq[c]))) {
+            col = "DAT_FREQ";
+            v = freq[c];
+            need = " of MHz > 0";
+        } else if (!(wts[c] >= 0 && isfinite(wts[c]))) {
+            col = "DAT_WTS";
+            v = wts[c];
+            need = " >= 0";
+        } else if (!isfinite(offs[c])) {
+            col = "DAT_OFFS";
+            v = offs[c];
+        } else if (!isfinite(scl[c])) {
+            col = "DAT_SCL";
+            v = scl[c];
+        }
+        if (col) {
+            snprintf(err, FB_ERR_LEN,
+                     "%.300s: row %lld channel %d: %s is %g (must be a finite "
+                     "number%s)",
+                     path, (long long)row, c, col, v, need);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int psrfits_series_read(fb_data *out, char **paths, int npaths, int64_t max_samples, char *err)
 {
     memset(out, 0, sizeof *out);
@@ -43,11 +81,16 @@ int psrfits_series_read(fb_data *out, char **paths, int npaths, int64_t max_samp
             goto done;
         }
         const psrfits_hdr *h = &s[i].h;
-        if (h->nbits != 8 || h->npol != 1 || h->nchan <= 0 || h->nsblk <= 0 || h->tbin <= 0) {
+        if (!(h->tbin > 0 && isfinite(h->tbin))) {
+            snprintf(err, FB_ERR_LEN, "%.300s: TBIN %g s is not a sample time (must be > 0)",
+                     paths[i], h->tbin);
+            goto done;
+        }
+        if (h->nbits != 8 || h->npol != 1 || h->nchan <= 0 || h->nsblk <= 0) {
             snprintf(err, FB_ERR_LEN,
                      "%.300s: unsupported PSRFITS (nbits %d, npol %d, nchan %d, "
-                     "nsblk %d, tbin %g); need 8-bit total intensity",
-                     paths[i], h->nbits, h->npol, h->nchan, h->nsblk, h->tbin);
+                     "nsblk %d); need 8-bit total intensity",
+                     paths[i], h->nbits, h->npol, h->nchan, h->nsblk);
             goto done;
         }
         s[i].start = h->stt_imjd * 86400.0 + h->stt_smjd + h->stt_offs;
@@ -111,6 +154,7 @@ int psrfits_series_read(fb_data *out, char **paths, int npaths, int64_t max_samp
                 snprintf(err, FB_ERR_LEN, "%s", perr);
                 goto done;
             }
+            if (row_values_bad(s[i].path, row, nchan, rowfreq, wts, offs, scl, err)) goto done;
             if (i == 0 && row == 0) {
                 memcpy(out->freq, rowfreq, sizeof(double) * nchan);
             } else {

@@ -1,6 +1,8 @@
 /* extract.c - libarchive tar reading into temp files (policy in extract.h).
  * Data is copied with archive_read_data_block straight from libarchive's
- * buffer to pwrite, so a member costs one copy after decompression. */
+ * buffer to pwrite, so a member costs one copy after decompression. We read
+ * members ourselves (no archive_write_disk), so the secure-extraction rules
+ * are explicit checks here: no absolute or `..` paths, no links. */
 #include "extract.h"
 
 #include <archive.h>
@@ -34,10 +36,18 @@ static la_ssize_t on_read(struct archive *a, void *ud, const void **buf)
     return n;
 }
 
+/* Removes the directories this run created (rmdir: only if empty). */
+static void drop_dirs(extract_set *set)
+{
+    for (size_t i = set->ndirs; i-- > 0;)
+        rmdir(set->dirs[i]);
+}
+
 void extract_rollback(extract_set *set)
 {
     for (size_t i = 0; i < set->n; i++)
         if (set->v[i].tmp) unlink(set->v[i].tmp);
+    drop_dirs(set);
 }
 
 void extract_free(extract_set *set)
@@ -46,6 +56,9 @@ void extract_free(extract_set *set)
         free(set->v[i].final);
         free(set->v[i].tmp);
     }
+    for (size_t i = 0; i < set->ndirs; i++)
+        free(set->dirs[i]);
+    free(set->dirs);
     free(set->v);
     memset(set, 0, sizeof *set);
 }
@@ -59,6 +72,7 @@ int extract_commit(extract_set *set, char *err, size_t errlen)
             unlink(set->v[k].final);
         for (size_t k = i; k < set->n; k++)
             unlink(set->v[k].tmp);
+        drop_dirs(set);
         return fail(err, errlen, "rename %s -> %s: %s (nothing kept)", set->v[i].tmp,
                     set->v[i].final, strerror(e));
     }
@@ -116,18 +130,76 @@ static int write_member(struct archive *a, const char *label, extracted *x, int6
     return 0;
 }
 
+/* Why a member path could escape the output directory, or NULL. We only
+ * ever use a member's base name, but an archive that names `../x` or `/x`
+ * was made to write outside the directory it is unpacked in: refuse it
+ * rather than quietly flatten it (what libarchive's
+ * ARCHIVE_EXTRACT_SECURE_NODOTDOT and _NOABSOLUTEPATHS do when extracting). */
+static const char *unsafe_path(const char *path)
+{
+    if (path[0] == '/') return "absolute path";
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.') return "path has a '..' component";
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return NULL;
+}
+
+/* Checks one member's header before anything of it is written: a safe path,
+ * no link of either kind (channel files are never links; a link could point
+ * anywhere, so none is followed or recreated, as with
+ * ARCHIVE_EXTRACT_SECURE_SYMLINKS), a regular file. 0, 1 to skip (a
+ * directory), or -1 with err naming the member and the archive. */
+static int check_member(struct archive_entry *ent, const char *label, size_t index, char *err,
+                        size_t errlen)
+{
+    const char *path = archive_entry_pathname(ent);
+    if (!path || !*path) return fail(err, errlen, "%s: member %zu has no name", label, index);
+    const char *why = unsafe_path(path);
+    if (why)
+        return fail(err, errlen,
+                    "%s: member %s: %s, which could write outside the output directory "
+                    "(hostile archive refused)",
+                    label, path, why);
+    const char *target = archive_entry_hardlink(ent);
+    if (target)
+        return fail(err, errlen, "%s: member %s is a hard link to %s (links are refused)", label,
+                    path, target);
+    target = archive_entry_symlink(ent);
+    if (target || archive_entry_filetype(ent) == AE_IFLNK)
+        return fail(err, errlen, "%s: member %s is a symbolic link to %s (links are refused)",
+                    label, path, target ? target : "?");
+    if (archive_entry_filetype(ent) == AE_IFDIR) return 1;
+    if (archive_entry_filetype(ent) != AE_IFREG)
+        return fail(err, errlen, "%s: member %s is not a regular file", label, path);
+    return 0;
+}
+
+/* Remembers a directory this run created, so a rollback can remove it. */
+static int note_dir(extract_set *set, const char *dir)
+{
+    char **v = realloc(set->dirs, (set->ndirs + 1) * sizeof *v);
+    if (!v) return -1;
+    set->dirs = v;
+    if (!(v[set->ndirs] = strdup(dir))) return -1;
+    set->ndirs++;
+    return 0;
+}
+
 static int read_all(struct archive *a, source *src, const char *label, const extract_opts *o,
                     extract_set *set, char *err, size_t errlen)
 {
     struct archive_entry *ent;
     int r;
     while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
+        int c = check_member(ent, label, set->n + 1, err, errlen);
+        if (c < 0) return -1;
+        if (c > 0) continue;
         const char *path = archive_entry_pathname(ent);
-        if (!path) return fail(err, errlen, "%s: member %zu has no name", label, set->n + 1);
-        if (archive_entry_filetype(ent) == AE_IFDIR) continue;
         const char *name = base_name(path);
-        if (archive_entry_filetype(ent) != AE_IFREG)
-            return fail(err, errlen, "%s: member %s is not a regular file", label, path);
         chan_file cf;
         if (chan_file_parse(name, &cf))
             return fail(err, errlen, "%s: member %s is not named {obsid}_{gps}_ch{NNN}.dat", label,
@@ -157,8 +229,14 @@ static int read_all(struct archive *a, source *src, const char *label, const ext
         char dir[4096];
         if (o->by_channel) {
             snprintf(dir, sizeof dir, "%s/ch%03d", o->outdir, cf.ch);
-            if (mkdir(dir, 0755) && errno != EEXIST)
+            if (mkdir(dir, 0755) == 0) {
+                if (note_dir(set, dir)) {
+                    rmdir(dir);
+                    return fail(err, errlen, "out of memory");
+                }
+            } else if (errno != EEXIST) {
                 return fail(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+            }
         } else {
             snprintf(dir, sizeof dir, "%s", o->outdir);
         }

@@ -3,10 +3,11 @@
  * final directory and checked (name pattern, declared and actual size,
  * duplicates, channel/time range); only when the whole archive has been read
  * to its end (including the zstd frame checksum) are the temps renamed into
- * place. Any error removes every temp of the run, so a truncated or corrupt
- * archive leaves nothing behind. A crash between the first and last rename
- * can leave a subset of final files; they are complete files, and a re-run
- * rewrites them (idempotent). */
+ * place. Any error removes every temp of the run (and the --by-channel
+ * directories it created), so a truncated, corrupt or hostile archive (a
+ * member with an absolute or `..` path, or a link) leaves nothing behind. A crash between the first
+ * and last rename can leave a subset of final files; they are complete files, and a re-run rewrites
+ * them (idempotent). */
 #ifndef UNPACK_EXTRACT_H
 #define UNPACK_EXTRACT_H
 
@@ -35,6 +36,8 @@ typedef struct extract_set {
     extracted *v;
     size_t n, cap;
     int64_t bytes;
+    char **dirs; /* chNNN/ directories this run created (removed on rollback) */
+    size_t ndirs;
 } extract_set;
 
 /* Reads the whole archive; 0, or -1 with err (temps already removed). */

@@ -6,7 +6,10 @@
 # candidate (f within one Fourier bin, DM within 0.15, folded S/N > 20), its
 # 2nd harmonic no separate candidate, and neither RFI source on top; without
 # the RFI step the interferer must outrank the pulsar in sigma (so the mask is
-# what removes it).
+# what removes it). Then bad SIGPROC input (cut mid-spectrum, inconsistent or
+# truncated headers, nsamples disagreeing with the data): each refused with
+# exit 1, a message naming the file and the problem, and no output; a file
+# cut at a spectrum boundary is searched (fewer samples).
 . "$(dirname "$0")/../../../tests/lib.sh"
 
 fake=presto-fakepulsar
@@ -64,3 +67,59 @@ $ps "$TMP/obs.fil" --dm-max 30 --no-rfi --nfold 0 -q -o "$TMP/norfi" 2>/dev/null
 best_rfi=$(grep -v '^#' "$TMP/norfi/candidates.txt" | awk '{g=1000/$2; r=31.7/g; if ((r-int(r+0.5))^2 < 0.01) print $4}' | sort -g | tail -1)
 echo "# without RFI step: interferer sigma ${best_rfi:-none} vs pulsar sigma $sig"
 check "without the RFI step the interferer outranks the pulsar in sigma" gt "${best_rfi:-0}" "$sig"
+
+# --- Bad SIGPROC input: refused (exit 1) with a message naming the file and
+# what is wrong, and no output at all (the --out directory is not left
+# behind). Small files: fakepulsar 64 x 4096 and mkfil.py's 16 x 1024.
+HERE=$(cd "$(dirname "$0")" && pwd)
+mkfil() { python3 "$HERE/mkfil.py" "$@"; }
+# refused DESCRIPTION FILE ERE: the search of FILE fails as described
+refused() {
+  local d="$1" f="$2" re="$3" out="$TMP/bad_out" rc
+  rm -rf "$out"
+  $ps "$f" -q --dm-max 5 -o "$out" 2>"$TMP/bad_err"; rc=$?
+  if [ $rc -eq 1 ] && grep -qF "$f:" "$TMP/bad_err" && grep -qE "$re" "$TMP/bad_err" && [ ! -e "$out" ]; then
+    ok "$d"
+  else
+    not_ok "$d"
+    echo "# rc $rc, output $( [ -e "$out" ] && echo left behind || echo none), stderr: $(head -c 300 "$TMP/bad_err")"
+  fi
+}
+$fake -o "$TMP/small.fil" --nchan 64 --nsamp 4096 2>/dev/null
+size=$(stat -c %s "$TMP/small.fil")
+cp "$TMP/small.fil" "$TMP/cut_mid.fil"; truncate -s $((size - 100)) "$TMP/cut_mid.fil"
+refused "filterbank cut mid-spectrum refused: byte count and spectrum size named" "$TMP/cut_mid.fil" \
+  "data is [0-9]+ bytes, not a whole number of 64-byte spectra \(.*truncated mid-spectrum"
+cp "$TMP/small.fil" "$TMP/cut_edge.fil"; truncate -s $((size - 64 * 96)) "$TMP/cut_edge.fil"
+$ps "$TMP/cut_edge.fil" --dm-max 5 --nfold 1 -o "$TMP/edge_out" 2>"$TMP/err"; rc=$?
+check "filterbank cut at a spectrum boundary is searched (rc $rc): just fewer samples" test $rc -eq 0 -a -s "$TMP/edge_out/candidates.txt"
+check "... all 4000 of its whole spectra read" grep -q '^read: 64 channels .* 4000 samples' "$TMP/err"
+mkfil "$TMP/good.fil"
+check "mkfil.py's default file is accepted (the cases below differ from it in one thing)" \
+  $ps ddplan "$TMP/good.fil" -o "$TMP/good_plan.txt"
+mkfil "$TMP/cut_hdr.fil" bytes=0; truncate -s 150 "$TMP/cut_hdr.fil"
+refused "header cut short refused (no HEADER_END)" "$TMP/cut_hdr.fil" "header truncated: the file ends \(150 bytes\) in the value of 'nbits', before HEADER_END"
+mkfil "$TMP/no_end.fil" noend=1
+refused "header without HEADER_END (data read as header) refused" "$TMP/no_end.fil" "corrupt SIGPROC header.*HEADER_END missing"
+mkfil "$TMP/nchans0.fil" nchans=0 bytes=16384
+refused "nchans 0 refused" "$TMP/nchans0.fil" "nchans 0 is not a channel count"
+mkfil "$TMP/nchans_huge.fil" nchans=100000000 bytes=16384
+refused "absurd nchans refused" "$TMP/nchans_huge.fil" "nchans 100000000 is not a channel count"
+mkfil "$TMP/nbits0.fil" nbits=0 bytes=16384
+refused "nbits 0 refused" "$TMP/nbits0.fil" "nbits 0; supported are 8, 16 and 32"
+mkfil "$TMP/nifs0.fil" nifs=0
+refused "nifs 0 refused" "$TMP/nifs0.fil" "nifs 0; only one IF"
+mkfil "$TMP/tsamp0.fil" tsamp=0
+refused "tsamp 0 refused" "$TMP/tsamp0.fil" "tsamp 0 s is not a sample time"
+mkfil "$TMP/tsamp_neg.fil" tsamp=-0.001
+refused "negative tsamp refused" "$TMP/tsamp_neg.fil" "tsamp -0.001 s is not a sample time"
+mkfil "$TMP/no_fch1.fil" fch1=-
+refused "missing fch1 refused (not read as 0 MHz)" "$TMP/no_fch1.fil" "header lacks fch1"
+mkfil "$TMP/neg_band.fil" fch1=0.5
+refused "band reaching below 0 MHz refused" "$TMP/neg_band.fil" "not a band of positive frequencies"
+mkfil "$TMP/nsamp_more.fil" nsamples=2000
+refused "data shorter than the header's nsamples refused" "$TMP/nsamp_more.fil" "1024 spectra of 16 bytes, but the header says nsamples 2000"
+mkfil "$TMP/nsamp_less.fil" nsamples=500
+refused "data longer than the header's nsamples refused" "$TMP/nsamp_less.fil" "1024 spectra of 16 bytes, but the header says nsamples 500"
+mkfil "$TMP/nan32.fil" nbits=32 nan=1000
+refused "NaN in 32-bit data refused" "$TMP/nan32.fil" "sample 62 channel 8 is nan"

@@ -2,8 +2,9 @@
 # unpack / repack / pull-unpack on small synthetic observations (3 channels x
 # 4 seconds of 300 kB members): round trip unpack -> repack -> pull-unpack
 # (path and http:// URL) byte-identical; truncated tars, wrong member sizes,
-# corrupt and truncated zstd, wrong channel, missing seconds: each a clear
-# error naming the member, and no output at all (not even hidden temps).
+# corrupt and truncated zstd, wrong channel, missing seconds, hostile members
+# (absolute or '..' paths, symlinks, hard links): each a clear error naming
+# the member, and no output at all (not even hidden temps).
 . "$(dirname "$0")/../../../tests/lib.sh"
 PY=/usr/bin/python3
 HTTPD="$(cd "$(dirname "$0")/../../mwa-down/tests" && pwd)/httpd.py"
@@ -78,6 +79,67 @@ cp tars/${OBS}_$G0.tar bad/${OBS}_9.tar; tar rf bad/${OBS}_9.tar -C raw ${OBS}_$
 unpack --size $SZ -o o1 bad/${OBS}_9.tar 2>e; rc=$?
 check "duplicate member refused" test "$rc" = 1 -a -n "$(grep 'appears twice' e)"
 check "nothing left after duplicate" empty o1
+
+# --- hostile archives: a member path that is absolute or has a '..'
+# component, or a link, is refused with the member and the archive named,
+# and nothing is left, even of the good member before it.
+M9=${OBS}_${G0}_ch109.dat; M0=${OBS}_${G0}_ch110.dat
+python3 - "$TMP/raw" "$TMP/bad" <<'PY'
+import io, sys, tarfile
+raw, bad = sys.argv[1:3]
+good, other = "1257010784_1257010986_ch109.dat", "1257010784_1257010986_ch110.dat"
+def mk(name, *members):  # each (path, kind, link target)
+    with tarfile.open(bad + "/" + name, "w", format=tarfile.GNU_FORMAT) as t:
+        t.add(raw + "/" + good, arcname=good)  # a good member first
+        for path, kind, target in members:
+            ti = tarfile.TarInfo(path)
+            if kind == "file":
+                d = open(raw + "/" + other, "rb").read()
+                ti.size = len(d)
+                t.addfile(ti, io.BytesIO(d))
+                continue
+            ti.type = {"sym": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE, "dir": tarfile.DIRTYPE}[kind]
+            ti.linkname = target
+            t.addfile(ti)
+mk("dotdot.tar", ("../" + other, "file", ""))
+mk("dotdot_deep.tar", ("sub/../../" + other, "file", ""))
+mk("abs.tar", ("/tmp/" + other, "file", ""))
+mk("dotdot_dir.tar", ("../evil/", "dir", ""))
+mk("symlink.tar", (other, "sym", "/etc/passwd"))
+mk("hardlink.tar", (other, "hard", "../../etc/passwd"))
+PY
+# GNU tar with -P keeps the leading '/'
+tar cPf bad/gnu_abs.tar "$TMP/raw/$M9" 2>/dev/null
+mkdir -p ln && ln -sf ../../../etc/passwd ln/$M0 && tar cf bad/gnu_symlink.tar -C raw $M9 -C ../ln $M0
+# hostile CASE ARCHIVE MEMBER ERE: unpack refuses ARCHIVE naming MEMBER, leaves nothing
+hostile() {
+  local d="$1" tarf="$2" member="$3" re="$4" rc
+  rm -rf oh && mkdir oh
+  unpack --size $SZ -o oh "$tarf" 2>e; rc=$?
+  if [ "$rc" = 1 ] && grep -qF "$tarf: member $member" e && grep -qE "$re" e && empty oh; then
+    ok "$d"
+  else
+    not_ok "$d"
+    echo "# rc $rc, left: $(ls -A oh | tr '\n' ' '), stderr: $(head -c 300 e)"
+  fi
+}
+hostile "member ../NAME refused" bad/dotdot.tar "../$M0" "'\.\.' component.*hostile archive refused"
+hostile "member sub/../../NAME refused" bad/dotdot_deep.tar "sub/../../$M0" "'\.\.' component"
+hostile "member with an absolute path refused (python tarfile)" bad/abs.tar "/tmp/$M0" "absolute path"
+hostile "member with an absolute path refused (GNU tar -P)" bad/gnu_abs.tar "$TMP/raw/$M9" "absolute path"
+hostile "directory member ../evil/ refused" bad/dotdot_dir.tar "../evil/" "'\.\.' component"
+hostile "symlink member to /etc/passwd refused" bad/symlink.tar "$M0" "is a symbolic link to /etc/passwd"
+hostile "symlink member (GNU tar) refused" bad/gnu_symlink.tar "$M0" "is a symbolic link to \.\./\.\./\.\./etc/passwd"
+hostile "hard link member to ../../etc/passwd refused" bad/hardlink.tar "$M0" "is a hard link to \.\./\.\./etc/passwd"
+rm -rf oh && mkdir oh
+unpack --size $SZ --by-channel -o oh bad/dotdot.tar 2>e; rc=$?
+check "--by-channel: hostile archive leaves no chNNN/ directory behind" test "$rc" = 1 -a -z "$(ls -A oh)"
+zstd -q -c bad/dotdot.tar >bad/dotdot.tar.zst
+rm -rf oh && mkdir oh
+pull-unpack --any-name --size $SZ -o oh bad/dotdot.tar.zst 2>e; rc=$?
+check "pull-unpack refuses a hostile archive too, leaving nothing" \
+  test "$rc" = 1 -a -n "$(grep -F "member ../$M0: path has a '..' component" e)" -a -z "$(ls -A oh)"
+check "nothing was written outside the output directory" test ! -e "$TMP/$M0" -a ! -e "/tmp/$M0" -a ! -e evil
 
 # --- repack
 mkdir -p w2
