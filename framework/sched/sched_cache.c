@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/manifest.h"
 #include "util/clock.h"
 #include "util/units.h"
 
@@ -567,6 +568,22 @@ int sl_sched_cache_unreachable(sl_sched *s, const sl_completion *c, double now, 
     return rc < 0 ? rc : 0;
 }
 
+typedef struct {
+    const char *name; /* NULL: take the first file */
+    size_t namelen;
+    sl_mfile *f; /* malloc'd copy of the file found (its name borrowed) */
+} first_file;
+
+static int named_cb(void *ctx, const sl_mfile *f)
+{
+    first_file *c = ctx;
+    if (c->name && (f->namelen != c->namelen || memcmp(f->name, c->name, f->namelen) != 0))
+        return 0;
+    c->f = sl_xmalloc(sizeof *c->f);
+    *c->f = *f;
+    return 1;
+}
+
 int sl_sched_cache_corrupt(sl_sched *s, const sl_completion *c, const char *host, double now,
                            sl_err *err)
 {
@@ -577,31 +594,30 @@ int sl_sched_cache_corrupt(sl_sched *s, const sl_completion *c, const char *host
         int64_t pid;
         int stage;
         if (!o->host || parse_obj_path(s, o->path, &pid, &stage, key, sizeof key) < 0) continue;
+        /* the file that differed, as found and as its manifest says */
+        first_file found = {NULL, 0, NULL}, want = {NULL, 0, NULL};
+        sl_manifest_each(o->files, named_cb, &found);
         sl_object_row row;
-        const char *want = "";
-        if (sl_store_object_get(s->store, pid, stage, key, &row, NULL) == 1 && row.files)
-            want = row.files;
-        /* o->files: "name\tsize\thash" as found; the manifest line for contrast */
-        const char *found = o->files ? o->files : "";
-        size_t nl = strcspn(found, "\t\n");
-        const char *line = want;
-        for (const char *p = want; *p;) {
-            if (!strncmp(p, found, nl) && p[nl] == '\t') {
-                line = p;
-                break;
-            }
-            p = strchr(p, '\n');
-            if (!p) break;
-            p++;
+        if (found.f && sl_store_object_get(s->store, pid, stage, key, &row, NULL) == 1) {
+            want.name = found.f->name;
+            want.namelen = found.f->namelen;
+            sl_manifest_each(row.files, named_cb, &want);
         }
         char msg[1600];
-        snprintf(msg, sizeof msg,
-                 "corrupt copy of %s on host %s, found by %s: file %.*s is '%.*s', the manifest "
-                 "says '%.*s'; the copy is discarded",
-                 o->path, o->host, host ? host : "?", (int)nl, found, (int)strcspn(found, "\n"),
-                 found, (int)strcspn(line, "\n"), line);
-        for (char *q = msg; *q; q++)
-            if (*q == '\t') *q = ' ';
+        if (found.f)
+            snprintf(msg, sizeof msg,
+                     "corrupt copy of %s on host %s, found by %s: file %.*s has %lld bytes, "
+                     "XXH3-128 %s; its manifest says %lld bytes, XXH3-128 %s; the copy is "
+                     "discarded",
+                     o->path, o->host, host ? host : "?", (int)found.f->namelen, found.f->name,
+                     (long long)found.f->size, found.f->hash[0] ? found.f->hash : "?",
+                     want.f ? (long long)want.f->size : -1LL,
+                     want.f && want.f->hash[0] ? want.f->hash : "?");
+        else
+            snprintf(msg, sizeof msg, "corrupt copy of %s on host %s, found by %s; discarded",
+                     o->path, o->host, host ? host : "?");
+        free(found.f);
+        free(want.f);
         sl_store_event(s->store, now, pid, c->task_id, "corrupt", msg, NULL);
         sl_pipe *p = sl_sched_pipe(s, pid);
         if (p) sl_sched_note_corrupt(s, p, 1);
