@@ -139,7 +139,7 @@ static const char NODE_WRAPPER[] =
     "  trap \"kill -INT $pid 2>/dev/null\" INT\n"
     "  rc=0\n"
     "  while kill -0 $pid 2>/dev/null; do wait $pid; rc=$?; done\n"
-    "  rm -rf \"$mem\" \"$mem.work\" \"$dir\"\n"
+    "  rm -rf \"$mem\" \"$mem.work\" \"$mem.journal\" \"$dir\"\n"
     "  rmdir \"$memr/sluice-$SLUICE_SLURM_JOB\" \"$ssdr/sluice-$SLUICE_SLURM_JOB\" 2>/dev/null\n"
     "  exit $rc";
 
