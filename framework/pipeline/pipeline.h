@@ -134,7 +134,7 @@ typedef struct sl_pipeline {
     sl_local_agent *agents; /* cluster.agents: list or a count (names local-1..N) */
     size_t nagents;
     sl_cluster_slurm slurm; /* cluster.slurm */
-    int64_t lease_ttl_ms;   /* default 30000 */
+    int64_t lease_ttl_ms;   /* 0 (default): the controller's --lease-ttl */
     sl_kv *vars;            /* variables that were substituted, with their values */
     size_t nvars;
     void *arena; /* owns every pointer above */

@@ -831,7 +831,7 @@ int sl_pipeline_build(sl_pctx *c, const sl_ynode *root)
                                 p->name, MAX_NAME);
     if ((v = opt(root, "description")) && str_of(c, v, "description", &p->description) < 0)
         return SL_EINVAL;
-    p->lease_ttl_ms = 30000;
+    p->lease_ttl_ms = 0; /* the controller's --lease-ttl */
     if ((v = opt(root, "lease_ttl"))) {
         if (duration_of(c, v, "lease_ttl", &p->lease_ttl_ms) < 0) return SL_EINVAL;
         if (p->lease_ttl_ms < 1000)

@@ -71,6 +71,7 @@ static sl_agent_rt *agent_add(sl_sched *s, const char *host, const char *agent_i
     s->agents[s->nagents++] = a;
     a->host = sl_xstrdup(host);
     a->agent_id = sl_xstrdup(agent_id ? agent_id : "");
+    a->fresh = 1; /* leases on this host held by any other agent process end */
     return a;
 }
 
@@ -140,6 +141,7 @@ int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_m
     if (rc == 0) {
         sl_agent_rt *a = agent_by_host(s, ai->name);
         if (!a) a = agent_add(s, ai->name, ai->agent_id);
+        if (strcmp(a->agent_id, ai->agent_id) != 0) a->fresh = 1;
         free(a->agent_id);
         a->agent_id = sl_xstrdup(ai->agent_id);
         for (size_t g = 0; g < a->ngroups; g++)
@@ -198,6 +200,24 @@ static int load_of(const sl_stage_load *load, size_t nload, int64_t pid, int sta
     for (size_t i = 0; i < nload; i++)
         if (load[i].pipeline_id == pid && load[i].stage == stage) return load[i].running;
     return 0;
+}
+
+static int end_host_leases(sl_sched *s, const char *host, const char *except_agent, double now,
+                           sl_err *err);
+
+/* The first lease call of a new agent process on a host: the one before it
+ * is gone and its running tasks died with it (their leases would otherwise
+ * last until their deadline, which every controller restart pushes out).
+ * Reports of the tasks it finished came first, from its journal. */
+static void end_old_incarnation(sl_sched *s, sl_agent_rt *a, const char *agent_id)
+{
+    if (!a->fresh || strcmp(a->agent_id, agent_id) != 0) return;
+    a->fresh = 0;
+    sl_err e = {0};
+    if (sl_store_begin(s->store, &e) < 0) return;
+    if (end_host_leases(s, a->host, agent_id, sl_wall(), &e) < 0 ||
+        sl_store_commit(s->store, &e) < 0)
+        sl_store_rollback(s->store);
 }
 
 /* One leasing pass in one transaction. */
@@ -294,6 +314,7 @@ int sl_sched_lease(sl_sched *s, const char *agent_id, const char *host, const sl
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     sl_agent_rt *a = agent_get(s, host, agent_id);
+    end_old_incarnation(s, a, agent_id);
     while (!s->stopping) {
         sl_sched_expand_tick(s); /* lazy messages: the next chunk or batch */
         rc = try_lease(s, a, agent_id, load, nload, max_tasks, out, err);
@@ -418,6 +439,7 @@ static int host_check_cb(void *ctx, const sl_host_row *h)
  * deadline (a pipeline's lease_ttl may be minutes; the node is gone). */
 typedef struct {
     const char *host;
+    const char *except_agent; /* NULL: every lease on the host */
     int64_t *ids;
     char **agents;
     size_t n;
@@ -426,7 +448,8 @@ typedef struct {
 static int host_lease_cb(void *ctx, const sl_task_row *r)
 {
     host_leases *h = ctx;
-    if (r->host && r->lease_agent && strcmp(r->host, h->host) == 0) {
+    if (r->host && r->lease_agent && strcmp(r->host, h->host) == 0 &&
+        (!h->except_agent || strcmp(r->lease_agent, h->except_agent) != 0)) {
         h->ids = sl_xrealloc(h->ids, (h->n + 1) * sizeof *h->ids);
         h->agents = sl_xrealloc(h->agents, (h->n + 1) * sizeof *h->agents);
         h->ids[h->n] = r->id;
@@ -435,9 +458,10 @@ static int host_lease_cb(void *ctx, const sl_task_row *r)
     return 0;
 }
 
-static int end_host_leases(sl_sched *s, const char *host, double now, sl_err *err)
+static int end_host_leases(sl_sched *s, const char *host, const char *except_agent, double now,
+                           sl_err *err)
 {
-    host_leases h = {host, NULL, NULL, 0};
+    host_leases h = {host, except_agent, NULL, NULL, 0};
     int rc =
         sl_store_tasks_list(s->store, -1, -1, SL_TASK_RUNNING, 0, 1000000, host_lease_cb, &h, err);
     for (size_t i = 0; i < h.n; i++) {
@@ -465,7 +489,7 @@ int sl_sched_reap(sl_sched *s, sl_err *err)
         hosts_ctx hc = {s, now, err, NULL, 0};
         rc = sl_store_hosts_each(s->store, host_check_cb, &hc, err);
         for (size_t i = 0; i < hc.nlost; i++) {
-            if (rc >= 0) rc = end_host_leases(s, hc.lost[i], now, err);
+            if (rc >= 0) rc = end_host_leases(s, hc.lost[i], NULL, now, err);
             if (rc >= 0) rc = sl_sched_cache_host_lost(s, hc.lost[i], now, err);
             free(hc.lost[i]);
         }

@@ -202,7 +202,7 @@ static void test_defaults(void **state)
     (void)state;
     sl_pipeline *p = parse_ok("name: d\nstages:\n  - name: a\n    command: /bin/true\n", NULL);
     assert_null(p->description);
-    assert_int_equal(p->lease_ttl_ms, 30000);
+    assert_int_equal(p->lease_ttl_ms, 0); /* the controller's */
     assert_int_equal(p->ngroups, 0);
     assert_int_equal(p->nagents, 0);
     assert_int_equal(p->nmessages, 0);
