@@ -55,8 +55,15 @@ sl_rpc_client *sl_rpc_client_new(const char *target, sl_err *err)
      * after gRPC's default backoff that grows to two minutes. */
     args[2].key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
     args[2].value.integer = 100;
+    /* Despite its name this is the time one connection attempt may take
+     * (TCP, then the server's HTTP/2 SETTINGS), not a backoff: at 100 ms a
+     * server that is merely slow to answer, as on a loaded machine, failed
+     * every call with "connection attempt timed out before receiving
+     * SETTINGS frame". A refused connection (server down) still fails at
+     * once and is retried after the backoff above; the call's deadline
+     * still bounds the wait. 20 s is gRPC's default. */
     args[3].key = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
-    args[3].value.integer = 100;
+    args[3].value.integer = 20000;
     args[4].key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
     args[4].value.integer = 1000;
     grpc_channel_args ca = {.num_args = 5, .args = args};

@@ -3,8 +3,9 @@
 # message is accepted at once with far fewer task rows than keys and still
 # makes every key exactly once; lazy expansion resumes where it stopped after
 # the controller is SIGKILLed and restarted; `batch: N` starts no task of a
-# batch before every task of the previous batch (and downstream) is done;
-# `sluice status --matrix` shows a small grid (queued, not yet expanded, done).
+# batch before every task of the previous batch (and downstream) is done; a
+# CLI call waits for a controller that is slow to answer; `sluice status
+# --matrix` shows a small grid (queued, not yet expanded, done).
 # Completion is awaited for as long as a pipeline makes progress, not for a
 # fixed time: on a loaded machine these tasks run many times slower.
 . "$(dirname "$0")/../lib.sh"
@@ -104,6 +105,17 @@ done
 check "batch: each batch starts after the previous one and its downstream finished" [ "$okb" = 1 ]
 check "batch: 4 batch events" [ "$(sql "SELECT count(*) FROM events WHERE pipeline_id=$id AND kind='batch'")" = 4 ]
 check "batch: 24 + 24 tasks" [ "$(sql "SELECT count(*) FROM tasks WHERE pipeline_id=$id")" = 48 ]
+
+# 3b. a CLI call to a controller that does not get the CPU for a moment (a
+#     loaded machine; here it is stopped for a second) waits for its answer
+kill -STOP "$CTL_PID"
+(sleep 1; kill -CONT "$CTL_PID") &
+cont=$!
+out=$(sluice status --json "$id" 2>&1)
+rc=$?
+wait "$cont"
+check "cli: a call waits for a controller slow to answer (rc=$rc)" [ "$rc" = 0 ]
+[ "$rc" = 0 ] || echo "# $out"
 
 # 4. the matrix of a small grid: a batch waiting (nothing runs it: its stage
 #    is bound to a group no agent has), then a finished one
