@@ -3,7 +3,8 @@
 # message is accepted at once with far fewer task rows than keys and still
 # makes every key exactly once; lazy expansion resumes where it stopped after
 # the controller is SIGKILLed and restarted; `batch: N` starts no task of a
-# batch before every task of the previous batch (and downstream) is done; a
+# batch before every task of the previous batch (and downstream) is done,
+# also beside an older pipeline that floods the agent with instant tasks; a
 # CLI call waits for a controller that is slow to answer; `sluice status
 # --matrix` shows a small grid (queued, not yet expanded, done).
 # Completion is awaited for as long as a pipeline makes progress, not for a
@@ -116,6 +117,35 @@ rc=$?
 wait "$cont"
 check "cli: a call waits for a controller slow to answer (rc=$rc)" [ "$rc" = 0 ]
 [ "$rc" = 0 ] || echo "# $out"
+
+# 3c. the same batches beside an older pipeline whose 20,000 tasks finish
+#     as they start: the agent still reaps the beam and merge processes, so
+#     the batches finish while the flood is still running (they used to
+#     wait, processes long exited, until the flood was over)
+cat > "$TMP/flood.yaml" <<'YAML'
+name: flood
+stages:
+  - name: a
+    runtime: model
+    env: {SLUICE_MODEL_SECONDS: "0"}
+    slots: 64
+messages:
+  - {to: a, key: "f{1..20}/k{1..1000}"}
+YAML
+sed 's/^name: batch$/name: batch2/' "$TMP/batch.yaml" > "$TMP/batch2.yaml"
+flood=$(submit "$TMP/flood.yaml")
+wait_for 300 sh -c "[ \$(sqlite3 $STATE/sluice.db 'SELECT count(*) FROM tasks WHERE pipeline_id=$flood AND state=2') -ge 200 ]"
+id=$(submit "$TMP/batch2.yaml")
+check "flood: a batched pipeline submitted beside it (id=$id)" [ -n "$id" ]
+st=$(wait_pipeline_progress "$id" 60)
+fst=$(pipeline_state "$flood")
+fdone=$(sql "SELECT count(*) FROM tasks WHERE pipeline_id=$flood AND state=2")
+check "flood: batches complete while the flood runs (batch2=$st, flood=$fst, $fdone done)" \
+  [ "$st/$fst" = done/running ]
+check "flood: 4 batch events and 24 + 24 tasks" \
+  [ "$(sql "SELECT count(*) FROM events WHERE pipeline_id=$id AND kind='batch'")/$(sql "SELECT count(*) FROM tasks WHERE pipeline_id=$id AND state=2")" = 4/48 ]
+sluice cancel flood >/dev/null
+check "flood: cancelled" [ "$(wait_pipeline_progress "$flood" 60)" = cancelled ]
 
 # 4. the matrix of a small grid: a batch waiting (nothing runs it: its stage
 #    is bound to a group no agent has), then a finished one
