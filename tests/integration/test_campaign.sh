@@ -108,9 +108,9 @@ check "batch: 4 batch events" [ "$(sql "SELECT count(*) FROM events WHERE pipeli
 check "batch: 24 + 24 tasks" [ "$(sql "SELECT count(*) FROM tasks WHERE pipeline_id=$id")" = 48 ]
 
 # 3b. a CLI call to a controller that does not get the CPU for a moment (a
-#     loaded machine; here it is stopped for a second) waits for its answer
+#     loaded machine; here it is stopped for 0.5 s) waits for its answer
 kill -STOP "$CTL_PID"
-(sleep 1; kill -CONT "$CTL_PID") &
+(sleep 0.5; kill -CONT "$CTL_PID") &
 cont=$!
 out=$(sluice status --json "$id" 2>&1)
 rc=$?
