@@ -6,6 +6,7 @@
 #   start_agent NAME [--group G ...]    sets AGENT_PID_<NAME>
 #   submit FILE                         prints the pipeline id
 #   wait_pipeline ID SECONDS            waits until not running; prints state
+#   wait_pipeline_progress ID STALL     the same, bounded by STALL s without progress
 #   sql "SELECT ..."                    queries the controller's database
 STATE="$TMP/state"
 mkdir -p "$STATE"
@@ -46,6 +47,31 @@ wait_pipeline() {
     st=$(pipeline_state "$id")
     [ -n "$st" ] && [ "$st" != running ] && break
     sleep 0.1
+  done
+  echo "$st"
+}
+
+# wait_pipeline_progress ID STALL: waits until the pipeline is not running
+# and prints its state (like wait_pipeline), for as long as it progresses:
+# it gives up after STALL seconds in which none of its task counts changed
+# (queued, running, done, failed, cancelled, waiting, pending), or after
+# 600 s in all. A loaded machine may need many times the quiet duration; a
+# pipeline that stops moving is what a test is after.
+wait_pipeline_progress() {
+  local id="$1" stall="$2" st="" js m mark=""
+  local end=$((SECONDS + 600)) still=$((SECONDS + stall))
+  [ -n "$id" ] || return 0 # (status without an id would list every pipeline)
+  while [ $SECONDS -lt $end ] && [ $SECONDS -lt $still ]; do
+    kill -0 "$CTL_PID" 2>/dev/null || { echo "controller-died"; return; }
+    js=$(sluice status --json "$id" 2>/dev/null)
+    st=$(echo "$js" | sed -n 's/^\[{"id":[0-9]*,"name":"[^"]*","state":"\([a-z]*\)".*/\1/p')
+    [ -n "$st" ] && [ "$st" != running ] && break
+    m=$(echo "$js" | sed 's/"rate":[^,]*,"eta_s":[^,]*,//g')
+    if [ -n "$st" ] && [ "$m" != "$mark" ]; then
+      mark=$m
+      still=$((SECONDS + stall))
+    fi
+    sleep 0.2
   done
   echo "$st"
 }

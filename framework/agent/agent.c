@@ -38,6 +38,7 @@
 #define M_HEARTBEAT "/sluice.v1.Sluice/Heartbeat"
 #define M_GETPIPE "/sluice.v1.Sluice/GetPipeline"
 #define REPORT_BATCH 4096
+#define START_ROUND 64                       /* tasks started before the executor reaps again */
 #define SL_EXIT_INPUT_UNAVAILABLE_AGENT (-3) /* see SL_EXIT_INPUT_UNAVAILABLE in sched.h */
 
 static void wake_executor(sl_agent *a)
@@ -522,7 +523,13 @@ static int cached_slots(const sl_agent *a, int64_t pid, int stage)
     return st ? st->slots : 0;
 }
 
-static void start_pending(sl_agent *a)
+/* Starts pending tasks whose stage has a free slot, at most START_ROUND of
+ * them; returns 1 if it stopped at that bound with more perhaps startable.
+ * The bound matters: tasks that finish at once (noop, model with no time)
+ * free their slot as they start and the lease thread keeps refilling the
+ * queue, so an unbounded loop never returns to reap children, police
+ * timeouts or see signals while a flood of them lasts. */
+static int start_pending(sl_agent *a)
 {
     /* models first (an RPC on first use, so not under the lock): they say
      * how many tasks of a stage may run at once; the controller may have
@@ -537,7 +544,8 @@ static void start_pending(sl_agent *a)
         sl_err e = {0};
         if (!sl_agent_model(a, need, &e)) break; /* the task start reports the error */
     }
-    for (;;) {
+    for (int started = 0;; started++) {
+        if (started == START_ROUND) return 1;
         pthread_mutex_lock(&a->mu);
         int from_staging = 0;
         sl_atask *t = a->staged_head; /* inputs pulled: start these first */
@@ -560,7 +568,7 @@ static void start_pending(sl_agent *a)
             }
         }
         pthread_mutex_unlock(&a->mu);
-        if (!t) return;
+        if (!t) return 0;
         const sl_stage *st = cached_stage(a, t->pipeline_id, t->stage);
         t->verify_local = st && st->verify_local;
         if (!from_staging && !sl_agent_inputs_local(a, t)) {
@@ -750,9 +758,10 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     pthread_create(&rt, NULL, report_thread, a);
     int64_t drain_end = 0; /* > 0 while draining (--drain-on-term) */
     for (;;) {
-        start_pending(a);
+        int more = start_pending(a);
         int timeout = police(a);
         if (drain_end && timeout > 100) timeout = 100;
+        if (more) timeout = 0; /* reap and look at signals, then start the rest */
         struct pollfd pf[2] = {{sfd, POLLIN, 0}, {a->evfd, POLLIN, 0}};
         if (poll(pf, 2, timeout < 0 ? 0 : timeout) < 0 && errno != EINTR) break;
         int stop = 0;

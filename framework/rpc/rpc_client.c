@@ -20,6 +20,8 @@
 
 #include "rpc/rpc_internal.h"
 
+#define SL_RPC_MAX_BACKOFF_MS 1000 /* longest wait between connection attempts */
+
 struct sl_rpc_client {
     grpc_channel *ch;
     char *target;
@@ -55,10 +57,17 @@ sl_rpc_client *sl_rpc_client_new(const char *target, sl_err *err)
      * after gRPC's default backoff that grows to two minutes. */
     args[2].key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
     args[2].value.integer = 100;
+    /* Despite its name this is the time one connection attempt may take
+     * (TCP, then the server's HTTP/2 SETTINGS), not a backoff: at 100 ms a
+     * server that is merely slow to answer, as on a loaded machine, failed
+     * every call with "connection attempt timed out before receiving
+     * SETTINGS frame". A refused connection (server down) still fails at
+     * once and is retried after the backoff above; the call's deadline
+     * still bounds the wait. 20 s is gRPC's default. */
     args[3].key = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
-    args[3].value.integer = 100;
+    args[3].value.integer = 20000;
     args[4].key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
-    args[4].value.integer = 1000;
+    args[4].value.integer = SL_RPC_MAX_BACKOFF_MS;
     grpc_channel_args ca = {.num_args = 5, .args = args};
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     c->ch = grpc_channel_create(target, creds, &ca);
@@ -184,6 +193,28 @@ static int map_status(sl_rpc_client *c, const char *method, grpc_status_code st,
     }
 }
 
+/* A channel whose last connection attempt failed fails calls at once, and
+ * reconnects in the background after the backoff (at most 1 s, +20 %
+ * jitter). That attempt only moves while some thread polls for the
+ * channel: with every call failing at once nobody does, and gRPC's backup
+ * poller takes it one step every 5 s (an agent found its restarted
+ * controller 3-9 s late, after the restart's lease grace). So a call on
+ * such a channel first watches it, which polls, for up to two of the
+ * longest backoffs: a server back by then is connected to, one still down
+ * fails the call as before, 2 s later. A new channel (every CLI command)
+ * is not in that state and fails at once when nothing listens. */
+static void wait_reconnect(sl_rpc_client *c, grpc_completion_queue *cq, gpr_timespec deadline)
+{
+    if (grpc_channel_check_connectivity_state(c->ch, 0) != GRPC_CHANNEL_TRANSIENT_FAILURE) return;
+    gpr_timespec until =
+        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                     gpr_time_from_millis(2 * SL_RPC_MAX_BACKOFF_MS, GPR_TIMESPAN));
+    if (gpr_time_cmp(deadline, until) < 0) until = deadline;
+    grpc_channel_watch_connectivity_state(c->ch, GRPC_CHANNEL_TRANSIENT_FAILURE, until, cq,
+                                          SL_RPC_TAG_WATCH);
+    sl_rpc_wait(cq, SL_RPC_TAG_WATCH); /* a state change or `until` ends it */
+}
+
 int sl_rpc_call(sl_rpc_client *c, const char *method, const uint8_t *req, size_t len, sl_buf *resp,
                 int timeout_ms, sl_err *err)
 {
@@ -197,6 +228,7 @@ int sl_rpc_call(sl_rpc_client *c, const char *method, const uint8_t *req, size_t
                                 ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                                gpr_time_from_millis(timeout_ms, GPR_TIMESPAN))
                                 : gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    wait_reconnect(c, cq, deadline);
     grpc_slice mslice = grpc_slice_from_copied_string(method);
     grpc_call *call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, mslice,
                                                NULL, deadline, NULL);

@@ -25,6 +25,7 @@
 #define SL_RPC_TAG_SEND ((void *)3)
 #define SL_RPC_TAG_SHUTDOWN ((void *)4)
 #define SL_RPC_TAG_CALL ((void *)5)
+#define SL_RPC_TAG_WATCH ((void *)6)
 
 /* Waits for the one pending event of cq; returns its success flag. */
 static inline int sl_rpc_wait(grpc_completion_queue *cq, void *tag)

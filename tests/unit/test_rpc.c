@@ -3,8 +3,9 @@
  * Every test starts a real gRPC server on port 0 and talks to it with our
  * client: echo, error codes crossing the wire, unknown methods, many threads
  * at once, a long-poll handler that must not stall other calls, deadlines,
- * a dead port, stopping a server with a call in flight, and one protobuf-c
- * message of sluice.proto to prove the generated code links and parses. */
+ * a dead port, stopping a server with a call in flight, reconnecting after
+ * an outage, and one protobuf-c message of sluice.proto to prove the
+ * generated code links and parses. */
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -469,6 +470,35 @@ static void test_reconnect(void **state)
     sl_buf_free(&r);
 }
 
+/* The agent's case: the controller is down long enough for calls to fail
+ * and the channel to back off, then comes back. The first call after that
+ * connects and succeeds (it used to fail at once, the channel reconnecting
+ * only when gRPC's backup poller ran, every 5 s). */
+static void test_call_after_outage(void **state)
+{
+    fixture *f = *state;
+    sl_buf r = SL_BUF_INIT;
+    sl_err err;
+    assert_int_equal(call_str(f, ECHO, "before", &r, 5000, &err), 0);
+    sl_rpc_server_stop(f->srv);
+    f->srv = NULL;
+    int64_t t0 = sl_mono_ms();
+    while (sl_mono_ms() - t0 < 1500) { /* an agent retrying meanwhile */
+        assert_int_not_equal(call_str(f, ECHO, "down", &r, 5000, &err), 0);
+        sl_sleep_ms(100);
+    }
+    f->srv = sl_rpc_server_start(f->target, methods, 4, &f->t, 2, NULL, &err);
+    if (!f->srv) fail_msg("restart on %s: %s", f->target, err.msg);
+    f->t.srv = f->srv;
+    t0 = sl_mono_ms();
+    int rc = call_str(f, ECHO, "after", &r, 10000, &err);
+    if (rc != 0) fail_msg("first call after the restart: %s", err.msg);
+    assert_string_equal(r.data, "after");
+    print_message("# first call after the outage answered in %lld ms\n",
+                  (long long)(sl_mono_ms() - t0));
+    sl_buf_free(&r);
+}
+
 static void test_restart_cycles(void **state)
 {
     (void)state;
@@ -498,6 +528,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lease_protobuf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_call_after_outage, setup, teardown),
         cmocka_unit_test(test_restart_cycles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
