@@ -60,7 +60,7 @@ kill -9 "$CTL_PID"; wait "$CTL_PID" 2>/dev/null
 next=$(sql "SELECT next FROM expansions WHERE pipeline_id=$id")
 rows=$(sql "SELECT count(*) FROM tasks WHERE pipeline_id=$id")
 check "resume: killed mid-expansion (cursor $next of 20000, $rows rows)" \
-  [ "$next" -lt 20000 ] && [ "$rows" = "$next" ]
+  eval '[ "$next" -lt 20000 ] && [ "$rows" = "$next" ]'
 start_controller --lease-ttl 3s --listen "$CTL"
 st=$(wait_pipeline "$id" 40)
 check "resume: completes after the restart (state=$st)" [ "$st" = done ]

@@ -80,7 +80,7 @@ kill -9 "$vpid"
 st=$(wait_pipeline "$id" 40)
 check "agent kill: pipeline completes (state=$st)" [ "$st" = done ]
 final=$(sql "SELECT host FROM tasks WHERE pipeline_id=$id")
-check "agent kill: the task finished on the other agent ($victim -> $final)" [ -n "$final" ] && [ "$final" != "$victim" ]
+check "agent kill: the task finished on the other agent ($victim -> $final)" eval '[ -n "$final" ] && [ "$final" != "$victim" ]'
 check "agent kill: the lost attempt is recorded" [ "$(sql "SELECT count(*) FROM attempts a JOIN tasks t ON t.id=a.task_id WHERE t.pipeline_id=$id AND a.error LIKE 'lease expired%'")" -ge 1 ]
 start_agent "$victim"   # bring the host back for the next test
 

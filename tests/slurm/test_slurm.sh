@@ -79,7 +79,7 @@ wait_for 60 midrun
 done_before=$(sql "SELECT count(*) FROM tasks WHERE pipeline_id=$id AND state=2")
 slurmd3=$(slurm_cluster_node_pid "$SLD" node3)
 agent3=$(agent_pids node3)
-check "found node3's slurmd ($slurmd3) and agent ($agent3) by PID" [ -n "$slurmd3" ] && [ -n "$agent3" ]
+check "found node3's slurmd ($slurmd3) and agent ($agent3) by PID" eval '[ -n "$slurmd3" ] && [ -n "$agent3" ]'
 kill -KILL "$slurmd3" $agent3
 t_kill=$SECONDS
 echo "# killed node3 (slurmd $slurmd3, agent $agent3) with $done_before/64 tasks done"
