@@ -32,15 +32,22 @@ start_agent() {
 }
 
 submit() {
-  sluice submit --json "$1" | sed -n 's/.*"pipeline_id":\([0-9]*\).*/\1/p'
+  local id
+  id=$(sluice submit --json "$1" | sed -n 's/.*"pipeline_id":\([0-9]*\).*/\1/p')
+  [ -n "$id" ] || echo "# submit $1: no pipeline id" >&2
+  echo "$id"
 }
 
+# An empty id (a failed submit) has no state: `sluice status ""` would show
+# every pipeline, and the first one's state would pass for this one's.
 pipeline_state() {
+  [ -n "$1" ] || return 0
   sluice status --json "$1" 2>/dev/null | sed -n 's/^\[{"id":[0-9]*,"name":"[^"]*","state":"\([a-z]*\)".*/\1/p'
 }
 
 wait_pipeline() {
   local id="$1" limit="$2" st=""
+  [ -n "$id" ] || { echo "no-pipeline-id"; return; }
   local end=$((SECONDS + limit))
   while [ $SECONDS -lt $end ]; do
     kill -0 "$CTL_PID" 2>/dev/null || { echo "controller-died"; return; }

@@ -15,12 +15,12 @@ for f in tests/yaml/bad/*.yaml; do
     bad=$((bad + 1)); echo "# $f: rc=$rc, got: $out"; echo "#   want: $f:$want"
   fi
 done
-check "sluice validate gives the expected file:line:col error for all $n bad files ($bad wrong)" [ "$bad" = 0 ] && [ "$n" -ge 25 ]
+check "sluice validate gives the expected file:line:col error for all $n bad files ($bad wrong)" eval '[ "$bad" = 0 ] && [ "$n" -ge 25 ]'
 for f in tests/yaml/good/*.yaml; do
   check "sluice validate accepts $f" sluice validate "$f"
 done
 out=$(cd "$TMP" && sluice run "$SLUICE_ROOT/tests/yaml/bad/cycle.yaml" 2>&1); rc=$?
-check "sluice run refuses a cyclic pipeline with exit 2 before starting anything" [ $rc = 2 ] && [ ! -d "$TMP/.sluice" ]
+check "sluice run refuses a cyclic pipeline with exit 2 before starting anything" eval '[ $rc = 2 ] && [ ! -d "$TMP/.sluice" ]'
 check "sluice run names the cycle" grep -q "cycle" <<<"$out"
 check "sluice --help lists the commands" sh -c 'sluice --help | grep -q "run " && sluice --help | grep -q "hosts"'
 for c in controller agent submit validate status tasks logs retry cancel hosts emit run; do

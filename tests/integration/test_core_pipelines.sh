@@ -29,7 +29,7 @@ id=$(submit "$TMP/linear.yaml")
 st=$(wait_pipeline "$id" 30)
 check "linear pipeline completes (state=$st)" [ "$st" = done ]
 check "linear: 15 tasks done" [ "$(sql "SELECT count(*) FROM tasks WHERE pipeline_id=$id AND state=2")" = 15 ]
-check "linear: every stage ran each key once" [ "$(sort -u "$TMP/linear.out" | wc -l)" = 15 ] 
+check_each_once "linear: every stage ran each key once" 15 "$TMP/linear.out"
 check "linear: c ran after b for k3" awk '/^b k3$/{b=NR} /^c k3$/{c=NR} END{exit !(b && c && b < c)}' "$TMP/linear.out"
 
 # 2. fan-out then gather: each split task emits 4 parts (emit file and

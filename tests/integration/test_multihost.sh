@@ -141,7 +141,7 @@ st=$(wait_state "$id" 40)
 check "lineage: pipeline completes after the host holding its data died (state=$st)" [ "$st" = done ]
 check "lineage: the controller logged the re-run" [ "$(sql "SELECT count(*) FROM events WHERE pipeline_id=$id AND kind='lineage'")" = 1 ]
 remade=$(sql "SELECT host FROM tasks WHERE pipeline_id=$id AND stage=0")
-check "lineage: the object was re-made on a live host ($remade)" [ -n "$remade" ] && [ "$remade" != h2 ]
+check "lineage: the object was re-made on a live host ($remade)" eval '[ -n "$remade" ] && [ "$remade" != h2 ]'
 check "lineage: the consumer read the re-made data" grep -q "made by $remade" "$SHM/h4/p$id/use/l/1/seen"
 check "the dead host's copy is orphaned on its disk" test -e "$SHM/h2/p$id/make/l/1/note"
 agent h2 producers

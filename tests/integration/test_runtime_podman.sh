@@ -46,14 +46,15 @@ check "podman: SLUICE_* and stage env reach the module" \
   bash -c "grep -q '^SLUICE_KEY=k' '$envf' && grep -q '^FOO=bar' '$envf' && grep -q '^SLUICE_WORK=/' '$envf'"
 check "podman: the agent's own environment does not" bash -c "! grep -q LEAK_CHECK '$envf'"
 
-# 2. slot reuse: three tasks, one container (id from the task's cgroup)
+# 2. slot reuse: three tasks, one container (id from the task's cgroup);
+#    each task writes "KEY CONTAINER" at the end of its work
 cat >"$TMP/reuse.yaml" <<YAML
 name: reuse
 stages:
   - name: r
     runtime: podman
     image: $IMG
-    command: [sh, -c, 'grep -o "libpod-[0-9a-f]*" /proc/self/cgroup | head -n 1 >> $TMP/mem/ids', sh]
+    command: [sh, -c, 'c=\$(grep -o "libpod-[0-9a-f]*" /proc/self/cgroup | head -n 1); echo "\$1 \$c" >> $TMP/mem/ids', sh]
 messages:
   - {to: r, key: "k{1..3}"}
 YAML
@@ -66,10 +67,11 @@ sed -i "s|$TMP/mem/ids|\$SLUICE_MEM/ids|" "$TMP/reuse.yaml"
 sed -i 's/name: reuse/name: reuse2/' "$TMP/reuse.yaml"
 id=$(submit "$TMP/reuse.yaml")
 st=$(wait_pipeline "$id" 60)
-ids=$(sort -u "$TMP/mem/h1/ids" 2>/dev/null | wc -l)
-n=$(wc -l <"$TMP/mem/h1/ids" 2>/dev/null || echo 0)
-check "slot reuse: 3 tasks ran in 1 container ($n tasks, $ids ids)" [ "$n" = 3 ] && [ "$ids" = 1 ]
-cid=$(sed -n 's/libpod-//p' "$TMP/mem/h1/ids" | head -n 1)
+check_each_once "slot reuse: each of the 3 keys ran exactly once" 3 <(cut -d' ' -f1 "$TMP/mem/h1/ids")
+# container ids with their number of tasks: one id, all 3 tasks
+cids=$(echo $(awk '{print $2}' "$TMP/mem/h1/ids" 2>/dev/null | sort | uniq -c))
+check "slot reuse: the 3 tasks ran in 1 container ($cids)" grep -qxE '3 libpod-[0-9a-f]+' <<<"$cids"
+cid=$(sed -n 's/.* libpod-//p' "$TMP/mem/h1/ids" | head -n 1)
 live=$(podman ps --filter "name=^sluice-$AG-" --format '{{.ID}}' --no-trunc)
 check "slot reuse: that container is one of this agent's slots (sluice-$AG-N)" bash -c "echo '$live' | grep -q '^$cid'"
 check "unbound host path: what the first run wrote to $TMP/mem (not bound) stayed in the container" [ ! -e "$TMP/mem/ids" ]
@@ -162,8 +164,9 @@ SLUICE_CONTAINER_REUSE=0 rt_agent h2
 sed -e 's/name: reuse2/name: reuse3/' -e 's|\$SLUICE_MEM/ids|$SLUICE_MEM/ids3|' "$TMP/reuse.yaml" >"$TMP/reuse3.yaml"
 id=$(submit "$TMP/reuse3.yaml")
 st=$(wait_pipeline "$id" 60)
-ids=$(sort -u "$TMP/mem/h2/ids3" 2>/dev/null | wc -l)
-check "SLUICE_CONTAINER_REUSE=0: 3 tasks in 3 containers (state=$st, $ids ids)" [ "$ids" = 3 ]
+check_each_once "SLUICE_CONTAINER_REUSE=0: each of the 3 keys ran exactly once" 3 <(cut -d' ' -f1 "$TMP/mem/h2/ids3")
+ids=$(awk '$2 ~ /^libpod-[0-9a-f]+$/ {print $2}' "$TMP/mem/h2/ids3" 2>/dev/null | sort -u | wc -l)
+check "SLUICE_CONTAINER_REUSE=0: 3 tasks in 3 containers (state=$st, $ids distinct ids)" [ "$ids" = 3 ]
 stop_agent "$AGENT_PID_h2"
 
 # 9. an agent killed with SIGKILL: sluice-init sees its FIFO close

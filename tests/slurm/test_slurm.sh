@@ -79,7 +79,7 @@ wait_for 60 midrun
 done_before=$(sql "SELECT count(*) FROM tasks WHERE pipeline_id=$id AND state=2")
 slurmd3=$(slurm_cluster_node_pid "$SLD" node3)
 agent3=$(agent_pids node3)
-check "found node3's slurmd ($slurmd3) and agent ($agent3) by PID" [ -n "$slurmd3" ] && [ -n "$agent3" ]
+check "found node3's slurmd ($slurmd3) and agent ($agent3) by PID" eval '[ -n "$slurmd3" ] && [ -n "$agent3" ]'
 kill -KILL "$slurmd3" $agent3
 t_kill=$SECONDS
 echo "# killed node3 (slurmd $slurmd3, agent $agent3) with $done_before/64 tasks done"
@@ -90,7 +90,16 @@ check "node3's leases ended with the host, not after the 2 min lease ttl" [ $((S
 check "all 64 tasks done" [ "$(sql "SELECT count(*) FROM tasks WHERE pipeline_id=$id AND state=2")" = 64 ]
 check "every key has exactly one task row" \
   [ "$(sql "SELECT count(DISTINCT key) FROM tasks WHERE pipeline_id=$id")" = 64 ]
-check "every key finished at least once on a node" [ "$(cut -d' ' -f1 "$TMP/naps.out" | sort -u | wc -l)" = 64 ]
+# naps.out: "KEY HOST", written at the end of each nap (a module killed with
+# its agent writes nothing). A nap on node3 that finished just before its
+# agent was killed, without its completion reaching the controller, is
+# legitimately run again elsewhere (at-least-once): only those lines are set
+# aside (node3, and that key's node3 attempt did not succeed); every other
+# key must have exactly one line.
+lost=$(sql "SELECT t.key FROM attempts a JOIN tasks t ON t.id=a.task_id WHERE t.pipeline_id=$id AND a.host='node3' AND a.exit_code IS NOT 0")
+awk -v lost=" $(echo $lost) " '!($2 == "node3" && index(lost, " " $1 " "))' "$TMP/naps.out" >"$TMP/naps.done"
+echo "# $(echo $lost | wc -w) node3 attempt(s) lost; $(($(wc -l <"$TMP/naps.out") - $(wc -l <"$TMP/naps.done"))) of their naps had finished before the kill (set aside)"
+check_each_once "every key napped exactly once, counting runs whose completion was not lost" 64 <(cut -d' ' -f1 "$TMP/naps.done")
 rerun=$(sql "SELECT count(*) FROM tasks WHERE pipeline_id=$id AND attempts > 1")
 check "node3's interrupted tasks were re-run elsewhere ($rerun)" [ "$rerun" -ge 1 ]
 late=$(sql "SELECT count(*) FROM tasks WHERE pipeline_id=$id AND host='node3' AND attempts > 1")
