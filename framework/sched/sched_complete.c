@@ -211,6 +211,16 @@ static int finish_one(sl_sched *s, const char *agent_id, const char *host, const
         sl_sched_note_done(p, t.row.stage, now);
         goto out;
     }
+    /* inputs it pulled are replicas here whatever became of the task: so
+     * they are deleted with their object, not left behind */
+    if (c->ncopies) {
+        sl_completion copies = {0};
+        copies.copies = c->copies;
+        copies.ncopies = c->ncopies;
+        if ((rc = sl_sched_cache_outputs(s, p, c->task_id, t.row.stage, t.row.key, &copies, host,
+                                         now, err)) < 0)
+            goto out;
+    }
     if (code == SL_EXIT_INPUT_UNAVAILABLE) {
         /* not the module's fault: drop what could not be read (lineage
          * re-makes lost objects) and queue the task again */
