@@ -45,7 +45,20 @@ $(B)/bench/$(1): $(patsubst %.c,$(B)/obj/%.o,$(2))
 	$$(CC) $$(CFLAGS) -o $$@ $$^ $(3) -lm -lpthread
 endef
 
-.PHONY: all deps test demo bench clean format images check-deps build-tests
+# $(call sl_fuzzer,NAME,SOURCES,LDLIBS)  libFuzzer target build/fuzz/bin/NAME,
+# built with clang, ASan and UBSan; its seed corpus is tests/fuzz/corpus/NAME/
+FUZZ_CC := clang
+FUZZFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+    -fno-sanitize-recover=undefined
+FUZZERS :=
+define sl_fuzzer
+FUZZERS += $(B)/fuzz/bin/$(1)
+$(B)/fuzz/bin/$(1): $(patsubst %.c,$(B)/fuzz/obj/%.o,$(2))
+	@mkdir -p $$(@D)
+	$$(FUZZ_CC) $$(FUZZFLAGS) -o $$@ $$^ $(3) -lm -lpthread
+endef
+
+.PHONY: all deps test demo bench clean format images check-deps build-tests build-fuzz fuzz
 all: check-deps
 	@$(MAKE) --no-print-directory build-all
 
@@ -60,10 +73,17 @@ include $(SL_MK_LAST)
 build-all: $(BINS)
 build-tests: $(BINS) $(UNIT_TESTS)
 build-bench: $(BINS) $(BENCHES)
+build-fuzz: $(FUZZERS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) $(INC) $(EXTRA_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# fuzzer objects: -fsanitize=fuzzer-no-link instruments without a main
+$(B)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(WARN) -Wno-unused-command-line-argument $(subst fuzzer,fuzzer-no-link,$(FUZZFLAGS)) \
+	    $(INC) $(EXTRA_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(B)/san/%.o: %.c
 	@mkdir -p $(@D)
@@ -77,12 +97,17 @@ check-deps:
 	@scripts/install-deps.sh --check-quiet || scripts/install-deps.sh
 
 test: check-deps
-	@$(MAKE) --no-print-directory build-tests
+	@$(MAKE) --no-print-directory build-tests build-fuzz
 	@tests/run.sh
 
 demo: check-deps
 	@$(MAKE) --no-print-directory build-all
 	@scripts/demo.sh
+
+# FUZZ_SECONDS per fuzzer (default 60); FUZZ=NAME runs one
+fuzz: check-deps
+	@$(MAKE) --no-print-directory build-fuzz
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} tests/fuzz/run.sh $(FUZZ)
 
 bench: check-deps
 	@$(MAKE) --no-print-directory build-bench
