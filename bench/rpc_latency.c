@@ -15,7 +15,8 @@
 #include "rpc/rpc.h"
 #include "util/clock.h"
 
-static int echo(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int echo(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                  size_t len, sl_buf *resp, sl_err *err)
 {
     (void)ctx;
     (void)err;
@@ -24,7 +25,8 @@ static int echo(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err 
 }
 
 /* Replies with the number of bytes the request asks for. */
-static int blob(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int blob(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                  size_t len, sl_buf *resp, sl_err *err)
 {
     (void)ctx;
     (void)err;
@@ -63,17 +65,27 @@ static void *load_main(void *p)
     return NULL;
 }
 
+/* One credential, "bench-user", for the whole bench. */
+static int one_cred(void *ctx, const char *cred, size_t len, sl_rpc_caller *who)
+{
+    (void)ctx;
+    if (len != sizeof "bench-user" - 1 || memcmp(cred, "bench-user", len) != 0) return SL_EAUTH;
+    who->role = SL_ROLE_USER;
+    snprintf(who->host, sizeof who->host, "node3");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     double secs = argc > 1 ? atof(argv[1]) : 2.0;
-    static const sl_rpc_method methods[] = {{"/bench.B/Echo", echo}, {"/bench.B/Blob", blob}};
+    static const sl_rpc_method methods[] = {{"/bench.B/Echo", echo, SL_ROLE_USER}, {"/bench.B/Blob", blob, SL_ROLE_USER}};
     sl_err err;
     int port;
-    sl_rpc_server *s = sl_rpc_server_start("127.0.0.1:0", methods, 2, NULL, 2, &port, &err);
+    sl_rpc_server *s = sl_rpc_server_start(&(sl_rpc_server_config){.addr = "127.0.0.1:0", .nthreads = 2, .auth = one_cred}, methods, 2, NULL, &port, &err);
     if (!s) sl_die(1, "%s", err.msg);
     char target[64];
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
-    sl_rpc_client *c = sl_rpc_client_new(target, &err);
+    sl_rpc_client *c = sl_rpc_client_new(target, NULL, "bench-user", &err);
     if (!c) sl_die(1, "%s", err.msg);
 
     uint8_t msg[64];

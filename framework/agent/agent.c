@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -77,7 +79,37 @@ const sl_pipeline *sl_agent_model(sl_agent *a, int64_t pipeline_id, sl_err *err)
     return m;
 }
 
-static int do_register(sl_agent *a, sl_err *err)
+/* Keeps our credential where a restarted agent finds it (0600, beside the
+ * journal: only this agent's user can read it). */
+static void save_credential(sl_agent *a, const char *cred)
+{
+    char *tmp = sl_xasprintf("%s.tmp", a->cred_path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0 && write(fd, cred, strlen(cred)) == (ssize_t)strlen(cred) && close(fd) == 0)
+        rename(tmp, a->cred_path);
+    else if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    free(tmp);
+}
+
+/* The credential of the agent that ran here before (a restart), or NULL. */
+static char *load_credential(sl_agent *a)
+{
+    int fd = open(a->cred_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    char buf[512];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return NULL;
+    buf[n] = 0;
+    buf[strcspn(buf, "\r\n")] = 0;
+    char *c = sl_xstrdup(buf);
+    explicit_bzero(buf, sizeof buf);
+    return c;
+}
+
+static int register_once(sl_agent *a, sl_err *err)
 {
     Sluice__V1__RegisterRequest req = SLUICE__V1__REGISTER_REQUEST__INIT;
     Sluice__V1__HostInfo h = SLUICE__V1__HOST_INFO__INIT;
@@ -96,7 +128,11 @@ static int do_register(sl_agent *a, sl_err *err)
     if (rc == 0) {
         a->lease_ttl_ms = rep->lease_ttl_ms > 0 ? rep->lease_ttl_ms : 30000;
         a->host_ttl_ms = a->lease_ttl_ms;
-        snprintf(a->token, sizeof a->token, "%s", rep->token);
+        snprintf(a->dp_key, sizeof a->dp_key, "%s", rep->dp_key);
+        if (rep->credential[0]) {
+            sl_rpc_client_set_credential(a->rpc, rep->credential);
+            save_credential(a, rep->credential);
+        }
         if (rep->wipe_cache) {
             /* reports waiting in the journal name outputs the catalog does
              * not know yet: they stay, unless the host was declared lost
@@ -104,8 +140,26 @@ static int do_register(sl_agent *a, sl_err *err)
             if (rep->host_was_lost) sl_agent_journal_drop_outputs(a);
             sl_agent_cache_wipe(a);
         }
+        explicit_bzero(rep->credential, strlen(rep->credential));
+        explicit_bzero(rep->dp_key, strlen(rep->dp_key));
         sluice__v1__register_reply__free_unpacked(rep, NULL);
     }
+    return rc;
+}
+
+/* Registers with the credential we hold (our own from before, or the one
+ * the last registration issued); if the controller no longer knows it
+ * (rotated, or the host was given to another agent after we went silent),
+ * joins again with the join credential. */
+static int do_register(sl_agent *a, sl_err *err)
+{
+    pthread_mutex_lock(&a->reg_mu);
+    int rc = register_once(a, err);
+    if (rc == SL_EAUTH && a->join_cred) {
+        sl_rpc_client_set_credential(a->rpc, a->join_cred);
+        rc = register_once(a, err);
+    }
+    pthread_mutex_unlock(&a->reg_mu);
     return rc;
 }
 
@@ -162,7 +216,9 @@ static void copy_inputs(sl_atask *t, const Sluice__V1__LeasedTask *lt)
         in->hosts = sl_xcalloc(o->n_replicas ? o->n_replicas : 1, sizeof *in->hosts);
         in->addrs = sl_xcalloc(o->n_replicas ? o->n_replicas : 1, sizeof *in->addrs);
         in->tiers = sl_xcalloc(o->n_replicas ? o->n_replicas : 1, sizeof *in->tiers);
+        in->caps = sl_xcalloc(o->n_replicas ? o->n_replicas : 1, sizeof *in->caps);
         for (size_t r = 0; r < o->n_replicas; r++) {
+            in->caps[r] = sl_xstrdup(o->replicas[r]->cap);
             in->hosts[r] = sl_xstrdup(o->replicas[r]->host);
             in->addrs[r] = sl_xstrdup(o->replicas[r]->addr);
             in->tiers[r] = sl_xstrdup(o->replicas[r]->tier);
@@ -175,7 +231,7 @@ static void queue_pushes(sl_agent *a, Sluice__V1__Push **push, size_t n)
     for (size_t i = 0; i < n; i++) {
         char *files = sl_manifest_from_pb(push[i]->files, push[i]->n_files);
         sl_agent_push_enqueue(a, push[i]->tier, push[i]->path, files, push[i]->dest_host,
-                              push[i]->dest_addr);
+                              push[i]->dest_addr, push[i]->cap);
         free(files);
     }
 }
@@ -261,6 +317,13 @@ static void *lease_thread(void *arg)
             if (rc == SL_ERPC || rc == SL_ETIMEOUT) { /* controller away: keep trying */
                 sl_sleep_ms(backoff);
                 backoff = backoff < 1000 ? backoff * 2 : 1000;
+            } else if (rc == SL_EAUTH) { /* our credential was voided: join again */
+                fprintf(stderr, "sluice agent %s: %s; registering again\n", a->name, err.msg);
+                sl_err re = {0};
+                if (do_register(a, &re) < 0) {
+                    fprintf(stderr, "sluice agent %s: register: %s\n", a->name, re.msg);
+                    sl_sleep_ms(1000);
+                }
             } else {
                 fprintf(stderr, "sluice agent %s: lease: %s\n", a->name, err.msg);
                 sl_sleep_ms(1000);
@@ -642,6 +705,34 @@ static int police(sl_agent *a)
     return (int)(next - now);
 }
 
+/* The join credential: from --join-token-file, $SLUICE_JOIN_TOKEN_FILE or
+ * $SLUICE_JOIN_TOKEN. The variable's value is then overwritten in place, so
+ * /proc/PID/environ no longer shows it. NULL if none was given. */
+static char *join_credential(const char *file, sl_err *err)
+{
+    if (!file || !*file) file = getenv("SLUICE_JOIN_TOKEN_FILE");
+    if (file && *file) {
+        FILE *f = fopen(file, "r");
+        char buf[512] = "";
+        if (!f || !fgets(buf, sizeof buf, f)) {
+            sl_errf(err, SL_EIO, "cannot read the join credential from %s: %s", file,
+                    f ? "empty file" : strerror(errno));
+            if (f) fclose(f);
+            return NULL;
+        }
+        fclose(f);
+        buf[strcspn(buf, "\r\n")] = 0;
+        char *c = sl_xstrdup(buf);
+        explicit_bzero(buf, sizeof buf);
+        return c;
+    }
+    char *v = getenv("SLUICE_JOIN_TOKEN");
+    if (!v || !*v) return NULL;
+    char *c = sl_xstrdup(v);
+    memset(v, 'x', strlen(v));
+    return c;
+}
+
 int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
 {
     sl_agent_config cfg = *cfg_in;
@@ -649,6 +740,14 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     if (cfg.wait_ms <= 0) cfg.wait_ms = 5000;
     sl_agent a_ = {0}, *a = &a_;
     a->cfg = &cfg;
+    /* Modules run as our user: keep them out of our memory and
+     * /proc/PID/{environ,mem} (ptrace needs CAP_SYS_PTRACE now). Children
+     * are dumpable again after their exec. */
+    prctl(PR_SET_DUMPABLE, 0);
+    sl_err_clear(err);
+    a->join_cred = join_credential(cfg.join_token_file, err);
+    if (!a->join_cred && err->code) return err->code;
+    pthread_mutex_init(&a->reg_mu, NULL);
     char host[256];
     if (!cfg.name || !*cfg.name) {
         gethostname(host, sizeof host);
@@ -710,14 +809,28 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     if (sl_agent_journal_open(a, err) < 0) return err->code;
     sl_agent_journal_load(a);
 
-    a->rpc = sl_rpc_client_new(cfg.controller, err);
+    a->cred_path = sl_xasprintf("%s/agent.cred", a->journal_dir);
+    char *own = load_credential(a);
+    if (!own && !a->join_cred)
+        return sl_errf(err, SL_EINVAL,
+                       "no credential to join the cluster: give --join-token-file (the "
+                       "controller's STATE/secrets/join.token) or $SLUICE_JOIN_TOKEN_FILE");
+    const sl_rpc_tls rtls = {cfg.tls_ca, cfg.tls_cert, cfg.tls_key};
+    a->rpc = sl_rpc_client_new(cfg.controller, &rtls, own ? own : a->join_cred, err);
+    if (own) explicit_bzero(own, strlen(own));
+    free(own);
     if (!a->rpc) return err->code ? err->code : SL_ERPC;
     /* The controller may start after us (sluice run, Slurm): retry. */
     int64_t warn_at = sl_mono_ms() + 5000;
     for (;;) {
         sl_err e = {0};
         if (do_register(a, &e) == 0) break;
-        if (e.code != SL_ERPC && e.code != SL_ETIMEOUT) {
+        if (e.code == SL_EEXIST) { /* our name is held by a live agent: wait for it */
+            if (sl_mono_ms() > warn_at) {
+                fprintf(stderr, "sluice agent %s: %s\n", a->name, e.msg);
+                warn_at = sl_mono_ms() + 30000;
+            }
+        } else if (e.code != SL_ERPC && e.code != SL_ETIMEOUT) {
             *err = e;
             return e.code;
         }
@@ -731,8 +844,8 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
             return 0;
         sl_sleep_ms(100);
     }
-    /* the data server needs the cluster token the first registration
-     * brought; registering again tells the controller where it listens */
+    /* the data server needs the key the first registration brought;
+     * registering again tells the controller where it listens */
     if (sl_agent_cache_start(a, err) < 0) return err->code;
     if (do_register(a, err) < 0) return err->code;
     /* reports of tasks that finished before a restart go out first */

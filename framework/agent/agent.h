@@ -27,7 +27,13 @@ typedef struct sl_agent_config {
                                 this long, then stop (0: stop at once; SIGINT always does) */
     int64_t mem_budget;      /* bytes of the memory tier for objects (0: half of it) */
     int64_t ssd_budget;      /* bytes of the SSD tier (0: 80 % of its free space) */
-    const char *data_listen; /* data server address (default 0.0.0.0:0) */
+    const char *data_listen; /* data server address (default: the advertised address,
+                                any port) */
+    const char *join_token_file; /* the join credential (default $SLUICE_JOIN_TOKEN_FILE,
+                                    else $SLUICE_JOIN_TOKEN) */
+    const char *tls_ca;          /* TLS to the controller and peers: the cluster CA */
+    const char *tls_cert, *tls_key; /* this host's certificate: its data server serves
+                                       TLS with it */
     const char *advertise;   /* address peers reach the data server at (default: the
                                 local address used to reach the controller) */
 } sl_agent_config;

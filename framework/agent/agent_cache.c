@@ -92,21 +92,29 @@ int sl_agent_cache_start(sl_agent *a, sl_err *err)
     char *incoming = sl_xasprintf("%s/.incoming", a->mem_root);
     sl_rm_rf(incoming);
     free(incoming);
-    sl_dp_config c = {0};
-    c.listen = a->cfg->data_listen ? a->cfg->data_listen : "0.0.0.0:0";
-    c.token = a->token;
-    c.roots[0] = (sl_dp_root){"mem", a->mem_root};
-    c.roots[1] = (sl_dp_root){"ssd", a->ssd_root};
-    c.nroots = 2;
-    int port = 0;
-    a->dp = sl_dp_server_start(&c, &port, err);
-    if (!a->dp) return sl_err_prefix(err, "agent %s: data server", a->name);
     char ip[64];
     if (a->cfg->advertise && *a->cfg->advertise)
         snprintf(ip, sizeof ip, "%s", a->cfg->advertise);
     else
         local_addr_towards(a->cfg->controller, ip, sizeof ip);
-    snprintf(a->data_addr, sizeof a->data_addr, "%s:%d", ip, port);
+    /* By default the data server listens only on the address peers reach
+     * us at (the one we reach the controller from), not on every one. */
+    char *listen = a->cfg->data_listen && *a->cfg->data_listen
+                       ? sl_xstrdup(a->cfg->data_listen)
+                       : sl_xasprintf(strchr(ip, ':') ? "[%s]:0" : "%s:0", ip);
+    sl_dp_config c = {0};
+    c.listen = listen;
+    c.key = a->dp_key;
+    c.roots[0] = (sl_dp_root){"mem", a->mem_root};
+    c.roots[1] = (sl_dp_root){"ssd", a->ssd_root};
+    c.nroots = 2;
+    c.tls = (sl_dp_tls){a->cfg->tls_ca, a->cfg->tls_cert, a->cfg->tls_key};
+    if (!a->cfg->tls_cert) c.tls.ca_file = NULL; /* no TLS served without our own certificate */
+    int port = 0;
+    a->dp = sl_dp_server_start(&c, &port, err);
+    free(listen);
+    if (!a->dp) return sl_err_prefix(err, "agent %s: data server", a->name);
+    snprintf(a->data_addr, sizeof a->data_addr, strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, port);
     pthread_cond_init(&a->push_cv, NULL);
     for (int i = 0; i < 4; i++)
         if (pthread_create(&a->push_threads[a->npush_threads], NULL, push_main, a) == 0)
@@ -130,6 +138,7 @@ void sl_agent_cache_stop(sl_agent *a)
         sl_apush *n = a->push_head->next;
         sl_aobj_clear(&a->push_head->obj);
         free(a->push_head->dest_addr);
+        free(a->push_head->cap);
         free(a->push_head);
         a->push_head = n;
     }
@@ -209,34 +218,45 @@ static int verified_here(sl_agent *a, sl_atask *t, const sl_ainput *in, const ch
  * `verify: local`). With `others`, a copy that arrived otherwise is looked
  * for too and checked against the manifest first: one pushed here (a replica
  * of tier "push", waited for up to wait_ms) or pulled for an earlier task. */
+static int publish(sl_agent *a, sl_atask *t, const sl_ainput *in, const char *staged,
+                   const char *dir, sl_err *err);
+
 static char *local_copy(sl_agent *a, sl_atask *t, const sl_ainput *in, int others, int wait_ms,
                         const char **tier)
 {
     for (size_t r = 0; r < in->nrep; r++) {
         if (strcmp(in->hosts[r], a->name) != 0) continue;
         int incoming = !strcmp(in->tiers[r], "push");
-        char *d =
-            sl_xasprintf("%s/%s", sl_agent_tier_root(a, incoming ? "mem" : in->tiers[r]), in->path);
         if (!incoming) {
             *tier = in->tiers[r];
-            return d;
+            return sl_xasprintf("%s/%s", sl_agent_tier_root(a, in->tiers[r]), in->path);
         }
-        if (!others) {
-            free(d);
-            return NULL;
+        if (!others) return NULL;
+        /* a push lands in the staging area; checked, it moves into place */
+        char *final = sl_xasprintf("%s/%s", a->mem_root, in->path);
+        if (sl_manifest_sizes_match(final, in->files) && verified_here(a, t, in, final, "mem")) {
+            *tier = "mem";
+            return final;
         }
+        char *d = sl_xasprintf("%s/.pushed/%s", a->mem_root, in->path);
         for (int waited = 0;; waited += 20) {
             if (sl_manifest_sizes_match(d, in->files)) break;
             if (waited >= wait_ms) {
                 free(d);
+                free(final);
                 return NULL;
             }
             struct timespec ts = {0, 20 * 1000000L};
             nanosleep(&ts, NULL);
         }
         *tier = "mem";
-        if (verified_here(a, t, in, d, "push")) return d;
+        sl_err e = {0};
+        if (verified_here(a, t, in, d, "push") && publish(a, t, in, d, final, &e) == 0) {
+            free(d);
+            return final;
+        }
         free(d);
+        free(final);
         return NULL;
     }
     if (!others) return NULL;
@@ -286,9 +306,13 @@ static int fetch_file(void *ctx, const sl_mfile *f)
     char *parent = sl_xstrdup(dst);
     *strrchr(parent, '/') = 0;
     sl_mkdir_p(parent);
-    /* the second try resumes what the first moved */
-    int rc = sl_dp_fetch(in->addrs[c->r], c->a->token, obj, dst, NULL, NULL, c->err);
-    if (rc < 0) rc = sl_dp_fetch(in->addrs[c->r], c->a->token, obj, dst, NULL, NULL, c->err);
+    sl_dp_opts o = {0};
+    const sl_dp_tls tls = {c->a->cfg->tls_ca, c->a->cfg->tls_cert, c->a->cfg->tls_key};
+    if (tls.ca_file) o.tls = &tls;
+    int rc = sl_dp_fetch(in->addrs[c->r], in->caps[c->r], obj, dst, &o, NULL, c->err);
+    /* the second try resumes what the first moved; a refusal stays one */
+    if (rc < 0 && rc != SL_EPERM)
+        rc = sl_dp_fetch(in->addrs[c->r], in->caps[c->r], obj, dst, &o, NULL, c->err);
     if (rc < 0)
         sl_err_prefix(c->err, "pull %s from %s (%s)", obj, in->hosts[c->r], in->addrs[c->r]);
     free(parent);
@@ -492,12 +516,20 @@ void sl_agent_cache_delete(sl_agent *a, const char *tier_path)
     sl_rm_rf(dir);
     prune_parents(root, dir);
     free(dir);
+    if (!strcmp(tier, "push")) { /* a push that was never used sits in staging */
+        char *staged = sl_xasprintf("%s/.pushed", a->mem_root);
+        dir = sl_xasprintf("%s/%s", staged, slash + 1);
+        sl_rm_rf(dir);
+        prune_parents(staged, dir);
+        free(dir);
+        free(staged);
+    }
 }
 
 /* ---- pushes (stream: true) ---------------------------------------------------- */
 
 void sl_agent_push_enqueue(sl_agent *a, const char *tier, const char *path, const char *files,
-                           const char *dest_host, const char *dest_addr)
+                           const char *dest_host, const char *dest_addr, const char *cap)
 {
     sl_apush *p = sl_xcalloc(1, sizeof *p);
     p->obj.tier = sl_xstrdup(tier && *tier ? tier : "mem");
@@ -505,6 +537,7 @@ void sl_agent_push_enqueue(sl_agent *a, const char *tier, const char *path, cons
     p->obj.files = sl_xstrdup(files ? files : "");
     p->obj.host = sl_xstrdup(dest_host);
     p->dest_addr = sl_xstrdup(dest_addr);
+    p->cap = sl_xstrdup(cap ? cap : "");
     pthread_mutex_lock(&a->mu);
     sl_apush **tail = &a->push_head; /* first come, first pushed */
     while (*tail)
@@ -532,9 +565,13 @@ static int push_one(sl_agent *a, sl_apush *p, sl_err *err)
         if (tab) {
             char *name = sl_xstrndup(s, (size_t)(tab - s));
             char *local = sl_xasprintf("%s/%s/%s", root, p->obj.path, name);
-            /* lands in the destination's memory tier at the same path */
+            /* lands in the staging area of the destination's memory tier
+             * (.pushed/PATH), which its agent checks and moves into place */
             char *obj = sl_xasprintf("mem/%s/%s", p->obj.path, name);
-            rc = sl_dp_push(p->dest_addr, a->token, local, obj, NULL, NULL, err);
+            sl_dp_opts o = {0};
+            const sl_dp_tls tls = {a->cfg->tls_ca, a->cfg->tls_cert, a->cfg->tls_key};
+            if (tls.ca_file) o.tls = &tls;
+            rc = sl_dp_push(p->dest_addr, p->cap, local, obj, &o, NULL, err);
             free(name);
             free(local);
             free(obj);
@@ -572,6 +609,7 @@ static void *push_main(void *arg)
         }
         sl_aobj_clear(&p->obj);
         free(p->dest_addr);
+        free(p->cap);
         free(p);
     }
     pthread_mutex_unlock(&a->mu);

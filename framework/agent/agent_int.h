@@ -26,6 +26,7 @@ typedef struct sl_ainput {
     int64_t size;
     size_t nrep;
     char **hosts, **addrs, **tiers; /* its replicas */
+    char **caps;                    /* capability to read each replica (from the lease) */
 } sl_ainput;
 
 /* An object this task wrote or copied here (reported with its completion). */
@@ -73,6 +74,7 @@ typedef struct sl_atask {
 typedef struct sl_apush {
     sl_aobj obj; /* tier, path, files; host = destination */
     char *dest_addr;
+    char *cap; /* capability to push to the destination's staging area */
     struct sl_apush *next;
 } sl_apush;
 
@@ -107,7 +109,10 @@ typedef struct sl_agent {
     int lease_done; /* the lease thread has left (draining or stopping) */
 
     /* the cache and the data plane (agent_cache.c) */
-    char token[128];     /* the cluster's data-plane token (from the controller) */
+    char dp_key[65];     /* our data server's capability key (from the controller) */
+    char *join_cred;     /* the join credential, to register when we have no own one */
+    char *cred_path;     /* our own credential, kept for a restart (journal dir, 0600) */
+    pthread_mutex_t reg_mu; /* one registration at a time */
     char data_addr[128]; /* host:port of our data server, as peers reach it */
     struct sl_dp_server *dp;
     int64_t mem_budget, ssd_budget;
@@ -174,6 +179,6 @@ void sl_agent_cache_delete(sl_agent *a, const char *tier_path);
 void sl_agent_cache_wipe(sl_agent *a);
 /* Queues a copy of a local object to another host (stream edges). */
 void sl_agent_push_enqueue(sl_agent *a, const char *tier, const char *path, const char *files,
-                           const char *dest_host, const char *dest_addr);
+                           const char *dest_host, const char *dest_addr, const char *cap);
 
 #endif

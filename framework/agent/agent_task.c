@@ -51,10 +51,12 @@ void sl_agent_task_free(sl_atask *t)
         for (size_t r = 0; r < in->nrep; r++) {
             free(in->hosts[r]);
             free(in->addrs[r]);
+            free(in->caps[r]);
             free(in->tiers[r]);
         }
         free(in->hosts);
         free(in->addrs);
+        free(in->caps);
         free(in->tiers);
         free(in->path);
         free(in->files);

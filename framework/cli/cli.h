@@ -20,9 +20,18 @@ typedef struct sl_cmd {
 } sl_cmd;
 
 /* Controller address: --controller, else $SLUICE_CONTROLLER, else the
- * default 127.0.0.1:7470. */
+ * address a state directory names ($SLUICE_STATE), else 127.0.0.1:7470. */
 const char *sl_cli_controller(const char *opt);
-/* A client for the controller; dies with a clear message on failure. */
+/* The user credential, looked for in order: $SLUICE_TOKEN_FILE (set by
+ * --token-file), $SLUICE_TOKEN, $SLUICE_STATE/secrets/user.token, then
+ * ${XDG_CONFIG_HOME:-~/.config}/sluice/token. Fills out ("" if none) and
+ * from (where it came from); returns 1 if found. */
+int sl_cli_credential(char *out, size_t n, char *from, size_t fn);
+/* The CA that turns on TLS to the controller: $SLUICE_TLS_CA (set by
+ * --tls-ca), or NULL. */
+const char *sl_cli_tls_ca(void);
+/* A client for the controller with the user credential and TLS settings
+ * above; dies with a clear message on failure. */
 sl_rpc_client *sl_cli_connect(const char *addr);
 /* Prints "sluice: <msg>" (with a hint when the controller is unreachable). */
 void sl_cli_report(const char *addr, const sl_err *e);

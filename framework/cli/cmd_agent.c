@@ -27,9 +27,17 @@ static const char USAGE[] =
     "  --mem-budget SIZE  bytes of the memory tier objects may use (default: half of it)\n"
     "  --ssd-budget SIZE  bytes of the SSD tier objects may use (default: 80 %% of free;\n"
     "                     0 disables spilling to SSD)\n"
-    "  --data-listen ADDR data server address (default 0.0.0.0:0, any free port)\n"
+    "  --data-listen ADDR data server address (default: the advertised address, any\n"
+    "                     free port)\n"
     "  --advertise IP     address peers reach the data server at (default: the local\n"
-    "                     address used to reach the controller)\n";
+    "                     address used to reach the controller)\n"
+    "  --join-token-file F  the controller's join credential (its STATE/secrets/\n"
+    "                     join.token; default $SLUICE_JOIN_TOKEN_FILE, else\n"
+    "                     $SLUICE_JOIN_TOKEN). Only needed to join: the agent then\n"
+    "                     keeps its own credential beside its journal (MEM.journal)\n"
+    "  --tls-ca F         TLS to the controller and to peers' data servers, checked\n"
+    "                     against this CA (default $SLUICE_TLS_CA)\n"
+    "  --tls-cert F --tls-key F  this host's certificate: its data server serves TLS\n";
 
 int cmd_agent(int argc, char **argv)
 {
@@ -40,6 +48,8 @@ int cmd_agent(int argc, char **argv)
                                          {"keep-workdirs", 0, 0, 'k'}, {"drain-on-term", 1, 0, 'D'},
                                          {"mem-budget", 1, 0, 'M'},    {"ssd-budget", 1, 0, 'S'},
                                          {"data-listen", 1, 0, 'L'},   {"advertise", 1, 0, 'A'},
+                                         {"join-token-file", 1, 0, 'J'}, {"tls-ca", 1, 0, 'T'},
+                                         {"tls-cert", 1, 0, 'C'},      {"tls-key", 1, 0, 'K'},
                                          {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     sl_agent_config cfg = {0};
     const char *controller = NULL;
@@ -100,6 +110,18 @@ int cmd_agent(int argc, char **argv)
         case 'A':
             cfg.advertise = optarg;
             break;
+        case 'J':
+            cfg.join_token_file = optarg;
+            break;
+        case 'T':
+            cfg.tls_ca = optarg;
+            break;
+        case 'C':
+            cfg.tls_cert = optarg;
+            break;
+        case 'K':
+            cfg.tls_key = optarg;
+            break;
         case 'h':
             return sl_cli_usage(USAGE, 0);
         default:
@@ -108,6 +130,8 @@ int cmd_agent(int argc, char **argv)
     }
     if (optind != argc) return sl_cli_usage(USAGE, 1);
     cfg.controller = sl_cli_controller(controller);
+    if (!cfg.tls_ca) cfg.tls_ca = sl_cli_tls_ca();
+    if (!!cfg.tls_cert != !!cfg.tls_key) sl_die(2, "--tls-cert and --tls-key go together");
     cfg.groups = groups;
     cfg.ngroups = ng;
     sl_err e = {0};

@@ -8,7 +8,8 @@
 
 static const char USAGE[] =
     "usage: sluice controller [--state DIR] [--listen ADDR] [--addr-file FILE]\n"
-    "                         [--lease-ttl DURATION] [--threads N] [--fsync]\n\n"
+    "                         [--lease-ttl DURATION] [--threads N] [--fsync]\n"
+    "                         [--http ADDR] [--tls-cert F --tls-key F [--tls-ca F]]\n\n"
     "Runs the controller: durable state in DIR/sluice.db (SQLite, WAL), the gRPC\n"
     "API on ADDR (default 127.0.0.1:7470; port 0 picks a free one, written to\n"
     "--addr-file). Agents lease tasks from it; the CLI and any gRPC client with\n"
@@ -19,15 +20,20 @@ static const char USAGE[] =
     "  --fsync            fsync every commit (survives power loss, slower)\n"
     "  --http ADDR        serve a status page, /metrics (Prometheus) and /api/status\n"
     "                     on ADDR, e.g. 127.0.0.1:7471 (off by default)\n"
-    "  --token T          data-plane token agents must present to each other\n"
-    "                     (default $SLUICE_TOKEN, else DIR/token, made on first start)\n";
+    "  --tls-cert F --tls-key F   serve the API over TLS with this certificate\n"
+    "  --tls-ca F         with TLS: also require client certificates signed by F\n\n"
+    "Every call needs a credential. On first start the controller makes them in\n"
+    "DIR/secrets/ (mode 0600): user.token for people and their tools (sluice\n"
+    "submit/status/...), join.token for agents (sluice agent --join-token-file).\n"
+    "See docs/security.md.\n";
 
 int cmd_controller(int argc, char **argv)
 {
     static const struct option opts[] = {{"state", 1, 0, 's'},     {"listen", 1, 0, 'l'},
                                          {"addr-file", 1, 0, 'a'}, {"lease-ttl", 1, 0, 't'},
                                          {"threads", 1, 0, 'n'},   {"fsync", 0, 0, 'f'},
-                                         {"token", 1, 0, 'k'},     {"http", 1, 0, 'H'},
+                                         {"tls-cert", 1, 0, 'C'},  {"http", 1, 0, 'H'},
+                                         {"tls-key", 1, 0, 'K'},   {"tls-ca", 1, 0, 'A'},
                                          {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     sl_controller_config cfg = {.state_dir = "sluice-state",
                                 .listen = "127.0.0.1:7470",
@@ -56,8 +62,14 @@ int cmd_controller(int argc, char **argv)
         case 'f':
             cfg.durable_fsync = 1;
             break;
-        case 'k':
-            cfg.token = optarg;
+        case 'C':
+            cfg.tls.cert_file = optarg;
+            break;
+        case 'K':
+            cfg.tls.key_file = optarg;
+            break;
+        case 'A':
+            cfg.tls.ca_file = optarg;
             break;
         case 'H':
             cfg.http = optarg;

@@ -200,6 +200,9 @@ int cmd_run(int argc, char **argv)
         stop_children(pids, 1);
         sl_die(1, "the controller did not start within 10 s; see %s", clog);
     }
+    /* the controller made its credentials on start (controller/secrets.h) */
+    char *join = sl_xasprintf("%s/secrets/join.token", sdir);
+    char *user = sl_xasprintf("%s/secrets/user.token", sdir);
     for (size_t i = 0; i < n; i++) {
         char *name =
             i < p->nagents ? sl_xstrdup(p->agents[i].name) : sl_xasprintf("local-%zu", i + 1);
@@ -207,7 +210,7 @@ int cmd_run(int argc, char **argv)
         char *mem = sl_xasprintf("%s/%s", shm, name);
         char *log = sl_xasprintf("%s/agent-%s.log", sdir, name);
         size_t ng = i < p->nagents ? p->agents[i].ngroups : 0;
-        char **av = sl_xcalloc(12 + 2 * ng, sizeof *av);
+        char **av = sl_xcalloc(14 + 2 * ng, sizeof *av);
         size_t k = 0;
         av[k++] = (char *)"sluice";
         av[k++] = (char *)"agent";
@@ -219,6 +222,8 @@ int cmd_run(int argc, char **argv)
         av[k++] = dir;
         av[k++] = (char *)"--mem";
         av[k++] = mem;
+        av[k++] = (char *)"--join-token-file";
+        av[k++] = join;
         for (size_t g = 0; g < ng; g++) {
             av[k++] = (char *)"--group";
             av[k++] = p->agents[i].groups[g];
@@ -231,7 +236,10 @@ int cmd_run(int argc, char **argv)
         free(mem);
         free(log);
     }
-    if (!quiet) printf("sluice run: controller %s, %zu agent(s), state in %s\n", addr, n, sdir);
+    if (!quiet)
+        printf("sluice run: controller %s, %zu agent(s), state in %s\n"
+               "sluice run: other commands reach it with SLUICE_STATE=%s\n",
+               addr, n, sdir, sdir);
     if (http && !quiet) { /* the controller wrote its http "host:port" beside the addr file */
         char *hf = sl_xasprintf("%s.http", addr_file);
         FILE *f = fopen(hf, "r");
@@ -243,6 +251,7 @@ int cmd_run(int argc, char **argv)
         if (f) fclose(f);
         free(hf);
     }
+    setenv("SLUICE_TOKEN_FILE", user, 1);
     sl_rpc_client *cl = sl_cli_connect(addr);
     int64_t id = sl_cli_submit_file(cl, addr, file, env_file, quiet);
     int rc = 1;
@@ -295,6 +304,8 @@ int cmd_run(int argc, char **argv)
                sdir);
     free(pids);
     free(addr_file);
+    free(join);
+    free(user);
     free(clog);
     free(shm);
     free(sdir);

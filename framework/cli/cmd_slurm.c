@@ -85,8 +85,7 @@ static int squeue_jobs(const char *prefix, const char *comment, sl_slurm_job **j
 
 static Sluice__V1__HostsReply *fetch_hosts(const char *addr, sl_err *e)
 {
-    sl_rpc_client *cl = sl_rpc_client_new(addr, e);
-    if (!cl) return NULL;
+    sl_rpc_client *cl = sl_cli_connect(addr);
     Sluice__V1__HostsRequest req = SLUICE__V1__HOSTS_REQUEST__INIT;
     Sluice__V1__HostsReply *rep = NULL;
     int rc = SL_CALL(cl, "Hosts", hosts_request, &req, hosts_reply, rep, 10000, e);

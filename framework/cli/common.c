@@ -1,5 +1,6 @@
 /* common.c - helpers shared by the subcommands: controller address and
  * connection, error reports, durations, and the status table. */
+#include <errno.h>
 #include <math.h>
 #include <time.h>
 #include <string.h>
@@ -11,13 +12,84 @@ const char *sl_cli_controller(const char *opt)
 {
     if (opt && *opt) return opt;
     const char *e = getenv("SLUICE_CONTROLLER");
-    return e && *e ? e : "127.0.0.1:7470";
+    if (e && *e) return e;
+    /* a state directory names its controller in controller.addr (sluice run)
+     * or addr (tests/cluster.sh) */
+    static char addr[256];
+    const char *st = getenv("SLUICE_STATE");
+    const char *names[] = {"controller.addr", "addr"};
+    for (size_t i = 0; st && *st && i < 2; i++) {
+        char *p = sl_xasprintf("%s/%s", st, names[i]);
+        FILE *f = fopen(p, "r");
+        free(p);
+        if (!f) continue;
+        int ok = fgets(addr, sizeof addr, f) != NULL;
+        fclose(f);
+        addr[strcspn(addr, "\r\n")] = 0;
+        if (ok && addr[0]) return addr;
+    }
+    return "127.0.0.1:7470";
+}
+
+const char *sl_cli_tls_ca(void)
+{
+    const char *e = getenv("SLUICE_TLS_CA");
+    return e && *e ? e : NULL;
+}
+
+/* First line of path into out; 1 if read, 0 if there is no such file. */
+static int read_line(const char *path, char *out, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT) return 0;
+        sl_die(1, "cannot read the credential file %s: %s", path, strerror(errno));
+    }
+    int ok = fgets(out, (int)n, f) != NULL;
+    fclose(f);
+    if (!ok) sl_die(1, "the credential file %s is empty", path);
+    out[strcspn(out, "\r\n")] = 0;
+    return 1;
+}
+
+int sl_cli_credential(char *out, size_t n, char *from, size_t fn)
+{
+    const char *v;
+    if ((v = getenv("SLUICE_TOKEN_FILE")) && *v) { /* --token-file sets it too */
+        if (!read_line(v, out, n)) sl_die(1, "credential file %s does not exist", v);
+        snprintf(from, fn, "%s", v);
+        return 1;
+    }
+    if ((v = getenv("SLUICE_TOKEN")) && *v) {
+        snprintf(out, n, "%s", v);
+        snprintf(from, fn, "$SLUICE_TOKEN");
+        return 1;
+    }
+    if ((v = getenv("SLUICE_STATE")) && *v) {
+        snprintf(from, fn, "%s/secrets/user.token", v);
+        if (read_line(from, out, n)) return 1;
+    }
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(from, fn, "%s/sluice/token", xdg);
+    else if (home && *home)
+        snprintf(from, fn, "%s/.config/sluice/token", home);
+    else
+        from[0] = 0;
+    if (from[0] && read_line(from, out, n)) return 1;
+    snprintf(from, fn, "nowhere");
+    out[0] = 0;
+    return 0;
 }
 
 sl_rpc_client *sl_cli_connect(const char *addr)
 {
     sl_err e = {0};
-    sl_rpc_client *c = sl_rpc_client_new(addr, &e);
+    char cred[512], from[1024];
+    sl_cli_credential(cred, sizeof cred, from, sizeof from);
+    const sl_rpc_tls tls = {sl_cli_tls_ca(), NULL, NULL};
+    sl_rpc_client *c = sl_rpc_client_new(addr, &tls, cred[0] ? cred : NULL, &e);
+    explicit_bzero(cred, sizeof cred);
     if (!c) sl_die(1, "%s", e.msg);
     return c;
 }
@@ -25,6 +97,18 @@ sl_rpc_client *sl_cli_connect(const char *addr)
 void sl_cli_report(const char *addr, const sl_err *e)
 {
     fprintf(stderr, "sluice: %s\n", e->msg);
+    if (e->code == SL_EAUTH || e->code == SL_EPERM) {
+        char cred[512], from[1024];
+        int have = sl_cli_credential(cred, sizeof cred, from, sizeof from);
+        explicit_bzero(cred, sizeof cred);
+        fprintf(stderr,
+                "hint: %s. The user credential is the controller's STATE/secrets/user.token: "
+                "give it with --token-file FILE, $SLUICE_TOKEN_FILE, $SLUICE_TOKEN, "
+                "$SLUICE_STATE=STATE, or copy it to ~/.config/sluice/token (see docs/cli.md).\n",
+                have ? "the credential sent came from " : "no credential was found",
+                have ? from : "");
+        return;
+    }
     if (e->code == SL_ERPC || e->code == SL_ETIMEOUT)
         fprintf(stderr,
                 "hint: is a controller running at %s? Start one with 'sluice controller', "

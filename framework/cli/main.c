@@ -28,7 +28,49 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         fprintf(f, "  %-11s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fprintf(f, "\nThe controller address comes from --controller ADDR, $SLUICE_CONTROLLER,\n"
-               "or defaults to 127.0.0.1:7470. Docs: docs/cli.md, docs/pipeline-yaml.md.\n");
+               "the state directory in $SLUICE_STATE, or defaults to 127.0.0.1:7470.\n"
+               "Every call carries the user credential: --token-file FILE (any command),\n"
+               "$SLUICE_TOKEN_FILE, $SLUICE_TOKEN, $SLUICE_STATE/secrets/user.token or\n"
+               "~/.config/sluice/token; --tls-ca FILE ($SLUICE_TLS_CA) turns on TLS.\n"
+               "Docs: docs/cli.md, docs/security.md, docs/pipeline-yaml.md.\n");
+}
+
+/* --token-file F and --tls-ca F are understood by every client command,
+ * wherever they stand (before a "--"): taken out of argv here and passed
+ * on as $SLUICE_TOKEN_FILE / $SLUICE_TLS_CA, which sl_cli_connect reads.
+ * The daemons parse their own options. Returns the new argc. */
+static int take_client_options(int argc, char **argv)
+{
+    if (!strcmp(argv[1], "controller") || !strcmp(argv[1], "agent")) return argc;
+    static const struct {
+        const char *opt, *env;
+    } o[] = {{"--token-file", "SLUICE_TOKEN_FILE"}, {"--tls-ca", "SLUICE_TLS_CA"}};
+    int k = 2;
+    for (int i = 2; i < argc; i++) {
+        int taken = 0;
+        for (size_t j = 0; j < 2 && !taken && strcmp(argv[i], "--"); j++) {
+            size_t l = strlen(o[j].opt);
+            if (!strncmp(argv[i], o[j].opt, l) && argv[i][l] == '=') {
+                setenv(o[j].env, argv[i] + l + 1, 1);
+                taken = 1;
+            } else if (!strcmp(argv[i], o[j].opt)) {
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "sluice: %s needs a file\n", o[j].opt);
+                    exit(2);
+                }
+                setenv(o[j].env, argv[++i], 1);
+                taken = 1;
+            }
+        }
+        if (!strcmp(argv[i], "--")) {
+            while (i < argc)
+                argv[k++] = argv[i++];
+            break;
+        }
+        if (!taken) argv[k++] = argv[i];
+    }
+    argv[k] = NULL;
+    return k;
 }
 
 int main(int argc, char **argv)
@@ -45,6 +87,7 @@ int main(int argc, char **argv)
         printf("sluice 0.1.0\n");
         return 0;
     }
+    argc = take_client_options(argc, argv);
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "sluice: '%s' is not a sluice command. See 'sluice --help'.\n", argv[1]);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cache/manifest_pb.h"
+#include "dataplane/dataplane.h"
 #include "sluice.pb-c.h"
 #include "store/store.h"
 
@@ -24,7 +25,8 @@
         resp->len = n_;                                                                            \
     } while (0)
 
-static int h_submit(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_submit(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     sl_sched *s = ctx;
     UNPACK(SubmitRequest, submit_request, r);
@@ -50,7 +52,8 @@ static int h_submit(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_
     return rc;
 }
 
-static int h_get_pipeline(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_get_pipeline(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     UNPACK(GetPipelineRequest, get_pipeline_request, r);
     sl_buf file = SL_BUF_INIT, yaml = SL_BUF_INIT, vars = SL_BUF_INIT, state = SL_BUF_INIT;
@@ -119,7 +122,8 @@ static int status_cb(void *ctx, const sl_pipe_stat *ps)
     return 0;
 }
 
-static int h_status(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_status(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     UNPACK(StatusRequest, status_request, r);
     status_acc a = {0};
@@ -224,7 +228,8 @@ static int resolve(sl_sched *s, const char *pipeline, const char *stage, int64_t
     return 0;
 }
 
-static int h_list_tasks(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_list_tasks(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     sl_sched *s = ctx;
     UNPACK(ListTasksRequest, list_tasks_request, r);
@@ -295,7 +300,8 @@ static int logs_in_store(void *ctx, sl_store *st, sl_err *err)
     return sl_store_attempts_each(st, a->id, attempt_cb, a, err);
 }
 
-static int h_task_logs(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_task_logs(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     sl_sched *s = ctx;
     UNPACK(TaskLogsRequest, task_logs_request, r);
@@ -328,7 +334,8 @@ static int h_task_logs(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, 
     return rc;
 }
 
-static int h_retry(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_retry(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     sl_sched *s = ctx;
     UNPACK(RetryRequest, retry_request, r);
@@ -347,7 +354,8 @@ static int h_retry(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_e
     return rc;
 }
 
-static int h_cancel(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_cancel(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     sl_sched *s = ctx;
     UNPACK(CancelRequest, cancel_request, r);
@@ -363,7 +371,8 @@ static int h_cancel(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_
     return rc;
 }
 
-static int h_emit(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_emit(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     sl_sched *s = ctx;
     UNPACK(EmitRequest, emit_request, r);
@@ -425,7 +434,8 @@ static int hosts_in_store(void *ctx, sl_store *st, sl_err *err)
     return sl_store_hosts_each(st, host_cb, ctx, err);
 }
 
-static int h_hosts(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_hosts(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     (void)req;
     (void)len;
@@ -454,7 +464,8 @@ static int h_hosts(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_e
     return rc;
 }
 
-static int h_register(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_register(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     UNPACK(RegisterRequest, register_request, r);
     int rc = 0;
@@ -467,19 +478,20 @@ static int h_register(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, s
                             h->n_groups, h->mem_budget, h->ssd_budget};
         if (r->agent_id[0]) /* "host/pid/start", stable for one agent process */
             ai.agent_id = r->agent_id;
-        int64_t ttl = 0;
-        const char *token = "";
-        int wipe = 0;
-        rc = sl_sched_register(ctx, &ai, &ttl, &token, &wipe, err);
+        sl_register_out out;
+        rc = sl_sched_register(ctx, &ai, who->role == SL_ROLE_AGENT ? who->host : NULL, &out,
+                               err);
         if (rc == 0) {
             Sluice__V1__RegisterReply o = SLUICE__V1__REGISTER_REPLY__INIT;
             o.agent_id = (char *)ai.agent_id;
-            o.lease_ttl_ms = ttl;
-            o.token = (char *)token;
-            o.wipe_cache = wipe != 0;
-            o.host_was_lost = wipe == 2;
+            o.lease_ttl_ms = out.lease_ttl_ms;
+            o.credential = out.credential;
+            o.dp_key = out.dp_key;
+            o.wipe_cache = out.wipe_cache != 0;
+            o.host_was_lost = out.wipe_cache == 2;
             PACK(register_reply, &o);
         }
+        explicit_bzero(&out, sizeof out);
     }
     sluice__v1__register_request__free_unpacked(r, NULL);
     return rc;
@@ -515,7 +527,18 @@ static void *pa_alloc_cb(void *arena, size_t n)
     return pa_alloc(arena, n);
 }
 
-static Sluice__V1__ObjectRef *objref_to_pb(pb_arena *a, const sl_obj_ref *o)
+/* A capability for reader to read (or push) the object at path on host's
+ * data server, in the arena; "" if it cannot be made. */
+static char *cap_for(pb_arena *a, sl_sched *s, int op, const char *host, const char *path,
+                     const char *reader)
+{
+    char *c = pa_alloc(a, SL_DP_MAX_CAP + 1);
+    sl_sched_cap(s, op, host, path, reader, c, SL_DP_MAX_CAP + 1);
+    return c;
+}
+
+static Sluice__V1__ObjectRef *objref_to_pb(pb_arena *a, const sl_obj_ref *o, sl_sched *s,
+                                           const char *reader)
 {
     Sluice__V1__ObjectRef *x = pa_alloc(a, sizeof *x);
     sluice__v1__object_ref__init(x);
@@ -532,12 +555,14 @@ static Sluice__V1__ObjectRef *objref_to_pb(pb_arena *a, const sl_obj_ref *o)
         r->host = o->replicas[i].host;
         r->addr = o->replicas[i].addr;
         r->tier = o->replicas[i].tier;
+        r->cap = cap_for(a, s, SL_DP_CAP_READ, r->host, o->path, reader);
         x->replicas[i] = r;
     }
     return x;
 }
 
-static Sluice__V1__Push **pushes_to_pb(pb_arena *a, const sl_push_list *l)
+static Sluice__V1__Push **pushes_to_pb(pb_arena *a, const sl_push_list *l, sl_sched *s,
+                                        const char *reader)
 {
     Sluice__V1__Push **v = pa_alloc(a, (l->n ? l->n : 1) * sizeof *v);
     for (size_t i = 0; i < l->n; i++) {
@@ -548,6 +573,7 @@ static Sluice__V1__Push **pushes_to_pb(pb_arena *a, const sl_push_list *l)
         x->dest_host = l->v[i].dest_host;
         x->dest_addr = l->v[i].dest_addr;
         x->files = sl_manifest_to_pb(l->v[i].files, &x->n_files, pa_alloc_cb, a);
+        x->cap = cap_for(a, s, SL_DP_CAP_PUSH, x->dest_host, x->path, reader);
         v[i] = x;
     }
     return v;
@@ -633,9 +659,27 @@ static void view_free(completions_view *v)
     free(v->msgs);
 }
 
-static int h_lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+/* An agent acts only for its own host: the host it names and the agent id
+ * it gives ("host/pid/start") must be those of its credential. */
+static int own_host(const sl_rpc_caller *who, const char *host, const char *agent_id, sl_err *err)
+{
+    size_t hl = strlen(who->host);
+    if (strcmp(host, who->host) != 0 ||
+        (agent_id[0] && (strncmp(agent_id, who->host, hl) != 0 || agent_id[hl] != '/')))
+        return sl_errf(err, SL_EPERM,
+                       "the credential of host %s cannot act for host '%.255s' (agent '%.255s')",
+                       who->host, host, agent_id);
+    return 0;
+}
+
+static int h_lease(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     UNPACK(LeaseRequest, lease_request, r);
+    if (own_host(who, r->host, r->agent_id, err) < 0) {
+        sluice__v1__lease_request__free_unpacked(r, NULL);
+        return SL_EPERM;
+    }
     sl_stage_load *load = sl_xcalloc(r->n_load ? r->n_load : 1, sizeof *load);
     for (size_t i = 0; i < r->n_load; i++) {
         load[i].pipeline_id = r->load[i]->pipeline_id;
@@ -674,14 +718,14 @@ static int h_lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_e
             ts[i].inputs = pa_alloc(&pa, (res.tasks[i].ninputs ? res.tasks[i].ninputs : 1) *
                                              sizeof *ts[i].inputs);
             for (size_t k = 0; k < res.tasks[i].ninputs; k++)
-                ts[i].inputs[k] = objref_to_pb(&pa, &res.tasks[i].inputs[k]);
+                ts[i].inputs[k] = objref_to_pb(&pa, &res.tasks[i].inputs[k], ctx, who->host);
             tp[i] = &ts[i];
         }
         o.tasks = tp;
         o.n_tasks = res.n;
         o.lease_ttl_ms = res.lease_ttl_ms;
         o.saturated = res.saturated;
-        o.push = pushes_to_pb(&pa, &push);
+        o.push = pushes_to_pb(&pa, &push, ctx, who->host);
         o.n_push = push.n;
         o.delete_ = res.deletions;
         o.n_delete_ = res.ndeletions;
@@ -697,9 +741,14 @@ static int h_lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_e
     return rc;
 }
 
-static int h_complete(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_complete(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     UNPACK(CompleteRequest, complete_request, r);
+    if (own_host(who, r->host, r->agent_id, err) < 0) {
+        sluice__v1__complete_request__free_unpacked(r, NULL);
+        return SL_EPERM;
+    }
     completions_view v;
     view_completions(&v, r->done, r->n_done);
     sl_push_list push = {0};
@@ -708,7 +757,7 @@ static int h_complete(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, s
     if (rc >= 0) {
         Sluice__V1__CompleteReply o = SLUICE__V1__COMPLETE_REPLY__INIT;
         o.accepted = rc;
-        o.push = pushes_to_pb(&pa, &push);
+        o.push = pushes_to_pb(&pa, &push, ctx, who->host);
         o.n_push = push.n;
         PACK(complete_reply, &o);
         rc = 0;
@@ -720,9 +769,14 @@ static int h_complete(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, s
     return rc;
 }
 
-static int h_heartbeat(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_heartbeat(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     UNPACK(HeartbeatRequest, heartbeat_request, r);
+    if (own_host(who, r->host, r->agent_id, err) < 0) {
+        sluice__v1__heartbeat_request__free_unpacked(r, NULL);
+        return SL_EPERM;
+    }
     int64_t *cancel = NULL;
     size_t ncancel = 0, ndel = 0;
     char **del = NULL;
@@ -746,7 +800,8 @@ static int h_heartbeat(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, 
     return rc;
 }
 
-static int h_matrix(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_matrix(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
+                    sl_buf *resp, sl_err *err)
 {
     UNPACK(MatrixRequest, matrix_request, r);
     sl_matrix m;
@@ -778,20 +833,25 @@ static int h_matrix(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_
     return rc;
 }
 
+#define U SL_ROLE_USER
+#define A SL_ROLE_AGENT
 const sl_rpc_method sl_api_methods[] = {
-    {"/sluice.v1.Sluice/Matrix", h_matrix},
-    {"/sluice.v1.Sluice/Submit", h_submit},
-    {"/sluice.v1.Sluice/GetPipeline", h_get_pipeline},
-    {"/sluice.v1.Sluice/Status", h_status},
-    {"/sluice.v1.Sluice/ListTasks", h_list_tasks},
-    {"/sluice.v1.Sluice/TaskLogs", h_task_logs},
-    {"/sluice.v1.Sluice/Retry", h_retry},
-    {"/sluice.v1.Sluice/Cancel", h_cancel},
-    {"/sluice.v1.Sluice/Emit", h_emit},
-    {"/sluice.v1.Sluice/Hosts", h_hosts},
-    {"/sluice.v1.Sluice/Register", h_register},
-    {"/sluice.v1.Sluice/Lease", h_lease},
-    {"/sluice.v1.Sluice/Complete", h_complete},
-    {"/sluice.v1.Sluice/Heartbeat", h_heartbeat},
+    {"/sluice.v1.Sluice/Matrix", h_matrix, U},
+    {"/sluice.v1.Sluice/Submit", h_submit, U},
+    {"/sluice.v1.Sluice/GetPipeline", h_get_pipeline, U | A}, /* agents rebuild the model */
+    {"/sluice.v1.Sluice/Status", h_status, U},
+    {"/sluice.v1.Sluice/ListTasks", h_list_tasks, U},
+    {"/sluice.v1.Sluice/TaskLogs", h_task_logs, U},
+    {"/sluice.v1.Sluice/Retry", h_retry, U},
+    {"/sluice.v1.Sluice/Cancel", h_cancel, U},
+    {"/sluice.v1.Sluice/Emit", h_emit, U},
+    {"/sluice.v1.Sluice/Hosts", h_hosts, U},
+    /* the join credential, or an agent's own to register again */
+    {"/sluice.v1.Sluice/Register", h_register, SL_ROLE_JOIN | A},
+    {"/sluice.v1.Sluice/Lease", h_lease, A},
+    {"/sluice.v1.Sluice/Complete", h_complete, A},
+    {"/sluice.v1.Sluice/Heartbeat", h_heartbeat, A},
 };
+#undef U
+#undef A
 const size_t sl_api_nmethods = sizeof sl_api_methods / sizeof sl_api_methods[0];

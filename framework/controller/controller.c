@@ -3,6 +3,7 @@
  * The signal is taken synchronously with sigwait in the main thread, so no
  * handler runs concurrently with the scheduler. */
 #include "controller/controller.h"
+#include "controller/secrets.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,47 +67,6 @@ static int write_addr(const char *path, const char *listen, int port, int http_p
     return 0;
 }
 
-/* The cluster's data-plane token: given, from the environment, or kept in
- * the state directory (created with 128 random bits on first start, mode
- * 0600, so a restarted controller hands agents the same token). */
-static int load_token(const sl_controller_config *cfg, char *out, size_t n, sl_err *err)
-{
-    const char *t = cfg->token ? cfg->token : getenv("SLUICE_TOKEN");
-    if (t && *t) {
-        snprintf(out, n, "%s", t);
-        return 0;
-    }
-    char *path = sl_xasprintf("%s/token", cfg->state_dir);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        if (!fgets(out, (int)n, f)) out[0] = 0;
-        fclose(f);
-        out[strcspn(out, "\r\n")] = 0;
-    }
-    if (!out[0]) {
-        unsigned char rnd[16];
-        FILE *r = fopen("/dev/urandom", "rb");
-        if (!r || fread(rnd, 1, sizeof rnd, r) != sizeof rnd) {
-            if (r) fclose(r);
-            free(path);
-            return sl_errf(err, SL_EIO, "cannot read /dev/urandom for the cluster token");
-        }
-        fclose(r);
-        for (size_t i = 0; i < sizeof rnd && 2 * i + 2 < n; i++)
-            snprintf(out + 2 * i, 3, "%02x", rnd[i]);
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0 || write(fd, out, strlen(out)) < 0) {
-            if (fd >= 0) close(fd);
-            sl_errf(err, SL_EIO, "cannot write %s: %s", path, strerror(errno));
-            free(path);
-            return SL_EIO;
-        }
-        close(fd);
-    }
-    free(path);
-    return 0;
-}
-
 int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
 {
     sigset_t sigs;
@@ -116,27 +76,39 @@ int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
+    if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST)
         return sl_errf(err, SL_EIO, "cannot create state directory %s: %s", cfg->state_dir,
                        strerror(errno));
-    char token[65] = "";
-    if (load_token(cfg, token, sizeof token, err) < 0) return SL_EIO;
-    char *db = sl_xasprintf("%s/sluice.db", cfg->state_dir);
-    sl_sched_config sc = {token, db, cfg->lease_ttl_ms, cfg->durable_fsync};
-    sl_sched *sched = NULL;
-    int rc = sl_sched_open(&sc, &sched, err);
-    free(db);
+    static sl_secrets secrets; /* the authenticator reads it from every RPC worker */
+    int rc = sl_secrets_load(cfg->state_dir, &secrets, err);
     if (rc < 0) return rc;
+    char *db = sl_xasprintf("%s/sluice.db", cfg->state_dir);
+    sl_sched_config sc = {secrets.master, db, cfg->lease_ttl_ms, cfg->durable_fsync};
+    sl_sched *sched = NULL;
+    rc = sl_sched_open(&sc, &sched, err);
+    free(db);
+    if (rc < 0) {
+        sl_secrets_clear(&secrets);
+        return rc;
+    }
+    secrets.sched = sched;
     int port = 0;
-    sl_rpc_server *srv =
-        sl_rpc_server_start(cfg->listen, sl_api_methods, sl_api_nmethods, sched,
-                            cfg->rpc_threads > 0 ? cfg->rpc_threads : 16, &port, err);
+    sl_rpc_server_config rcfg = {.addr = cfg->listen,
+                                 .nthreads = cfg->rpc_threads > 0 ? cfg->rpc_threads : 16,
+                                 .auth = sl_secrets_auth,
+                                 .auth_ctx = &secrets,
+                                 .tls = cfg->tls};
+    sl_rpc_server *srv = sl_rpc_server_start(&rcfg, sl_api_methods, sl_api_nmethods, sched, &port, err);
     if (!srv) {
         sl_sched_close(sched);
+        sl_secrets_clear(&secrets);
         return err->code ? err->code : SL_ERPC;
     }
-    fprintf(stderr, "sluice controller: listening on %s (port %d), state in %s\n", cfg->listen,
-            port, cfg->state_dir);
+    fprintf(stderr,
+            "sluice controller: listening on %s (port %d%s), state in %s\n"
+            "sluice controller: credentials in %s/secrets/: user.token for the CLI, join.token "
+            "for agents\n",
+            cfg->listen, port, cfg->tls.cert_file ? ", TLS" : "", cfg->state_dir, cfg->state_dir);
     sl_http *http = NULL;
     int hport = 0;
     if (cfg->http) {
@@ -165,5 +137,6 @@ int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
     sl_http_stop(http);
     sl_rpc_server_stop(srv);
     sl_sched_close(sched);
+    sl_secrets_clear(&secrets);
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "rpc/rpc.h"
 #include "util/err.h"
 
 typedef struct sl_controller_config {
@@ -16,8 +17,7 @@ typedef struct sl_controller_config {
     int64_t lease_ttl_ms;
     int rpc_threads;
     int durable_fsync;
-    const char *token; /* data-plane token; NULL: $SLUICE_TOKEN, else STATE/token
-                          (generated on first start) */
+    sl_rpc_tls tls; /* cert + key: the API over TLS */
 } sl_controller_config;
 
 /* Runs until SIGTERM or SIGINT (blocked in the caller's threads by this

@@ -26,12 +26,25 @@ struct sl_rpc_client {
     grpc_channel *ch;
     char *target;
     char *peer;         /* what the target is, for messages ("controller") */
-    pthread_mutex_t mu; /* guards the idle queue pool below */
+    pthread_mutex_t mu; /* guards the idle queue pool below and the credential */
+    char *bearer;       /* "Bearer <credential>", sent with every call; NULL: none */
     grpc_completion_queue **idle;
     size_t nidle, cap;
 };
 
-sl_rpc_client *sl_rpc_client_new(const char *target, sl_err *err)
+void sl_rpc_client_set_credential(sl_rpc_client *c, const char *credential)
+{
+    char *b = credential && *credential ? sl_xasprintf("Bearer %s", credential) : NULL;
+    pthread_mutex_lock(&c->mu);
+    char *old = c->bearer;
+    c->bearer = b;
+    pthread_mutex_unlock(&c->mu);
+    if (old) memset(old, 0, strlen(old));
+    free(old);
+}
+
+sl_rpc_client *sl_rpc_client_new(const char *target, const sl_rpc_tls *tls,
+                                 const char *credential, sl_err *err)
 {
     if (!target || !*target) {
         sl_errf(err, SL_EINVAL, "rpc client: empty target address (want host:port)");
@@ -69,7 +82,12 @@ sl_rpc_client *sl_rpc_client_new(const char *target, sl_err *err)
     args[4].key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
     args[4].value.integer = SL_RPC_MAX_BACKOFF_MS;
     grpc_channel_args ca = {.num_args = 5, .args = args};
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    sl_rpc_client_set_credential(c, credential);
+    grpc_channel_credentials *creds = sl_rpc_channel_creds(tls, err);
+    if (!creds) {
+        sl_rpc_client_free(c);
+        return NULL;
+    }
     c->ch = grpc_channel_create(target, creds, &ca);
     grpc_channel_credentials_release(creds);
     if (!c->ch) {
@@ -98,6 +116,8 @@ void sl_rpc_client_free(sl_rpc_client *c)
     pthread_mutex_destroy(&c->mu);
     free(c->target);
     free(c->peer);
+    if (c->bearer) memset(c->bearer, 0, strlen(c->bearer));
+    free(c->bearer);
     free(c);
     grpc_shutdown();
 }
@@ -182,6 +202,12 @@ static int map_status(sl_rpc_client *c, const char *method, grpc_status_code st,
         return sl_errf(err, code ? code : SL_EINVAL, "%s", details);
     case GRPC_STATUS_NOT_FOUND:
         return sl_errf(err, code ? code : SL_ENOTFOUND, "%s", details);
+    case GRPC_STATUS_UNAUTHENTICATED:
+        return sl_errf(err, SL_EAUTH, "%s at %s refused %s: %s", c->peer, c->target, method,
+                       details);
+    case GRPC_STATUS_PERMISSION_DENIED:
+        return sl_errf(err, SL_EPERM, "%s at %s refused %s: %s", c->peer, c->target, method,
+                       details);
     case GRPC_STATUS_CANCELLED:
         return sl_errf(err, SL_ERPC, "%s at %s cancelled %s (shutting down?)%s%s", c->peer,
                        c->target, method, *details ? ": " : "", details);
@@ -246,9 +272,21 @@ int sl_rpc_call(sl_rpc_client *c, const char *method, const uint8_t *req, size_t
     grpc_status_code st = GRPC_STATUS_UNKNOWN;
     grpc_slice details = grpc_empty_slice();
 
+    grpc_metadata auth;
+    memset(&auth, 0, sizeof auth);
+    pthread_mutex_lock(&c->mu);
+    int has_auth = c->bearer != NULL;
+    if (has_auth) {
+        auth.key = grpc_slice_from_static_string("authorization");
+        auth.value = grpc_slice_from_copied_string(c->bearer);
+    }
+    pthread_mutex_unlock(&c->mu);
+
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = has_auth ? 1 : 0;
+    ops[0].data.send_initial_metadata.metadata = has_auth ? &auth : NULL;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = out;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -291,6 +329,7 @@ int sl_rpc_call(sl_rpc_client *c, const char *method, const uint8_t *req, size_t
         }
     }
     grpc_call_unref(call);
+    if (has_auth) grpc_slice_unref(auth.value);
     give_cq(c, cq);
     if (in) grpc_byte_buffer_destroy(in);
     grpc_byte_buffer_destroy(out);

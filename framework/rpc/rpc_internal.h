@@ -11,10 +11,21 @@
 #define SL_RPC_INTERNAL_H
 
 #include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+
+#include "rpc/rpc.h"
 
 /* Large batches (a Complete with thousands of stdout tails, a ListTasks of a
  * whole campaign) must fit; gRPC's default receive limit is 4 MiB. */
-#define SL_RPC_MAX_MESSAGE (64 * 1024 * 1024)
+#define SL_RPC_MAX_MESSAGE ((int)SL_RPC_MAX_MESSAGE_DEFAULT)
+
+/* Credentials for a listening port / a channel from PEM files (rpc_tls.c):
+ * insecure ones when tls names no files; NULL with err filled on a bad file. */
+grpc_server_credentials *sl_rpc_server_creds(const sl_rpc_tls *tls, sl_err *err);
+grpc_channel_credentials *sl_rpc_channel_creds(const sl_rpc_tls *tls, sl_err *err);
+/* The credential of "authorization: Bearer <credential>" in md: 0 with
+ * *cred (not NUL-terminated) and *len set, -1 when there is none. */
+int sl_rpc_bearer(const grpc_metadata_array *md, const char **cred, size_t *len);
 
 #define SL_RPC_CODE_KEY "sl-code"
 

@@ -8,7 +8,11 @@
  * gRPC's queue for the next free worker, never behind the blocked one.
  * Methods are matched by path from generic requests (no registered methods),
  * so an unknown path is answered UNIMPLEMENTED by the same loop instead of
- * hanging in a queue nobody serves. */
+ * hanging in a queue nobody serves.
+ *
+ * Access: the caller's credential is checked against the method's roles
+ * before the request message is even read, so no handler - and no decoder
+ * - ever runs for a caller without a valid credential. */
 #include "rpc/rpc.h"
 
 #include <pthread.h>
@@ -16,10 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
 
 #include "rpc/rpc_internal.h"
 
@@ -35,6 +41,9 @@ struct sl_rpc_server {
     sl_rpc_method *methods;             /* names copied: callers may pass temporaries */
     size_t nmethods;
     void *ctx;
+    sl_rpc_auth auth;
+    void *auth_ctx;
+    atomic_long refused_logged_at; /* second of the last refusal logged (rate limit) */
     sl_rpc_worker *workers;
     int nworkers; /* queues created and registered */
     int nthreads; /* threads started (<= nworkers) */
@@ -50,6 +59,10 @@ static int status_of(int rc)
         return GRPC_STATUS_INVALID_ARGUMENT;
     case SL_ENOTFOUND:
         return GRPC_STATUS_NOT_FOUND;
+    case SL_EPERM:
+        return GRPC_STATUS_PERMISSION_DENIED;
+    case SL_EAUTH:
+        return GRPC_STATUS_UNAUTHENTICATED;
     default:
         return GRPC_STATUS_INTERNAL;
     }
@@ -66,8 +79,8 @@ static const sl_rpc_method *find_method(const sl_rpc_server *s, grpc_slice path)
 }
 
 /* Runs the handler on the request in bb; fills *reply or the status. */
-static int run_handler(sl_rpc_server *s, const sl_rpc_method *m, grpc_byte_buffer *bb,
-                       grpc_byte_buffer **reply, sl_err *err)
+static int run_handler(sl_rpc_server *s, const sl_rpc_method *m, const sl_rpc_caller *who,
+                       grpc_byte_buffer *bb, grpc_byte_buffer **reply, sl_err *err)
 {
     grpc_byte_buffer_reader rd;
     if (!grpc_byte_buffer_reader_init(&rd, bb))
@@ -77,7 +90,7 @@ static int run_handler(sl_rpc_server *s, const sl_rpc_method *m, grpc_byte_buffe
     grpc_byte_buffer_reader_destroy(&rd);
 
     sl_buf resp = SL_BUF_INIT;
-    int rc = m->fn(s->ctx, GRPC_SLICE_START_PTR(req), GRPC_SLICE_LENGTH(req), &resp, err);
+    int rc = m->fn(s->ctx, who, GRPC_SLICE_START_PTR(req), GRPC_SLICE_LENGTH(req), &resp, err);
     grpc_slice_unref(req);
     if (rc < 0) {
         sl_buf_free(&resp);
@@ -85,7 +98,8 @@ static int run_handler(sl_rpc_server *s, const sl_rpc_method *m, grpc_byte_buffe
         err->code = rc;
         /* the caller's mistakes are the caller's to read; anything else
          * (a full disk, a broken database) is the operator's too */
-        if (rc != SL_EINVAL && rc != SL_ENOTFOUND)
+        if (rc != SL_EINVAL && rc != SL_ENOTFOUND && rc != SL_EPERM && rc != SL_EAUTH &&
+            rc != SL_EEXIST)
             fprintf(stderr, "sluice: %s: %s\n", m->name, err->msg);
         return rc;
     }
@@ -101,7 +115,61 @@ static int run_handler(sl_rpc_server *s, const sl_rpc_method *m, grpc_byte_buffe
     return 0;
 }
 
-static void serve_call(sl_rpc_worker *w, grpc_call *call, const grpc_call_details *d)
+static const char *role_name(unsigned role)
+{
+    switch (role) {
+    case SL_ROLE_USER:
+        return "a user's";
+    case SL_ROLE_JOIN:
+        return "the join";
+    case SL_ROLE_AGENT:
+        return "an agent's";
+    default:
+        return "an unknown";
+    }
+}
+
+/* Who presents which credential, and may they call m? 0, or SL_EAUTH /
+ * SL_EPERM with err filled (the client sees the message). */
+static int check_access(sl_rpc_server *s, const sl_rpc_method *m, const grpc_metadata_array *md,
+                        sl_rpc_caller *who, const char *mname, sl_err *err)
+{
+    const char *cred = NULL;
+    size_t len = 0;
+    if (sl_rpc_bearer(md, &cred, &len) < 0 || len == 0)
+        return sl_errf(err, SL_EAUTH,
+                       "%s needs a credential (metadata \"authorization: Bearer ...\"); see "
+                       "docs/security.md",
+                       mname);
+    if (len > 4096) return sl_errf(err, SL_EAUTH, "credential too long");
+    char buf[4097];
+    memcpy(buf, cred, len);
+    buf[len] = 0;
+    int rc = s->auth(s->auth_ctx, buf, len, who);
+    memset(buf, 0, len);
+    if (rc < 0 || !who->role)
+        return sl_errf(err, SL_EAUTH, "%s: credential not valid here (revoked, or another cluster's)",
+                       mname);
+    if (!m) return 0;
+    if (!(m->roles & who->role))
+        return sl_errf(err, SL_EPERM, "%s cannot be called with %s credential%s%s", mname,
+                       role_name(who->role), who->role == SL_ROLE_AGENT ? " of host " : "",
+                       who->role == SL_ROLE_AGENT ? who->host : "");
+    return 0;
+}
+
+/* Refusals are logged, at most one a second: an attacker must not be able
+ * to fill the operator's log. */
+static void log_refusal(sl_rpc_server *s, const char *peer, const sl_err *err)
+{
+    long now = (long)time(NULL);
+    long last = atomic_load(&s->refused_logged_at);
+    if (now == last || !atomic_compare_exchange_strong(&s->refused_logged_at, &last, now)) return;
+    fprintf(stderr, "sluice: refused a call from %s: %s\n", peer ? peer : "?", err->msg);
+}
+
+static void serve_call(sl_rpc_worker *w, grpc_call *call, const grpc_call_details *d,
+                       const grpc_metadata_array *md)
 {
     sl_rpc_server *s = w->s;
     const sl_rpc_method *m = find_method(s, d->method);
@@ -110,8 +178,18 @@ static void serve_call(sl_rpc_worker *w, grpc_call *call, const grpc_call_detail
     sl_err_clear(&err);
     int rc = 0;
     grpc_status_code status = GRPC_STATUS_OK;
+    char mname[128];
+    snprintf(mname, sizeof mname, "%.*s", (int)GRPC_SLICE_LENGTH(d->method),
+             (const char *)GRPC_SLICE_START_PTR(d->method));
+    char *peer = grpc_call_get_peer(call);
+    sl_rpc_caller who;
+    memset(&who, 0, sizeof who);
+    who.peer = peer;
 
-    if (!m) {
+    if ((rc = check_access(s, m, md, &who, mname, &err)) < 0) {
+        status = status_of(rc);
+        log_refusal(s, peer, &err);
+    } else if (!m) {
         status = GRPC_STATUS_UNIMPLEMENTED;
         snprintf(err.msg, sizeof err.msg, "unknown method %.*s", (int)GRPC_SLICE_LENGTH(d->method),
                  (const char *)GRPC_SLICE_START_PTR(d->method));
@@ -128,7 +206,7 @@ static void serve_call(sl_rpc_worker *w, grpc_call *call, const grpc_call_detail
             if (req) grpc_byte_buffer_destroy(req);
             return;
         }
-        rc = run_handler(s, m, req, &reply, &err);
+        rc = run_handler(s, m, &who, req, &reply, &err);
         grpc_byte_buffer_destroy(req);
         if (rc < 0) status = status_of(rc);
     }
@@ -165,6 +243,7 @@ static void serve_call(sl_rpc_worker *w, grpc_call *call, const grpc_call_detail
     grpc_slice_unref(details);
     if (ntrailer) grpc_slice_unref(trailer.value);
     if (reply) grpc_byte_buffer_destroy(reply);
+    gpr_free(peer);
 }
 
 static void *worker_main(void *arg)
@@ -182,7 +261,7 @@ static void *worker_main(void *arg)
         int ok = grpc_server_request_call(s->server, &call, &d, &md, w->cq, w->cq,
                                           SL_RPC_TAG_REQUEST) == GRPC_CALL_OK &&
                  sl_rpc_wait(w->cq, SL_RPC_TAG_REQUEST);
-        if (ok) serve_call(w, call, &d);
+        if (ok) serve_call(w, call, &d, &md);
         if (call) grpc_call_unref(call);
         grpc_call_details_destroy(&d);
         grpc_metadata_array_destroy(&md);
@@ -230,11 +309,17 @@ static void destroy_server(sl_rpc_server *s)
     grpc_shutdown();
 }
 
-sl_rpc_server *sl_rpc_server_start(const char *addr, const sl_rpc_method *methods, size_t n,
-                                   void *ctx, int nthreads, int *bound_port, sl_err *err)
+sl_rpc_server *sl_rpc_server_start(const sl_rpc_server_config *cfg, const sl_rpc_method *methods,
+                                   size_t n, void *ctx, int *bound_port, sl_err *err)
 {
+    const char *addr = cfg ? cfg->addr : NULL;
+    int nthreads = cfg ? cfg->nthreads : 0;
     if (!addr || !*addr || nthreads < 1 || (n && !methods)) {
         sl_errf(err, SL_EINVAL, "rpc server: need an address and at least one thread");
+        return NULL;
+    }
+    if (!cfg->auth) {
+        sl_errf(err, SL_EINVAL, "rpc server: an authenticator is required (no anonymous access)");
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
@@ -247,22 +332,32 @@ sl_rpc_server *sl_rpc_server_start(const char *addr, const sl_rpc_method *method
         }
     }
     grpc_init(); /* reference counted by gRPC; released in destroy_server */
+    grpc_server_credentials *creds = sl_rpc_server_creds(&cfg->tls, err);
+    if (!creds) {
+        grpc_shutdown();
+        return NULL;
+    }
 
     sl_rpc_server *s = sl_xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
     s->ctx = ctx;
+    s->auth = cfg->auth;
+    s->auth_ctx = cfg->auth_ctx;
     s->nmethods = n;
     s->methods = sl_xcalloc(n ? n : 1, sizeof *s->methods);
     for (size_t i = 0; i < n; i++) {
         s->methods[i].name = sl_xstrdup(methods[i].name);
         s->methods[i].fn = methods[i].fn;
+        s->methods[i].roles = methods[i].roles;
     }
 
     grpc_arg args[2];
     memset(args, 0, sizeof args);
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[0].value.integer = SL_RPC_MAX_MESSAGE;
+    args[0].value.integer = cfg->max_message > 0 && cfg->max_message < (size_t)SL_RPC_MAX_MESSAGE
+                                ? (int)cfg->max_message
+                                : SL_RPC_MAX_MESSAGE;
     /* gRPC sets SO_REUSEPORT by default, which would let a second
      * controller bind the same port silently and steal half the agents. */
     args[1].type = GRPC_ARG_INTEGER;
@@ -281,7 +376,6 @@ sl_rpc_server *sl_rpc_server_start(const char *addr, const sl_rpc_method *method
     s->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(s->server, s->shutdown_cq, NULL);
 
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
     int port = grpc_server_add_http2_port(s->server, addr, creds);
     grpc_server_credentials_release(creds);
     if (port <= 0) {

@@ -134,7 +134,7 @@ int sl_sched_open(const sl_sched_config *cfg, sl_sched **out, sl_err *err)
     pthread_cond_init(&s->work_cv, &ca);
     pthread_condattr_destroy(&ca);
     s->lease_ttl_ms = cfg->lease_ttl_ms > 0 ? cfg->lease_ttl_ms : 30000;
-    snprintf(s->token, sizeof s->token, "%s", cfg->token ? cfg->token : "");
+    if (cfg->master_key) memcpy(s->master, cfg->master_key, sizeof s->master);
     if (sl_store_open(cfg->db_path, cfg->durable_fsync, &s->store, err) < 0) goto fail;
     load_ctx lc = {s, err, 0};
     if (sl_store_pipelines_each(s->store, 0, load_row, &lc, err) < 0 ||

@@ -21,7 +21,8 @@
 typedef struct sl_sched sl_sched;
 
 typedef struct sl_sched_config {
-    const char *token; /* data-plane token handed to agents at registration */
+    /* 32 bytes: each data server's capability key is derived from it */
+    const uint8_t *master_key;
     const char *db_path;
     int64_t lease_ttl_ms; /* default lease length; a pipeline may set its own */
     int durable_fsync;    /* synchronous=FULL */
@@ -51,11 +52,34 @@ typedef struct sl_agent_info {
     size_t ngroups;
     int64_t mem_budget, ssd_budget; /* bytes, 0 = no limit */
 } sl_agent_info;
-/* Registers an agent; returns the lease length and the cluster's
- * data-plane token (static storage of the scheduler). *wipe_cache: 0, 1 if
- * the catalog places no object on the host, 2 if the host was lost. */
-int sl_sched_register(sl_sched *s, const sl_agent_info *a, int64_t *lease_ttl_ms,
-                      const char **token, int *wipe_cache, sl_err *err);
+/* An agent credential: "agent.<64 hex>.<host>". */
+#define SL_AGENT_CRED_MAX (6 + 64 + 1 + 256)
+typedef struct sl_register_out {
+    int64_t lease_ttl_ms;
+    int wipe_cache;                     /* 0, 1 if the catalog places nothing on the host,
+                                           2 if the host was lost */
+    char credential[SL_AGENT_CRED_MAX]; /* the agent's own, new at each registration */
+    char dp_key[65];                    /* its data server's capability key (hex) */
+} sl_register_out;
+/* Registers an agent. caller_host is the host whose agent credential the
+ * caller presented (an agent registering again), NULL for the join
+ * credential. A name held by a live agent - seen within a lease period -
+ * is refused with SL_EEXIST unless the caller holds that host's
+ * credential; each registration issues a new credential and voids the
+ * one before. */
+int sl_sched_register(sl_sched *s, const sl_agent_info *a, const char *caller_host,
+                      sl_register_out *out, sl_err *err);
+/* How long a data-plane capability is good for: pulls start right after
+ * the lease that carries them, but a long input list is fetched in turn. */
+#define SL_CAP_TTL_MS (15 * 60 * 1000)
+/* A capability (dataplane.h) for reader to read (op 'r') or push ('p')
+ * the object at path on host's data server, valid SL_CAP_TTL_MS; out gets
+ * "" and the call returns <0 if it cannot be made. Thread-safe. */
+int sl_sched_cap(sl_sched *s, int op, const char *host, const char *path, const char *reader,
+                 char *out, size_t n);
+/* 0 and the host copied into host if cred is the current credential of a
+ * registered agent, SL_EAUTH if not. Thread-safe. */
+int sl_sched_agent_auth(sl_sched *s, const char *cred, char *host, size_t hostsz);
 
 /* ---- the cache: objects are task output directories ---- */
 typedef struct sl_obj_replica {

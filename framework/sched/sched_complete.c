@@ -161,6 +161,11 @@ static int finish_one(sl_sched *s, const char *agent_id, const char *host, const
         copy_free(&t);
         return 0; /* stale: already finished, cancelled or re-leased */
     }
+    /* an agent reports only what was leased to its own host */
+    if (!t.row.host || strcmp(t.row.host, host) != 0) {
+        copy_free(&t);
+        return 0;
+    }
     (void)agent_id;
     sl_pipe *p = sl_sched_pipe(s, t.row.pipeline_id);
     if (!p || (size_t)t.row.stage >= p->model->nstages) {

@@ -37,13 +37,14 @@ typedef struct sl_agent_rt {
     int64_t stream_assigned; /* consumers of stream edges sent its way */
     char *agent_id, *host;
     int fresh; /* registered as a new agent process: leases of the one before to end */
+    char cred[65]; /* SHA-256 (hex) of its credential, "" if it has none */
     char **groups;
     size_t ngroups;
 } sl_agent_rt;
 
 struct sl_sched {
     pthread_mutex_t mu;     /* guards everything below, including the store */
-    char token[65];         /* the cluster's data-plane token */
+    uint8_t master[32];     /* data servers' capability keys derive from it */
     pthread_cond_t work_cv; /* broadcast when tasks become queued or on shutdown */
     sl_store *store;
     int64_t lease_ttl_ms;
@@ -103,6 +104,13 @@ void sl_sched_count(sl_pipe *p, int stage, int from_state, int to_state);
 /* Adds a warning once (and logs it as an event and on stderr). */
 void sl_sched_warn(sl_sched *s, sl_pipe *p, const char *msg);
 void sl_sched_note_done(sl_pipe *p, int stage, double now);
+/* sched_auth.c: a new credential for host's agent in out, its SHA-256
+ * (hex) in hash. */
+int sl_sched_cred_issue(const char *host, char *out, size_t n, char hash[65], sl_err *err);
+/* The agent record of host (caller holds mu): from memory, else rebuilt
+ * from the store (a restarted controller), NULL if the host is unknown. */
+sl_agent_rt *sl_sched_agent_of(sl_sched *s, const char *host);
+
 /* Records contact with host; writes the store at most once a second. */
 void sl_sched_host_seen(sl_sched *s, const char *host, double now);
 int sl_sched_reload_counts(sl_sched *s, sl_err *err);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dataplane/dataplane.h"
 #include "util/clock.h"
 
 /* Expired leases are retried even when the stage allows no retries (losing
@@ -79,7 +80,12 @@ static int host_groups_cb(void *ctx, const sl_host_row *h)
 {
     void **c = ctx;
     if (strcmp(h->name, (const char *)c[0]) == 0) {
-        split_groups((sl_agent_rt *)c[1], h->groups);
+        sl_agent_rt *a = c[1];
+        split_groups(a, h->groups);
+        if (!a->agent_id[0] && h->agent_id) {
+            free(a->agent_id);
+            a->agent_id = sl_xstrdup(h->agent_id);
+        }
         return 1;
     }
     return 0;
@@ -96,13 +102,56 @@ static sl_agent_rt *agent_get(sl_sched *s, const char *host, const char *agent_i
     return a;
 }
 
-int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_ms,
-                      const char **token, int *wipe_cache, sl_err *err)
+sl_agent_rt *sl_sched_agent_of(sl_sched *s, const char *host)
 {
+    sl_agent_rt *a = agent_by_host(s, host);
+    if (a) return a;
+    char cred[65];
+    double seen = 0;
+    if (sl_store_host_cred(s->store, host, cred, &seen, NULL) != 1 || !cred[0]) return NULL;
+    a = agent_get(s, host, "");
+    snprintf(a->cred, sizeof a->cred, "%s", cred);
+    return a;
+}
+
+/* SL_EEXIST unless the name may be taken: by its own agent, or when no
+ * live agent holds it (caller holds mu). */
+static int name_free(sl_sched *s, const sl_agent_info *ai, const char *caller_host, double now,
+                     sl_err *err)
+{
+    if (caller_host) {
+        if (strcmp(caller_host, ai->name) == 0) return 0;
+        return sl_errf(err, SL_EPERM,
+                       "the credential of host %s cannot register host %s; an agent registers "
+                       "only under its own name",
+                       caller_host, ai->name);
+    }
+    char cred[65];
+    double seen = 0;
+    if (sl_store_host_cred(s->store, ai->name, cred, &seen, NULL) != 1 || !cred[0]) return 0;
+    double quiet = now - seen, ttl = s->lease_ttl_ms / 1000.0;
+    if (quiet >= ttl) return 0;
+    return sl_errf(err, SL_EEXIST,
+                   "host name %s is held by a live agent (last heard from %.1f s ago); a second "
+                   "agent cannot take it. If that agent is gone, its name is free %.0f s after "
+                   "its last contact; or give this agent another --name",
+                   ai->name, quiet > 0 ? quiet : 0, ttl);
+}
+
+int sl_sched_register(sl_sched *s, const sl_agent_info *ai, const char *caller_host,
+                      sl_register_out *out, sl_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!ai->name || !*ai->name || strlen(ai->name) > 255 || strchr(ai->name, '/') ||
+        strchr(ai->name, ','))
+        return sl_errf(err, SL_EINVAL, "host name '%.64s' is empty, too long or has '/' or ','",
+                       ai->name ? ai->name : "");
     sl_buf groups = SL_BUF_INIT;
     for (size_t i = 0; i < ai->ngroups; i++) {
-        if (strchr(ai->groups[i], ','))
+        if (strchr(ai->groups[i], ',')) {
+            sl_buf_free(&groups);
             return sl_errf(err, SL_EINVAL, "group name '%s' contains a comma", ai->groups[i]);
+        }
         if (i) sl_buf_putc(&groups, ',');
         sl_buf_puts(&groups, ai->groups[i]);
     }
@@ -115,23 +164,30 @@ int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_m
                      .addr = ai->addr,
                      .state = "up",
                      .last_seen = now};
+    char hash[65];
     pthread_mutex_lock(&s->mu);
+    int rc = name_free(s, ai, caller_host, now, err);
+    if (rc == 0)
+        rc = sl_sched_cred_issue(ai->name, out->credential, sizeof out->credential, hash, err);
     char before[16] = "";
     /* what an agent finds in its tiers at start is an orphan unless the
      * catalog still places objects there: a host back from being lost (its
      * objects were re-made elsewhere), or one whose only copies were
      * dropped as unreadable, or a new cluster on old tiers */
-    if (sl_store_host_get_state(s->store, ai->name, before, sizeof before, NULL) == 1 &&
-        strcmp(before, "lost") == 0)
-        *wipe_cache = 2;
-    else
-        *wipe_cache = sl_store_host_replica_count(s->store, ai->name, NULL) == 0;
-    int rc = sl_store_begin(s->store, err);
+    if (rc == 0) {
+        if (sl_store_host_get_state(s->store, ai->name, before, sizeof before, NULL) == 1 &&
+            strcmp(before, "lost") == 0)
+            out->wipe_cache = 2;
+        else
+            out->wipe_cache = sl_store_host_replica_count(s->store, ai->name, NULL) == 0;
+        rc = sl_store_begin(s->store, err);
+    }
     if (rc == 0) {
         char msg[512];
         snprintf(msg, sizeof msg, "agent %s registered (groups: %s)", ai->name,
                  groups.data ? groups.data : "");
         if ((rc = sl_store_host_upsert(s->store, &h, err)) < 0 ||
+            (rc = sl_store_host_set_cred(s->store, ai->name, hash, err)) < 0 ||
             (rc = sl_store_host_set_budget(s->store, ai->name, ai->mem_budget, ai->ssd_budget,
                                            err)) < 0 ||
             (rc = sl_store_event(s->store, now, 0, 0, "host-up", msg, err)) < 0 ||
@@ -144,12 +200,15 @@ int sl_sched_register(sl_sched *s, const sl_agent_info *ai, int64_t *lease_ttl_m
         if (strcmp(a->agent_id, ai->agent_id) != 0) a->fresh = 1;
         free(a->agent_id);
         a->agent_id = sl_xstrdup(ai->agent_id);
+        snprintf(a->cred, sizeof a->cred, "%s", hash);
         for (size_t g = 0; g < a->ngroups; g++)
             free(a->groups[g]);
         a->ngroups = 0;
         split_groups(a, groups.data);
-        *lease_ttl_ms = s->lease_ttl_ms;
-        *token = s->token;
+        out->lease_ttl_ms = s->lease_ttl_ms;
+        sl_dp_server_key(s->master, ai->name, out->dp_key);
+    } else {
+        memset(out->credential, 0, sizeof out->credential);
     }
     pthread_mutex_unlock(&s->mu);
     sl_buf_free(&groups);

@@ -74,6 +74,9 @@ static const char *const MIGRATIONS[] = {
     " tmpl TEXT NOT NULL, headers TEXT, total INTEGER NOT NULL, next INTEGER NOT NULL,"
     " batch INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL);"
     "CREATE INDEX expansions_pipeline ON expansions(pipeline_id);",
+    /* 3 -> 4: each host's agent credential, as its SHA-256 (hex): the
+     * credential itself is only ever held by the agent. */
+    "ALTER TABLE hosts ADD COLUMN cred TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

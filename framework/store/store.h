@@ -138,6 +138,11 @@ int sl_store_hosts_seen_all(sl_store *s, double now, sl_err *err);
 int64_t sl_store_host_replica_count(sl_store *s, const char *host, sl_err *err);
 /* 1 and the state copied into out if the host is known, 0 if not. */
 int sl_store_host_get_state(sl_store *s, const char *name, char *out, size_t n, sl_err *err);
+/* The SHA-256 (64 hex digits) of host's agent credential ("" if none) and
+ * when it was last seen: 1 if the host is known, 0 if not. */
+int sl_store_host_cred(sl_store *s, const char *name, char cred[65], double *last_seen,
+                       sl_err *err);
+int sl_store_host_set_cred(sl_store *s, const char *name, const char *cred, sl_err *err);
 int sl_store_host_set_state(sl_store *s, const char *name, const char *state, sl_err *err);
 typedef int (*sl_host_row_fn)(void *ctx, const sl_host_row *row);
 int sl_store_hosts_each(sl_store *s, sl_host_row_fn fn, void *ctx, sl_err *err);

@@ -185,6 +185,39 @@ int sl_store_host_get_state(sl_store *s, const char *name, char *out, size_t n, 
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : sl_store_fail(s, err, "host state");
 }
 
+int sl_store_host_cred(sl_store *s, const char *name, char cred[65], double *last_seen,
+                       sl_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(cred,''), last_seen, state FROM hosts WHERE name=?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sl_store_fail(s, err, "prepare host credential");
+    bind_text(st, 1, name);
+    int rc = sqlite3_step(st), found = 0;
+    cred[0] = 0;
+    if (rc == SQLITE_ROW) {
+        snprintf(cred, 65, "%s", col_text(st, 0) ? col_text(st, 0) : "");
+        /* a lost host's name is free whenever it was last seen */
+        const char *state = col_text(st, 2);
+        *last_seen = state && strcmp(state, "up") == 0 ? sqlite3_column_double(st, 1) : 0;
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : sl_store_fail(s, err, "host credential");
+}
+
+int sl_store_host_set_cred(sl_store *s, const char *name, const char *cred, sl_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "UPDATE hosts SET cred=? WHERE name=?", -1, &st, NULL) != SQLITE_OK)
+        return sl_store_fail(s, err, "prepare host credential update");
+    bind_text(st, 1, cred);
+    bind_text(st, 2, name);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sl_store_fail(s, err, "host credential update");
+}
+
 int sl_store_hosts_seen_all(sl_store *s, double now, sl_err *err)
 {
     sqlite3_stmt *st;

@@ -19,6 +19,8 @@ enum {
     SL_ENOTFOUND = -6,
     SL_ETIMEOUT = -7,
     SL_EEXIST = -8,
+    SL_EPERM = -9,  /* refused: the credential does not allow this */
+    SL_EAUTH = -10, /* refused: no credential, or not a valid one */
 };
 
 typedef struct sl_err {

@@ -36,7 +36,7 @@ else
   exit 1
 fi
 
-for s in lease notfound unimplemented; do
+for s in lease notfound unimplemented nocred wrongcred; do
   check "python grpcio client: $s" "$py" "$here/test_rpc_interop_client.py" "$TMP" "$port" "$s"
 done
 

@@ -15,7 +15,8 @@
 #include "rpc/rpc.h"
 #include "sluice.pb-c.h"
 
-static int lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int lease(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                  size_t len, sl_buf *resp, sl_err *err)
 {
     (void)ctx;
     Sluice__V1__LeaseRequest *lr = sluice__v1__lease_request__unpack(NULL, len, req);
@@ -52,7 +53,8 @@ static int lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err
     return 0;
 }
 
-static int heartbeat(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int heartbeat(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                  size_t len, sl_buf *resp, sl_err *err)
 {
     (void)ctx;
     Sluice__V1__HeartbeatRequest *hb = sluice__v1__heartbeat_request__unpack(NULL, len, req);
@@ -75,6 +77,16 @@ static int heartbeat(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl
     return rc;
 }
 
+/* One credential, "interop-agent", for the whole test. */
+static int one_cred(void *ctx, const char *cred, size_t len, sl_rpc_caller *who)
+{
+    (void)ctx;
+    if (len != sizeof "interop-agent" - 1 || memcmp(cred, "interop-agent", len) != 0) return SL_EAUTH;
+    who->role = SL_ROLE_AGENT;
+    snprintf(who->host, sizeof who->host, "node3");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *addr = argc > 1 ? argv[1] : "127.0.0.1:0";
@@ -87,12 +99,12 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     static const sl_rpc_method methods[] = {
-        {"/sluice.v1.Sluice/Lease", lease},
-        {"/sluice.v1.Sluice/Heartbeat", heartbeat},
+        {"/sluice.v1.Sluice/Lease", lease, SL_ROLE_AGENT},
+        {"/sluice.v1.Sluice/Heartbeat", heartbeat, SL_ROLE_AGENT},
     };
     sl_err err;
     int port = 0;
-    sl_rpc_server *s = sl_rpc_server_start(addr, methods, 2, NULL, 2, &port, &err);
+    sl_rpc_server *s = sl_rpc_server_start(&(sl_rpc_server_config){.addr = addr, .nthreads = 2, .auth = one_cred}, methods, 2, NULL, &port, &err);
     if (!s) sl_die(1, "%s", err.msg);
     printf("%d\n", port);
     fflush(stdout);

@@ -47,7 +47,8 @@ typedef struct tctx {
     atomic_int echo_calls;
 } tctx;
 
-static int h_echo(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_echo(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                  size_t len, sl_buf *resp, sl_err *err)
 {
     (void)err;
     atomic_fetch_add(&((tctx *)ctx)->echo_calls, 1);
@@ -56,7 +57,8 @@ static int h_echo(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_er
 }
 
 /* Request text "CODE message": fails with that sluice code. */
-static int h_fail(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_fail(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                  size_t len, sl_buf *resp, sl_err *err)
 {
     (void)ctx;
     (void)resp;
@@ -69,7 +71,8 @@ static int h_fail(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_er
 
 /* Long-poll: blocks until released, the server stops, or the number of
  * milliseconds in the request has passed; then replies "woke". */
-static int h_block(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_block(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                  size_t len, sl_buf *resp, sl_err *err)
 {
     (void)err;
     tctx *t = ctx;
@@ -89,7 +92,8 @@ static int h_block(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_e
     return 0;
 }
 
-static int h_lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
+static int h_lease(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                  size_t len, sl_buf *resp, sl_err *err)
 {
     (void)ctx;
     Sluice__V1__LeaseRequest *lr = sluice__v1__lease_request__unpack(NULL, len, req);
@@ -123,8 +127,33 @@ static int h_lease(void *ctx, const uint8_t *req, size_t len, sl_buf *resp, sl_e
     return 0;
 }
 
+#define ANY (SL_ROLE_USER | SL_ROLE_AGENT)
 static const sl_rpc_method methods[] = {
-    {ECHO, h_echo}, {FAIL, h_fail}, {BLOCK, h_block}, {LEASE, h_lease}};
+    {ECHO, h_echo, ANY}, {FAIL, h_fail, ANY}, {BLOCK, h_block, ANY}, {LEASE, h_lease, SL_ROLE_AGENT}};
+
+/* "user-cred" is a user, "agent-cred" the agent of host h1, anything else
+ * nobody. */
+static int t_auth(void *ctx, const char *cred, size_t len, sl_rpc_caller *who)
+{
+    (void)ctx;
+    (void)len;
+    if (!strcmp(cred, "user-cred")) {
+        who->role = SL_ROLE_USER;
+        return 0;
+    }
+    if (!strcmp(cred, "agent-cred")) {
+        who->role = SL_ROLE_AGENT;
+        snprintf(who->host, sizeof who->host, "h1");
+        return 0;
+    }
+    return SL_EAUTH;
+}
+
+static sl_rpc_server *t_start(const char *addr, void *ctx, int nthreads, int *port, sl_err *err)
+{
+    sl_rpc_server_config c = {.addr = addr, .nthreads = nthreads, .auth = t_auth};
+    return sl_rpc_server_start(&c, methods, 4, ctx, port, err);
+}
 
 typedef struct fixture {
     tctx t;
@@ -140,11 +169,11 @@ static int setup_n(void **state, int nthreads)
     pthread_mutex_init(&f->t.mu, NULL);
     pthread_cond_init(&f->t.cv, NULL);
     sl_err err;
-    f->srv = sl_rpc_server_start("127.0.0.1:0", methods, 4, &f->t, nthreads, &f->port, &err);
+    f->srv = t_start("127.0.0.1:0", &f->t, nthreads, &f->port, &err);
     if (!f->srv) fail_msg("server start: %s", err.msg);
     f->t.srv = f->srv;
     snprintf(f->target, sizeof f->target, "127.0.0.1:%d", f->port);
-    f->cli = sl_rpc_client_new(f->target, &err);
+    f->cli = sl_rpc_client_new(f->target, NULL, "agent-cred", &err);
     assert_non_null(f->cli);
     *state = f;
     return 0;
@@ -347,7 +376,7 @@ static void test_dead_port(void **state)
     char target[64];
     snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(sa.sin_port));
     sl_err err;
-    sl_rpc_client *c = sl_rpc_client_new(target, &err);
+    sl_rpc_client *c = sl_rpc_client_new(target, NULL, "agent-cred", &err);
     assert_non_null(c);
     sl_rpc_client_set_peer(c, "controller");
     sl_buf r = SL_BUF_INIT;
@@ -436,11 +465,37 @@ static void test_lease_protobuf(void **state)
     sl_buf_free(&r);
 }
 
+/* No credential, a wrong one, or one of the wrong role: refused before the
+ * handler runs, and the caller can tell which. */
+static void test_credentials(void **state)
+{
+    fixture *f = *state;
+    sl_buf r = SL_BUF_INIT;
+    sl_err err;
+    int before = atomic_load(&f->t.echo_calls);
+    sl_rpc_client_set_credential(f->cli, NULL);
+    assert_int_equal(call_str(f, ECHO, "x", &r, 5000, &err), SL_EAUTH);
+    assert_non_null(strstr(err.msg, "needs a credential"));
+    sl_rpc_client_set_credential(f->cli, "guess");
+    assert_int_equal(call_str(f, ECHO, "x", &r, 5000, &err), SL_EAUTH);
+    assert_int_equal(atomic_load(&f->t.echo_calls), before);
+    sl_rpc_client_set_credential(f->cli, "user-cred");
+    assert_int_equal(call_str(f, ECHO, "x", &r, 5000, &err), 0);
+    assert_int_equal(call_str(f, LEASE, "", &r, 5000, &err), SL_EPERM);
+    assert_non_null(strstr(err.msg, "a user's credential"));
+    /* unknown methods are not even named to someone without a credential */
+    sl_rpc_client_set_credential(f->cli, NULL);
+    assert_int_equal(call_str(f, "/x.Y/Nope", "", &r, 5000, &err), SL_EAUTH);
+    sl_rpc_client_set_credential(f->cli, "agent-cred");
+    assert_int_equal(call_str(f, ECHO, "x", &r, 5000, &err), 0);
+    sl_buf_free(&r);
+}
+
 static void test_port_in_use(void **state)
 {
     fixture *f = *state;
     sl_err err;
-    sl_rpc_server *s2 = sl_rpc_server_start(f->target, methods, 4, &f->t, 1, NULL, &err);
+    sl_rpc_server *s2 = t_start(f->target, &f->t, 1, NULL, &err);
     assert_null(s2);
     assert_int_equal(err.code, SL_EIO);
     assert_non_null(strstr(err.msg, f->target));
@@ -457,7 +512,7 @@ static void test_reconnect(void **state)
     sl_rpc_server_stop(f->srv);
     f->srv = NULL;
     assert_int_equal(call_str(f, ECHO, "down", &r, 5000, &err), SL_ERPC);
-    f->srv = sl_rpc_server_start(f->target, methods, 4, &f->t, 2, NULL, &err);
+    f->srv = t_start(f->target, &f->t, 2, NULL, &err);
     if (!f->srv) fail_msg("restart on %s: %s", f->target, err.msg);
     f->t.srv = f->srv;
     int64_t t0 = sl_mono_ms();
@@ -487,7 +542,7 @@ static void test_call_after_outage(void **state)
         assert_int_not_equal(call_str(f, ECHO, "down", &r, 5000, &err), 0);
         sl_sleep_ms(100);
     }
-    f->srv = sl_rpc_server_start(f->target, methods, 4, &f->t, 2, NULL, &err);
+    f->srv = t_start(f->target, &f->t, 2, NULL, &err);
     if (!f->srv) fail_msg("restart on %s: %s", f->target, err.msg);
     f->t.srv = f->srv;
     t0 = sl_mono_ms();
@@ -526,6 +581,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_with_call_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_releases_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease_protobuf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_in_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_after_outage, setup, teardown),
