@@ -94,7 +94,12 @@ int sl_agent_cache_start(sl_agent *a, sl_err *err)
     free(incoming);
     sl_dp_config c = {0};
     c.listen = a->cfg->data_listen ? a->cfg->data_listen : "0.0.0.0:0";
-    c.token = a->token;
+    /* interim (h-dp): a key derived from the token until the agent is rewired */
+    uint8_t master[32] = {0};
+    memcpy(master, a->token, strnlen(a->token, sizeof master));
+    char key[SL_DP_KEY_HEX + 1];
+    sl_dp_server_key(master, a->name, key);
+    c.key = key;
     c.roots[0] = (sl_dp_root){"mem", a->mem_root};
     c.roots[1] = (sl_dp_root){"ssd", a->ssd_root};
     c.nroots = 2;

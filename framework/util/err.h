@@ -19,6 +19,7 @@ enum {
     SL_ENOTFOUND = -6,
     SL_ETIMEOUT = -7,
     SL_EEXIST = -8,
+    SL_EPERM = -9, /* refused by an authorization check (capability, certificate) */
 };
 
 typedef struct sl_err {
