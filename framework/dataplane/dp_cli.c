@@ -41,7 +41,8 @@ static const char usage[] =
     "<mem root>/.pushed/PATH/...\n"
     "serve prints the bound port on stdout, then serves until SIGINT/SIGTERM.\n"
     "get/put print one line of key=value figures (size, checksum, fetched, resumed, ...).\n"
-    "cap and key print the capability / the server key on stdout.\n";
+    "cap and key print the capability / the server key on stdout.\n"
+    "Exit status: 0 ok, 1 failed, 2 usage, 3 refused (capability or certificate).\n";
 
 typedef struct args {
     const char *pos[4];
@@ -318,7 +319,7 @@ int main(int argc, char **argv)
     }
     if (rc) {
         fprintf(stderr, "sluice-dp %s: %s\n", cmd, err.msg);
-        return 1;
+        return rc == SL_EPERM ? 3 : 1; /* 3: refused by an authorization check */
     }
     return 0;
 }
