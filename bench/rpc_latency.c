@@ -16,7 +16,7 @@
 #include "util/clock.h"
 
 static int echo(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
-                  size_t len, sl_buf *resp, sl_err *err)
+                size_t len, sl_buf *resp, sl_err *err)
 {
     (void)ctx;
     (void)err;
@@ -26,7 +26,7 @@ static int echo(void *ctx, const sl_rpc_caller *who __attribute__((unused)), con
 
 /* Replies with the number of bytes the request asks for. */
 static int blob(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
-                  size_t len, sl_buf *resp, sl_err *err)
+                size_t len, sl_buf *resp, sl_err *err)
 {
     (void)ctx;
     (void)err;
@@ -78,10 +78,13 @@ static int one_cred(void *ctx, const char *cred, size_t len, sl_rpc_caller *who)
 int main(int argc, char **argv)
 {
     double secs = argc > 1 ? atof(argv[1]) : 2.0;
-    static const sl_rpc_method methods[] = {{"/bench.B/Echo", echo, SL_ROLE_USER}, {"/bench.B/Blob", blob, SL_ROLE_USER}};
+    static const sl_rpc_method methods[] = {{"/bench.B/Echo", echo, SL_ROLE_USER},
+                                            {"/bench.B/Blob", blob, SL_ROLE_USER}};
     sl_err err;
     int port;
-    sl_rpc_server *s = sl_rpc_server_start(&(sl_rpc_server_config){.addr = "127.0.0.1:0", .nthreads = 2, .auth = one_cred}, methods, 2, NULL, &port, &err);
+    sl_rpc_server *s = sl_rpc_server_start(
+        &(sl_rpc_server_config){.addr = "127.0.0.1:0", .nthreads = 2, .auth = one_cred}, methods, 2,
+        NULL, &port, &err);
     if (!s) sl_die(1, "%s", err.msg);
     char target[64];
     snprintf(target, sizeof target, "127.0.0.1:%d", port);

@@ -20,6 +20,10 @@ start_controller() {
   wait_for 10 test -s "$STATE/addr" || { echo "controller did not start"; cat "$TMP/controller.log"; return 1; }
   CTL=$(cat "$STATE/addr")
   export SLUICE_CONTROLLER="$CTL"
+  # every call needs a credential: the CLI takes the user's, agents the
+  # join credential (the controller made both in its state directory)
+  export SLUICE_TOKEN_FILE="$STATE/secrets/user.token"
+  export SLUICE_JOIN_TOKEN_FILE="$STATE/secrets/join.token"
 }
 
 start_agent() {

@@ -109,11 +109,11 @@ typedef struct sl_agent {
     int lease_done; /* the lease thread has left (draining or stopping) */
 
     /* the cache and the data plane (agent_cache.c) */
-    char dp_key[65];     /* our data server's capability key (from the controller) */
-    char *join_cred;     /* the join credential, to register when we have no own one */
-    char *cred_path;     /* our own credential, kept for a restart (journal dir, 0600) */
+    char dp_key[65];        /* our data server's capability key (from the controller) */
+    char *join_cred;        /* the join credential, to register when we have no own one */
+    char *cred_path;        /* our own credential, kept for a restart (journal dir, 0600) */
     pthread_mutex_t reg_mu; /* one registration at a time */
-    char data_addr[128]; /* host:port of our data server, as peers reach it */
+    char data_addr[128];    /* host:port of our data server, as peers reach it */
     struct sl_dp_server *dp;
     int64_t mem_budget, ssd_budget;
     sl_atask *staged_head; /* inputs pulled, ready to start (guarded by mu) */

@@ -50,16 +50,15 @@ void sl_cli_print_status(FILE *f, const Sluice__V1__StatusReply *st, int json);
  * $SLUICE_CONTROLLER or the default), call, disconnect. On failure prints
  * the error, with a hint when the controller is unreachable; evaluates to 0
  * (reply set) or a negative code. */
-#define SL_CLI_CALL(ctl, method, reqfn, req, replyfn, reply)                                   \
-    ({                                                                                         \
-        const char *ca_ = sl_cli_controller(ctl);                                              \
-        sl_rpc_client *cc_ = sl_cli_connect(ca_);                                              \
-        sl_err ce_ = {0};                                                                      \
-        int cr_ = SL_CALL(cc_, method, reqfn, req, replyfn, reply, 30000, &ce_);               \
-        sl_rpc_client_free(cc_);                                                               \
-        if (cr_ < 0)                                                                           \
-            sl_cli_report(ca_, &ce_);                                                          \
-        cr_;                                                                                   \
+#define SL_CLI_CALL(ctl, method, reqfn, req, replyfn, reply)                                       \
+    ({                                                                                             \
+        const char *ca_ = sl_cli_controller(ctl);                                                  \
+        sl_rpc_client *cc_ = sl_cli_connect(ca_);                                                  \
+        sl_err ce_ = {0};                                                                          \
+        int cr_ = SL_CALL(cc_, method, reqfn, req, replyfn, reply, 30000, &ce_);                   \
+        sl_rpc_client_free(cc_);                                                                   \
+        if (cr_ < 0) sl_cli_report(ca_, &ce_);                                                     \
+        cr_;                                                                                       \
     })
 
 int cmd_controller(int argc, char **argv);

@@ -41,16 +41,26 @@ static const char USAGE[] =
 
 int cmd_agent(int argc, char **argv)
 {
-    static const struct option opts[] = {{"controller", 1, 0, 'c'},    {"name", 1, 0, 'n'},
-                                         {"group", 1, 0, 'g'},         {"dir", 1, 0, 'd'},
-                                         {"mem", 1, 0, 'm'},           {"ssd", 1, 0, 's'},
-                                         {"max-inflight", 1, 0, 'i'},  {"wait", 1, 0, 'w'},
-                                         {"keep-workdirs", 0, 0, 'k'}, {"drain-on-term", 1, 0, 'D'},
-                                         {"mem-budget", 1, 0, 'M'},    {"ssd-budget", 1, 0, 'S'},
-                                         {"data-listen", 1, 0, 'L'},   {"advertise", 1, 0, 'A'},
-                                         {"join-token-file", 1, 0, 'J'}, {"tls-ca", 1, 0, 'T'},
-                                         {"tls-cert", 1, 0, 'C'},      {"tls-key", 1, 0, 'K'},
-                                         {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option opts[] = {{"controller", 1, 0, 'c'},
+                                         {"name", 1, 0, 'n'},
+                                         {"group", 1, 0, 'g'},
+                                         {"dir", 1, 0, 'd'},
+                                         {"mem", 1, 0, 'm'},
+                                         {"ssd", 1, 0, 's'},
+                                         {"max-inflight", 1, 0, 'i'},
+                                         {"wait", 1, 0, 'w'},
+                                         {"keep-workdirs", 0, 0, 'k'},
+                                         {"drain-on-term", 1, 0, 'D'},
+                                         {"mem-budget", 1, 0, 'M'},
+                                         {"ssd-budget", 1, 0, 'S'},
+                                         {"data-listen", 1, 0, 'L'},
+                                         {"advertise", 1, 0, 'A'},
+                                         {"join-token-file", 1, 0, 'J'},
+                                         {"tls-ca", 1, 0, 'T'},
+                                         {"tls-cert", 1, 0, 'C'},
+                                         {"tls-key", 1, 0, 'K'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     sl_agent_config cfg = {0};
     const char *controller = NULL;
     const char **groups = NULL;

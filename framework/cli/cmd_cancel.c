@@ -32,8 +32,7 @@ int cmd_cancel(int argc, char **argv)
     req.pipeline = argv[optind];
     Sluice__V1__CancelReply *rep = NULL;
     int rc = SL_CLI_CALL(ctl, "Cancel", cancel_request, &req, cancel_reply, rep);
-    if (rc < 0)
-        return 1;
+    if (rc < 0) return 1;
     if (json)
         printf("{\"cancelled\":%lld}\n", (long long)rep->cancelled);
     else

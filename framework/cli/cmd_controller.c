@@ -29,12 +29,11 @@ static const char USAGE[] =
 
 int cmd_controller(int argc, char **argv)
 {
-    static const struct option opts[] = {{"state", 1, 0, 's'},     {"listen", 1, 0, 'l'},
-                                         {"addr-file", 1, 0, 'a'}, {"lease-ttl", 1, 0, 't'},
-                                         {"threads", 1, 0, 'n'},   {"fsync", 0, 0, 'f'},
-                                         {"tls-cert", 1, 0, 'C'},  {"http", 1, 0, 'H'},
-                                         {"tls-key", 1, 0, 'K'},   {"tls-ca", 1, 0, 'A'},
-                                         {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"state", 1, 0, 's'},     {"listen", 1, 0, 'l'},  {"addr-file", 1, 0, 'a'},
+        {"lease-ttl", 1, 0, 't'}, {"threads", 1, 0, 'n'}, {"fsync", 0, 0, 'f'},
+        {"tls-cert", 1, 0, 'C'},  {"http", 1, 0, 'H'},    {"tls-key", 1, 0, 'K'},
+        {"tls-ca", 1, 0, 'A'},    {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
     sl_controller_config cfg = {.state_dir = "sluice-state",
                                 .listen = "127.0.0.1:7470",
                                 .lease_ttl_ms = 30000,

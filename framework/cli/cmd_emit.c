@@ -96,8 +96,7 @@ int cmd_emit(int argc, char **argv)
     int rc = SL_CLI_CALL(ctl, "Emit", emit_request, &req, emit_reply, rep);
     free(ms);
     free(req.messages);
-    if (rc < 0)
-        return 1;
+    if (rc < 0) return 1;
     if (json)
         printf("{\"created\":%lld}\n", (long long)rep->created);
     else

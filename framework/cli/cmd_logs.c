@@ -44,8 +44,7 @@ int cmd_logs(int argc, char **argv)
     }
     Sluice__V1__TaskLogsReply *rep = NULL;
     int rc = SL_CLI_CALL(ctl, "TaskLogs", task_logs_request, &req, task_logs_reply, rep);
-    if (rc < 0)
-        return 1;
+    if (rc < 0) return 1;
     const Sluice__V1__TaskInfo *t = rep->task;
     if (json) {
         sl_buf b = SL_BUF_INIT;

@@ -45,8 +45,7 @@ int cmd_retry(int argc, char **argv)
     Sluice__V1__RetryReply *rep = NULL;
     int rc = SL_CLI_CALL(ctl, "Retry", retry_request, &req, retry_reply, rep);
     free(req.task_ids);
-    if (rc < 0)
-        return 1;
+    if (rc < 0) return 1;
     if (json)
         printf("{\"requeued\":%lld}\n", (long long)rep->requeued);
     else

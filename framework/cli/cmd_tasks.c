@@ -60,8 +60,7 @@ int cmd_tasks(int argc, char **argv)
     if (optind != argc) return sl_cli_usage(USAGE, 1);
     Sluice__V1__ListTasksReply *rep = NULL;
     int rc = SL_CLI_CALL(ctl, "ListTasks", list_tasks_request, &req, list_tasks_reply, rep);
-    if (rc < 0)
-        return 1;
+    if (rc < 0) return 1;
     if (json)
         fputs("[", stdout);
     else

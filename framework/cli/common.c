@@ -102,7 +102,7 @@ void sl_cli_report(const char *addr, const sl_err *e)
         int have = sl_cli_credential(cred, sizeof cred, from, sizeof from);
         explicit_bzero(cred, sizeof cred);
         fprintf(stderr,
-                "hint: %s. The user credential is the controller's STATE/secrets/user.token: "
+                "hint: %s%s. The user credential is the controller's STATE/secrets/user.token: "
                 "give it with --token-file FILE, $SLUICE_TOKEN_FILE, $SLUICE_TOKEN, "
                 "$SLUICE_STATE=STATE, or copy it to ~/.config/sluice/token (see docs/cli.md).\n",
                 have ? "the credential sent came from " : "no credential was found",

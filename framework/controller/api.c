@@ -25,8 +25,8 @@
         resp->len = n_;                                                                            \
     } while (0)
 
-static int h_submit(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_submit(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                    size_t len, sl_buf *resp, sl_err *err)
 {
     sl_sched *s = ctx;
     UNPACK(SubmitRequest, submit_request, r);
@@ -52,8 +52,8 @@ static int h_submit(void *ctx, const sl_rpc_caller *who __attribute__((unused)),
     return rc;
 }
 
-static int h_get_pipeline(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_get_pipeline(void *ctx, const sl_rpc_caller *who __attribute__((unused)),
+                          const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
 {
     UNPACK(GetPipelineRequest, get_pipeline_request, r);
     sl_buf file = SL_BUF_INIT, yaml = SL_BUF_INIT, vars = SL_BUF_INIT, state = SL_BUF_INIT;
@@ -122,8 +122,8 @@ static int status_cb(void *ctx, const sl_pipe_stat *ps)
     return 0;
 }
 
-static int h_status(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_status(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                    size_t len, sl_buf *resp, sl_err *err)
 {
     UNPACK(StatusRequest, status_request, r);
     status_acc a = {0};
@@ -228,8 +228,8 @@ static int resolve(sl_sched *s, const char *pipeline, const char *stage, int64_t
     return 0;
 }
 
-static int h_list_tasks(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_list_tasks(void *ctx, const sl_rpc_caller *who __attribute__((unused)),
+                        const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
 {
     sl_sched *s = ctx;
     UNPACK(ListTasksRequest, list_tasks_request, r);
@@ -300,8 +300,8 @@ static int logs_in_store(void *ctx, sl_store *st, sl_err *err)
     return sl_store_attempts_each(st, a->id, attempt_cb, a, err);
 }
 
-static int h_task_logs(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_task_logs(void *ctx, const sl_rpc_caller *who __attribute__((unused)),
+                       const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
 {
     sl_sched *s = ctx;
     UNPACK(TaskLogsRequest, task_logs_request, r);
@@ -334,8 +334,8 @@ static int h_task_logs(void *ctx, const sl_rpc_caller *who __attribute__((unused
     return rc;
 }
 
-static int h_retry(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_retry(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                   size_t len, sl_buf *resp, sl_err *err)
 {
     sl_sched *s = ctx;
     UNPACK(RetryRequest, retry_request, r);
@@ -354,8 +354,8 @@ static int h_retry(void *ctx, const sl_rpc_caller *who __attribute__((unused)), 
     return rc;
 }
 
-static int h_cancel(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_cancel(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                    size_t len, sl_buf *resp, sl_err *err)
 {
     sl_sched *s = ctx;
     UNPACK(CancelRequest, cancel_request, r);
@@ -371,8 +371,8 @@ static int h_cancel(void *ctx, const sl_rpc_caller *who __attribute__((unused)),
     return rc;
 }
 
-static int h_emit(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_emit(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                  size_t len, sl_buf *resp, sl_err *err)
 {
     sl_sched *s = ctx;
     UNPACK(EmitRequest, emit_request, r);
@@ -434,8 +434,8 @@ static int hosts_in_store(void *ctx, sl_store *st, sl_err *err)
     return sl_store_hosts_each(st, host_cb, ctx, err);
 }
 
-static int h_hosts(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_hosts(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                   size_t len, sl_buf *resp, sl_err *err)
 {
     (void)req;
     (void)len;
@@ -464,8 +464,8 @@ static int h_hosts(void *ctx, const sl_rpc_caller *who __attribute__((unused)), 
     return rc;
 }
 
-static int h_register(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_register(void *ctx, const sl_rpc_caller *who __attribute__((unused)),
+                      const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
 {
     UNPACK(RegisterRequest, register_request, r);
     int rc = 0;
@@ -479,8 +479,7 @@ static int h_register(void *ctx, const sl_rpc_caller *who __attribute__((unused)
         if (r->agent_id[0]) /* "host/pid/start", stable for one agent process */
             ai.agent_id = r->agent_id;
         sl_register_out out;
-        rc = sl_sched_register(ctx, &ai, who->role == SL_ROLE_AGENT ? who->host : NULL, &out,
-                               err);
+        rc = sl_sched_register(ctx, &ai, who->role == SL_ROLE_AGENT ? who->host : NULL, &out, err);
         if (rc == 0) {
             Sluice__V1__RegisterReply o = SLUICE__V1__REGISTER_REPLY__INIT;
             o.agent_id = (char *)ai.agent_id;
@@ -562,7 +561,7 @@ static Sluice__V1__ObjectRef *objref_to_pb(pb_arena *a, const sl_obj_ref *o, sl_
 }
 
 static Sluice__V1__Push **pushes_to_pb(pb_arena *a, const sl_push_list *l, sl_sched *s,
-                                        const char *reader)
+                                       const char *reader)
 {
     Sluice__V1__Push **v = pa_alloc(a, (l->n ? l->n : 1) * sizeof *v);
     for (size_t i = 0; i < l->n; i++) {
@@ -672,8 +671,8 @@ static int own_host(const sl_rpc_caller *who, const char *host, const char *agen
     return 0;
 }
 
-static int h_lease(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_lease(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                   size_t len, sl_buf *resp, sl_err *err)
 {
     UNPACK(LeaseRequest, lease_request, r);
     if (own_host(who, r->host, r->agent_id, err) < 0) {
@@ -741,8 +740,8 @@ static int h_lease(void *ctx, const sl_rpc_caller *who __attribute__((unused)), 
     return rc;
 }
 
-static int h_complete(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_complete(void *ctx, const sl_rpc_caller *who __attribute__((unused)),
+                      const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
 {
     UNPACK(CompleteRequest, complete_request, r);
     if (own_host(who, r->host, r->agent_id, err) < 0) {
@@ -769,8 +768,8 @@ static int h_complete(void *ctx, const sl_rpc_caller *who __attribute__((unused)
     return rc;
 }
 
-static int h_heartbeat(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_heartbeat(void *ctx, const sl_rpc_caller *who __attribute__((unused)),
+                       const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
 {
     UNPACK(HeartbeatRequest, heartbeat_request, r);
     if (own_host(who, r->host, r->agent_id, err) < 0) {
@@ -800,8 +799,8 @@ static int h_heartbeat(void *ctx, const sl_rpc_caller *who __attribute__((unused
     return rc;
 }
 
-static int h_matrix(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req, size_t len,
-                    sl_buf *resp, sl_err *err)
+static int h_matrix(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
+                    size_t len, sl_buf *resp, sl_err *err)
 {
     UNPACK(MatrixRequest, matrix_request, r);
     sl_matrix m;

@@ -98,7 +98,8 @@ int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
                                  .auth = sl_secrets_auth,
                                  .auth_ctx = &secrets,
                                  .tls = cfg->tls};
-    sl_rpc_server *srv = sl_rpc_server_start(&rcfg, sl_api_methods, sl_api_nmethods, sched, &port, err);
+    sl_rpc_server *srv =
+        sl_rpc_server_start(&rcfg, sl_api_methods, sl_api_nmethods, sched, &port, err);
     if (!srv) {
         sl_sched_close(sched);
         sl_secrets_clear(&secrets);

@@ -44,6 +44,7 @@ static int map_code(uint32_t code)
     case SL_DP_E_NOTFOUND:
         return SL_ENOTFOUND;
     case SL_DP_E_AUTH:
+        return SL_EPERM;
     case SL_DP_E_VERSION:
     case SL_DP_E_PROTO:
     case SL_DP_E_NAME:
@@ -55,7 +56,8 @@ static int map_code(uint32_t code)
 
 /* Reads one reply; 0 if it has type `want`, else fills err from an
  * ERROR/REFUSED frame or the I/O failure. */
-static int expect(int fd, uint8_t want, uint8_t *buf, uint32_t *len, const char *addr, sl_err *err)
+static int expect(dp_conn *fd, uint8_t want, uint8_t *buf, uint32_t *len, const char *addr,
+                  sl_err *err)
 {
     uint8_t type;
     int rc = dp_recv_frame(fd, &type, buf, len);
@@ -76,7 +78,7 @@ static int expect(int fd, uint8_t want, uint8_t *buf, uint32_t *len, const char 
 
 /* After a send failed, the server may have explained why (ERROR then
  * close): prefer its message over "connection reset". */
-static int explain(int fd, const char *addr, int e, sl_err *err)
+static int explain(dp_conn *fd, const char *addr, int e, sl_err *err)
 {
     uint8_t *buf = malloc(DP_MAX_PAYLOAD);
     uint32_t len;
@@ -89,33 +91,53 @@ static int explain(int fd, const char *addr, int e, sl_err *err)
                    dp_io_why(e));
 }
 
-/* Connects and says HELLO; returns the socket or -1 with err filled. */
-static int session(const char *addr, const char *token, const sl_dp_opts *o, sl_err *err)
+/* The TLS context for a call's connections, if opts ask for TLS (NULL
+ * and *rc = 0 for plain TCP). Shared by a fetch's streams. */
+static struct ssl_ctx_st *tls_ctx(const sl_dp_opts *o, int *rc, sl_err *err)
 {
-    uint8_t buf[SL_DP_MAX_TOKEN + 64];
-    size_t n = dp_enc_hello(buf, sizeof buf, token ? token : "");
-    if (!n)
-        return sl_errf(err, SL_EINVAL, "cluster token longer than %d bytes", SL_DP_MAX_TOKEN), -1;
-    int fd = dp_connect(addr, o->timeout_ms, o->sock_buf, err);
-    if (fd < 0) return -1;
-    uint8_t *rb = malloc(DP_MAX_PAYLOAD);
-    uint32_t len;
-    int rc = -1;
-    if (!rb)
-        sl_errf(err, SL_ENOMEM, "out of memory");
-    else if (dp_send_frame(fd, DP_HELLO, buf, (uint32_t)n))
-        explain(fd, addr, errno, err);
-    else
-        rc = expect(fd, DP_WELCOME, rb, &len, addr, err);
-    free(rb);
-    if (rc) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    *rc = 0;
+    const sl_dp_tls *t = o->tls;
+    if (!t || (!t->ca_file && !t->cert_file && !t->key_file)) return NULL;
+    struct ssl_ctx_st *ctx = dp_tls_ctx(t, 0, err);
+    if (!ctx) *rc = err ? err->code : SL_EINVAL;
+    return ctx;
 }
 
-static int do_stat(int fd, const char *addr, const char *object, dp_geom *g, uint8_t *buf,
+/* Connects (TLS if ctx) and says HELLO with the capability; 0, or a
+ * negative code with err filled and nothing left open. */
+static int session(const char *addr, const char *cap, const sl_dp_opts *o, struct ssl_ctx_st *ctx,
+                   dp_conn *c, sl_err *err)
+{
+    uint8_t buf[SL_DP_MAX_CAP + 64];
+    size_t n = dp_enc_hello(buf, sizeof buf, cap ? cap : "");
+    c->fd = -1;
+    c->ssl = NULL;
+    c->ktls_send = 0;
+    if (!n) return sl_errf(err, SL_EINVAL, "capability longer than %d bytes", SL_DP_MAX_CAP);
+    c->fd = dp_connect(addr, o->timeout_ms, o->sock_buf, err);
+    if (c->fd < 0) return err ? err->code : SL_EIO;
+    int rc;
+    if (ctx && (rc = dp_tls_connect(c, ctx, addr, err))) {
+        dp_conn_close(c);
+        return rc;
+    }
+    uint8_t *rb = malloc(DP_MAX_PAYLOAD);
+    uint32_t len;
+    rc = -1;
+    if (!rb)
+        rc = sl_errf(err, SL_ENOMEM, "out of memory");
+    else if (dp_send_frame(c, DP_HELLO, buf, (uint32_t)n))
+        rc = explain(c, addr, errno, err);
+    else if (expect(c, DP_WELCOME, rb, &len, addr, err))
+        rc = err ? err->code : SL_EIO;
+    else
+        rc = 0;
+    free(rb);
+    if (rc) dp_conn_close(c);
+    return rc;
+}
+
+static int do_stat(dp_conn *fd, const char *addr, const char *object, dp_geom *g, uint8_t *buf,
                    sl_err *err)
 {
     size_t n = strlen(object);
@@ -129,7 +151,7 @@ static int do_stat(int fd, const char *addr, const char *object, dp_geom *g, uin
     return 0;
 }
 
-int sl_dp_stat(const char *addr, const char *token, const char *object, const sl_dp_opts *opts,
+int sl_dp_stat(const char *addr, const char *cap, const char *object, const sl_dp_opts *opts,
                uint64_t *size, uint64_t *checksum, sl_err *err)
 {
     sl_dp_opts o;
@@ -139,22 +161,22 @@ int sl_dp_stat(const char *addr, const char *token, const char *object, const sl
     int rc = SL_ENOMEM;
     dp_geom g = {0};
     g.hashes = hashes;
+    struct ssl_ctx_st *ctx = NULL;
+    dp_conn c;
     if (!hashes || !buf) {
         sl_errf(err, rc, "out of memory");
         goto out;
     }
-    int fd = session(addr, token, &o, err);
-    if (fd < 0) {
-        rc = err ? err->code : SL_EIO;
-        goto out;
-    }
-    rc = do_stat(fd, addr, object, &g, buf, err);
-    close(fd);
+    ctx = tls_ctx(&o, &rc, err);
+    if (rc || (rc = session(addr, cap, &o, ctx, &c, err))) goto out;
+    rc = do_stat(&c, addr, object, &g, buf, err);
+    dp_conn_close(&c);
     if (rc == 0) {
         if (size) *size = g.size;
         if (checksum) *checksum = g.checksum;
     }
 out:
+    if (ctx) dp_tls_ctx_free(ctx);
     free(hashes);
     free(buf);
     return rc;
@@ -171,8 +193,9 @@ typedef struct chunk {
  * threads start. Each stream writes disjoint ranges of part and distinct
  * bytes of the sidecar, so those writes need no lock. */
 typedef struct fetch {
-    const char *addr, *token, *object;
+    const char *addr, *cap, *object;
     sl_dp_opts o;
+    struct ssl_ctx_st *tls; /* NULL: plain TCP; SSL_new on it is thread-safe */
     dp_geom g;
     int part_fd, state_fd;
     chunk *chunks;
@@ -195,7 +218,8 @@ static void fail(fetch *f, const sl_err *e, int mismatch)
     pthread_mutex_unlock(&f->lock);
 }
 
-static int stream_chunk(fetch *f, int fd, const chunk *ck, uint8_t *buf, uint8_t *fb, sl_err *e)
+static int stream_chunk(fetch *f, dp_conn *fd, const chunk *ck, uint8_t *buf, uint8_t *fb,
+                        sl_err *e)
 {
     char name[SL_DP_MAX_NAME + 1];
     snprintf(name, sizeof name, "%s", f->object);
@@ -258,8 +282,8 @@ static void *stream_main(void *arg)
         goto out;
     }
     memset(buf, 0, RECV_BUF); /* fault the pages in now, not inside the hot loop */
-    int fd = session(f->addr, f->token, &f->o, &e);
-    if (fd < 0) {
+    dp_conn c;
+    if (session(f->addr, f->cap, &f->o, f->tls, &c, &e)) {
         fail(f, &e, 0);
         goto out;
     }
@@ -268,13 +292,13 @@ static void *stream_main(void *arg)
         int i = f->failed ? f->nchunks : f->next++;
         pthread_mutex_unlock(&f->lock);
         if (i >= f->nchunks) break;
-        int rc = stream_chunk(f, fd, &f->chunks[i], buf, fb, &e);
+        int rc = stream_chunk(f, &c, &f->chunks[i], buf, fb, &e);
         if (rc) {
             fail(f, &e, rc == 1);
             break;
         }
     }
-    close(fd);
+    dp_conn_close(&c);
 out:
     free(buf);
     free(fb);
@@ -378,7 +402,7 @@ static int plan(fetch *f, const uint8_t *done, uint32_t missing)
     return 0;
 }
 
-int sl_dp_fetch(const char *addr, const char *token, const char *object, const char *local_path,
+int sl_dp_fetch(const char *addr, const char *cap, const char *object, const char *local_path,
                 const sl_dp_opts *opts, sl_dp_stats *stats, sl_err *err)
 {
     int64_t t0 = sl_mono_us();
@@ -386,7 +410,7 @@ int sl_dp_fetch(const char *addr, const char *token, const char *object, const c
     memset(&f, 0, sizeof f);
     if (stats) memset(stats, 0, sizeof *stats);
     f.addr = addr;
-    f.token = token;
+    f.cap = cap;
     f.object = object;
     f.part_fd = f.state_fd = -1;
     opts_fill(&f.o, opts);
@@ -401,13 +425,12 @@ int sl_dp_fetch(const char *addr, const char *token, const char *object, const c
         rc = sl_errf(err, SL_ENOMEM, "out of memory");
         goto out;
     }
-    int fd = session(addr, token, &f.o, err);
-    if (fd < 0) {
-        rc = err ? err->code : SL_EIO;
-        goto out;
-    }
-    rc = do_stat(fd, addr, object, &f.g, buf, err);
-    close(fd);
+    f.tls = tls_ctx(&f.o, &rc, err);
+    if (rc) goto out;
+    dp_conn c;
+    if ((rc = session(addr, cap, &f.o, f.tls, &c, err))) goto out;
+    rc = do_stat(&c, addr, object, &f.g, buf, err);
+    dp_conn_close(&c);
     if (rc) goto out;
     if (f.o.expect_checksum && f.o.expect_checksum != f.g.checksum) {
         rc = sl_errf(err, SL_EIO,
@@ -488,6 +511,7 @@ out:
     if (f.part_fd >= 0) close(f.part_fd);
     if (f.state_fd >= 0) close(f.state_fd);
     pthread_mutex_destroy(&f.lock);
+    if (f.tls) dp_tls_ctx_free(f.tls);
     free(f.chunks);
     free(f.g.hashes);
     free(done);
@@ -499,13 +523,15 @@ out:
 
 /* ---- push ---- */
 
-int sl_dp_push(const char *addr, const char *token, const char *local_path, const char *object,
+int sl_dp_push(const char *addr, const char *cap, const char *local_path, const char *object,
                const sl_dp_opts *opts, sl_dp_stats *stats, sl_err *err)
 {
     int64_t t0 = sl_mono_us();
     sl_dp_opts o;
     opts_fill(&o, opts);
-    int rc = 0, sock = -1;
+    int rc = 0;
+    dp_conn sock = {-1, NULL, 0};
+    struct ssl_ctx_st *ctx = NULL;
     dp_geom g = {0};
     g.hashes = malloc(8 * SL_DP_MAX_BLOCKS);
     uint8_t *buf = malloc(DP_MAX_PAYLOAD);
@@ -527,36 +553,34 @@ int sl_dp_push(const char *addr, const char *token, const char *local_path, cons
         rc = sl_errf(err, SL_EINVAL, "object name longer than %d bytes", SL_DP_MAX_NAME);
         goto out;
     }
-    if ((sock = session(addr, token, &o, err)) < 0) {
-        rc = err ? err->code : SL_EIO;
-        goto out;
-    }
+    ctx = tls_ctx(&o, &rc, err);
+    if (rc || (rc = session(addr, cap, &o, ctx, &sock, err))) goto out;
     size_t n = dp_enc_geom(buf, DP_MAX_PAYLOAD, &g, 0, object);
     uint32_t len;
     if (!n) {
         rc = sl_errf(err, SL_EINVAL, "PUT_OPEN does not fit a frame");
         goto out;
     }
-    if (dp_send_frame(sock, DP_PUT_OPEN, buf, (uint32_t)n)) {
-        rc = explain(sock, addr, errno, err);
+    if (dp_send_frame(&sock, DP_PUT_OPEN, buf, (uint32_t)n)) {
+        rc = explain(&sock, addr, errno, err);
         goto out;
     }
-    if ((rc = expect(sock, DP_PUT_OK, buf, &len, addr, err))) goto out;
+    if ((rc = expect(&sock, DP_PUT_OK, buf, &len, addr, err))) goto out;
     if (g.size) {
         uint8_t h[16];
         dp_wr w = {h, 0, sizeof h, 0};
         dp_put64(&w, 0);
         dp_put64(&w, g.size);
-        if (dp_send_frame(sock, DP_PUT_DATA, h, 16) || dp_sendfile_all(sock, fd, 0, g.size, 0)) {
-            rc = explain(sock, addr, errno, err);
+        if (dp_send_frame(&sock, DP_PUT_DATA, h, 16) || dp_sendfile_all(&sock, fd, 0, g.size, 0)) {
+            rc = explain(&sock, addr, errno, err);
             goto out;
         }
     }
-    if (dp_send_frame(sock, DP_PUT_COMMIT, NULL, 0)) {
-        rc = explain(sock, addr, errno, err);
+    if (dp_send_frame(&sock, DP_PUT_COMMIT, NULL, 0)) {
+        rc = explain(&sock, addr, errno, err);
         goto out;
     }
-    rc = expect(sock, DP_PUT_OK, buf, &len, addr, err);
+    rc = expect(&sock, DP_PUT_OK, buf, &len, addr, err);
 out:
     if (stats) {
         memset(stats, 0, sizeof *stats);
@@ -568,7 +592,8 @@ out:
         stats->streams = 1;
         stats->elapsed_us = sl_mono_us() - t0;
     }
-    if (sock >= 0) close(sock);
+    if (sock.fd >= 0) dp_conn_close(&sock);
+    if (ctx) dp_tls_ctx_free(ctx);
     if (fd >= 0) close(fd);
     free(g.hashes);
     free(buf);

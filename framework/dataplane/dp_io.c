@@ -4,7 +4,8 @@
  * every socket has send/receive timeouts (a stalled peer becomes ETIMEDOUT,
  * never a hung thread), every send is SIGPIPE-free (MSG_NOSIGNAL, and
  * sendfile with SIGPIPE blocked in the calling thread and drained after
- * EPIPE), short reads and writes are retried, and files inside a root are
+ * EPIPE), short reads and writes are retried (a TLS connection is handed to
+ * dp_tls.c at the top of each call, so plain TCP pays one branch), and files inside a root are
  * opened component by component with O_NOFOLLOW so no symlink can lead out.
  * The per-file block hashes are cached in an xattr keyed by size, mtime and
  * block size so an object is hashed once, not once per transfer. */
@@ -157,8 +158,10 @@ int dp_connect(const char *addr, int timeout_ms, int sock_buf, sl_err *err)
     return fd;
 }
 
-int dp_read_full(int fd, void *buf, size_t n)
+int dp_read_full(dp_conn *c, void *buf, size_t n)
 {
+    if (c->ssl) return dp_tls_read_full(c, buf, n);
+    int fd = c->fd;
     uint8_t *p = buf;
     while (n) {
         ssize_t r = recv(fd, p, n, MSG_WAITALL);
@@ -203,39 +206,80 @@ static int sendmsg_all(int fd, struct iovec *iov, int iovcnt)
     return 0;
 }
 
-int dp_write_full(int fd, const void *buf, size_t n)
+int dp_write_full(dp_conn *c, const void *buf, size_t n)
 {
+    if (c->ssl) return dp_tls_write_full(c, buf, n);
     struct iovec v = {(void *)buf, n};
-    return sendmsg_all(fd, &v, 1);
+    return sendmsg_all(c->fd, &v, 1);
 }
 
-int dp_send_frame(int fd, uint8_t type, const void *payload, uint32_t len)
+int dp_send_frame(dp_conn *c, uint8_t type, const void *payload, uint32_t len)
 {
     uint8_t h[DP_HDR];
     dp_hdr_encode(h, type, len);
+    if (c->ssl) {
+        /* one TLS record for a small frame instead of two */
+        uint8_t one[DP_HDR + 4096];
+        if (len > sizeof one - DP_HDR)
+            return dp_tls_write_full(c, h, DP_HDR) ? -1 : dp_tls_write_full(c, payload, len);
+        memcpy(one, h, DP_HDR);
+        if (len) memcpy(one + DP_HDR, payload, len);
+        return dp_tls_write_full(c, one, DP_HDR + len);
+    }
     struct iovec v[2] = {{h, DP_HDR}, {(void *)payload, len}};
-    return sendmsg_all(fd, v, len ? 2 : 1);
+    return sendmsg_all(c->fd, v, len ? 2 : 1);
 }
 
-int dp_recv_frame(int fd, uint8_t *type, uint8_t *payload, uint32_t *len)
+int dp_recv_frame(dp_conn *c, uint8_t *type, uint8_t *payload, uint32_t *len)
 {
     uint8_t h[DP_HDR];
-    if (dp_read_full(fd, h, DP_HDR)) return -1;
+    if (dp_read_full(c, h, DP_HDR)) return -1;
     if (dp_hdr_decode(h, type, len)) return -2;
-    return *len ? dp_read_full(fd, payload, *len) : 0;
+    return *len ? dp_read_full(c, payload, *len) : 0;
 }
 
-int dp_sendfile_all(int sock, int fd, uint64_t off, uint64_t len, uint64_t rate)
+void dp_pace(int64_t t0, uint64_t sent, uint64_t rate)
 {
-    /* sendfile() takes no MSG_NOSIGNAL: block SIGPIPE for this thread only,
-     * and if the peer vanished, consume the SIGPIPE we raised before
-     * unblocking so the process never sees it. */
-    sigset_t pipe_set, old, pending;
+    int64_t due = t0 + (int64_t)(sent * 1000000.0 / (double)rate);
+    int64_t now = sl_mono_us();
+    if (due > now) {
+        struct timespec ts = {(due - now) / 1000000, ((due - now) % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* sendfile() (and OpenSSL's write() on a socket) take no MSG_NOSIGNAL: block
+ * SIGPIPE for this thread only, and if the peer vanished, consume the
+ * SIGPIPE we raised before unblocking so the process never sees it. */
+void dp_nopipe_begin(dp_nopipe *g)
+{
+    sigset_t pipe_set, pending;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
     sigpending(&pending);
-    int was_pending = sigismember(&pending, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    g->was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
+}
+
+void dp_nopipe_end(dp_nopipe *g, int epipe)
+{
+    if (epipe && !g->was_pending) {
+        sigset_t pipe_set;
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+int dp_sendfile_all(dp_conn *c, int fd, uint64_t off, uint64_t len, uint64_t rate)
+{
+    if (c->ssl) return dp_tls_sendfile(c, fd, off, len, rate);
+    int sock = c->fd;
+    dp_nopipe g;
+    dp_nopipe_begin(&g);
     int rc = 0, e = 0;
     int64_t t0 = sl_mono_us();
     uint64_t sent = 0;
@@ -243,12 +287,7 @@ int dp_sendfile_all(int sock, int fd, uint64_t off, uint64_t len, uint64_t rate)
         size_t want = len - sent > (1u << 30) ? (1u << 30) : (size_t)(len - sent);
         if (rate) {
             if (want > 65536) want = 65536;
-            int64_t due = t0 + (int64_t)(sent * 1000000.0 / (double)rate);
-            int64_t now = sl_mono_us();
-            if (due > now) {
-                struct timespec ts = {(due - now) / 1000000, ((due - now) % 1000000) * 1000};
-                nanosleep(&ts, NULL);
-            }
+            dp_pace(t0, sent, rate);
         }
         off_t o = (off_t)(off + sent);
         ssize_t r = sendfile(sock, fd, &o, want);
@@ -264,21 +303,16 @@ int dp_sendfile_all(int sock, int fd, uint64_t off, uint64_t len, uint64_t rate)
             break;
         }
     }
-    if (rc && e == EPIPE && !was_pending) {
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE) {
-        }
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    dp_nopipe_end(&g, rc && e == EPIPE);
     if (rc) errno = e;
     return rc;
 }
 
 static int walk(int dirfd, const char *rel, int mkdirs, const char **last)
 {
-    char path[SL_DP_MAX_NAME + 1];
+    char path[SL_DP_MAX_NAME + 16]; /* + ".pushed/" for staged pushes */
     size_t n = strlen(rel);
-    if (n > SL_DP_MAX_NAME) {
+    if (n >= sizeof path) {
         errno = ENAMETOOLONG;
         return -1;
     }

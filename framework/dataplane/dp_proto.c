@@ -2,8 +2,8 @@
  *
  * Everything a peer sends is parsed here with bounds checked on every field,
  * so the parsers can be unit-tested with hostile bytes and the server and
- * client never index a payload themselves. Object names and tokens are
- * checked here too: they are part of what a frame means. */
+ * client never index a payload themselves. Object names are checked here
+ * too: they are part of what a frame means (capabilities: dp_cap.c). */
 #include "dataplane/dp_internal.h"
 
 #include <string.h>
@@ -126,27 +126,29 @@ void dp_get_str(dp_rd *r, char *out, size_t max)
     out[n] = 0;
 }
 
-size_t dp_enc_hello(uint8_t *buf, size_t cap, const char *token)
+size_t dp_enc_hello(uint8_t *buf, size_t cap, const char *capability)
 {
-    size_t tl = strlen(token);
-    dp_wr w = {buf, 0, cap, tl > SL_DP_MAX_TOKEN};
+    size_t cl = strlen(capability);
+    dp_wr w = {buf, 0, cap, cl > SL_DP_MAX_CAP};
     dp_put32(&w, DP_MAGIC);
     dp_put16(&w, SL_DP_PROTO_VERSION);
-    dp_put16(&w, (uint16_t)tl);
-    dp_putb(&w, token, tl);
+    dp_put16(&w, (uint16_t)cl);
+    dp_putb(&w, capability, cl);
     return w.bad ? 0 : w.len;
 }
 
-int dp_dec_hello(const uint8_t *p, size_t n, uint16_t *version, char *token, size_t *toklen)
+int dp_dec_hello(const uint8_t *p, size_t n, uint16_t *version, char *capability, size_t *caplen)
 {
     dp_rd r = {p, n, 0, 0};
     uint32_t magic = dp_get32(&r);
     *version = dp_get16(&r);
-    uint16_t tl = dp_get16(&r);
-    if (r.bad || magic != DP_MAGIC || tl > SL_DP_MAX_TOKEN || r.len - r.off != tl) return -1;
-    memcpy(token, p + r.off, tl);
-    token[tl] = 0;
-    *toklen = tl;
+    uint16_t cl = dp_get16(&r);
+    if (r.bad || magic != DP_MAGIC || cl > SL_DP_MAX_CAP || r.len - r.off != cl ||
+        memchr(p + r.off, 0, cl))
+        return -1;
+    memcpy(capability, p + r.off, cl);
+    capability[cl] = 0;
+    *caplen = cl;
     return 0;
 }
 
@@ -258,6 +260,13 @@ int dp_name_split(const char *name, char root[DP_MAX_ROOTNAME + 1], const char *
         return *why = "root name may only hold letters, digits, '_' and '-'", -1;
     const char *r = slash + 1;
     if (*r == 0) return *why = "object name has no path after the root", -1;
+    if (dp_rel_ok(r, why)) return -1;
+    *rel = r;
+    return 0;
+}
+
+int dp_rel_ok(const char *r, const char **why)
+{
     for (const char *c = r; *c; c++)
         if ((unsigned char)*c < 0x20 || *c == 0x7f)
             return *why = "object name contains a control character", -1;
@@ -274,20 +283,7 @@ int dp_name_split(const char *name, char root[DP_MAX_ROOTNAME + 1], const char *
         if (!e) break;
         c = e + 1;
     }
-    *rel = r;
     return 0;
-}
-
-int dp_token_eq(const char *a, size_t alen, const char *b, size_t blen)
-{
-    /* Time depends only on blen (the server's own token), never on where the
-     * first differing byte is. */
-    volatile unsigned char diff = (unsigned char)(alen != blen);
-    for (size_t i = 0; i < blen; i++) {
-        unsigned char x = i < alen ? (unsigned char)a[i] : 0;
-        diff |= x ^ (unsigned char)b[i];
-    }
-    return diff == 0;
 }
 
 uint32_t dp_nblocks(uint64_t size, uint32_t block_size)

@@ -7,7 +7,12 @@
  * blocking thread does with the fewest syscalls and no state machine, and
  * per-socket SO_RCVTIMEO/SO_SNDTIMEO give slow-peer timeouts for free. An
  * event loop would pay off with thousands of idle connections, which a data
- * plane does not have; max_conns bounds the threads instead. */
+ * plane does not have; max_conns bounds the threads instead.
+ *
+ * Authorization is per connection: HELLO carries a capability, verified
+ * once with this server's key; every later request is checked against the
+ * object and operation it grants. Pushes land in "<mem>/.pushed/<path>/"
+ * for the agent to verify and move, never in the object's own place. */
 #include "dataplane/dp_internal.h"
 
 #include <errno.h>
@@ -24,16 +29,19 @@
 #include <time.h>
 #include <unistd.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <openssl/crypto.h>
 #include <xxhash.h>
 
-typedef struct dp_conn dp_conn;
+#include "util/clock.h"
+
+typedef struct dp_peer dp_peer;
 
 struct sl_dp_server {
     int lfd;
     int wake[2]; /* written by stop to wake the acceptor's poll() */
     pthread_t acceptor;
-    char token[SL_DP_MAX_TOKEN + 1];
-    size_t toklen;
+    uint8_t key[32];        /* capability key (raw); never logged or sent */
+    struct ssl_ctx_st *tls; /* NULL: plain TCP */
     struct {
         char name[DP_MAX_ROOTNAME + 1];
         int fd;
@@ -46,7 +54,7 @@ struct sl_dp_server {
      * nconns drops so stop can wait for the last connection thread. */
     pthread_mutex_t lock;
     pthread_cond_t idle;
-    dp_conn *conns;
+    dp_peer *conns;
     int nconns;
     int stopping;
     sl_dp_server_counters ctr;
@@ -63,12 +71,14 @@ typedef struct dp_put {
     uint32_t ndone;
 } dp_put;
 
-/* One connection. Everything but next/prev/fd-in-list is private to the
- * connection's thread; next/prev are guarded by the server's lock. */
-struct dp_conn {
-    dp_conn *next, *prev;
+/* One connection. Everything but next/prev/io.fd is private to the
+ * connection's thread; next/prev are guarded by the server's lock (stop
+ * reads io.fd under it to shutdown() the socket). */
+struct dp_peer {
+    dp_peer *next, *prev;
     sl_dp_server *srv;
-    int fd;
+    dp_conn io;
+    dp_cap cap; /* what HELLO's capability grants, for the whole connection */
     uint8_t frame[DP_MAX_PAYLOAD];
     uint8_t out[DP_MAX_PAYLOAD];
     uint64_t hashes[SL_DP_MAX_BLOCKS];
@@ -78,6 +88,14 @@ struct dp_conn {
 
 #define PUT_RBUF (1u << 20)
 
+/* Capabilities expire by the wall clock (Unix ms), not a monotonic one. */
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void count(sl_dp_server *s, uint64_t *field, uint64_t n)
 {
     pthread_mutex_lock(&s->lock);
@@ -85,9 +103,9 @@ static void count(sl_dp_server *s, uint64_t *field, uint64_t n)
     pthread_mutex_unlock(&s->lock);
 }
 
-static int send_msg(dp_conn *c, uint8_t type, uint32_t code, const char *fmt, ...)
+static int send_msg(dp_peer *c, uint8_t type, uint32_t code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static int send_msg(dp_conn *c, uint8_t type, uint32_t code, const char *fmt, ...)
+static int send_msg(dp_peer *c, uint8_t type, uint32_t code, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -95,16 +113,21 @@ static int send_msg(dp_conn *c, uint8_t type, uint32_t code, const char *fmt, ..
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     size_t n = dp_enc_msg(c->out, sizeof c->out, code, msg);
-    return dp_send_frame(c->fd, type, c->out, (uint32_t)n);
+    return dp_send_frame(&c->io, type, c->out, (uint32_t)n);
 }
 
-/* Resolves "ROOT/rel" to (root fd, rel). Sends the ERROR itself on failure. */
-static int resolve(dp_conn *c, const char *name, int *rootfd, const char **rel)
+/* Resolves "ROOT/rel" to (root fd, rel) and checks the connection's
+ * capability allows op on it. Sends the ERROR itself on failure. */
+static int resolve(dp_peer *c, const char *name, int op, int *rootfd, const char **rel)
 {
-    char root[DP_MAX_ROOTNAME + 1];
+    char root[DP_MAX_ROOTNAME + 1], why2[600];
     const char *why;
     if (dp_name_split(name, root, rel, &why)) {
         send_msg(c, DP_ERROR, SL_DP_E_NAME, "refused '%s': %s", name, why);
+        return -1;
+    }
+    if (dp_cap_allows(&c->cap, op, root, *rel, NULL, why2, sizeof why2)) {
+        send_msg(c, DP_ERROR, SL_DP_E_AUTH, "refused '%s': %s", name, why2);
         return -1;
     }
     for (int i = 0; i < c->srv->nroots; i++)
@@ -117,7 +140,7 @@ static int resolve(dp_conn *c, const char *name, int *rootfd, const char **rel)
     return -1;
 }
 
-static void send_open_error(dp_conn *c, const char *name, int e)
+static void send_open_error(dp_peer *c, const char *name, int e)
 {
     if (e == ENOENT)
         send_msg(c, DP_ERROR, SL_DP_E_NOTFOUND, "no object '%s'", name);
@@ -130,11 +153,11 @@ static void send_open_error(dp_conn *c, const char *name, int e)
 
 /* Opens an object for reading; regular files only (O_NONBLOCK so a FIFO
  * planted in a root cannot block the thread before fstat says what it is). */
-static int open_object(dp_conn *c, const char *name)
+static int open_object(dp_peer *c, const char *name)
 {
     int rootfd;
     const char *rel;
-    if (resolve(c, name, &rootfd, &rel)) return -1;
+    if (resolve(c, name, SL_DP_CAP_READ, &rootfd, &rel)) return -1;
     int fd = dp_open_beneath(rootfd, rel, O_RDONLY | O_NONBLOCK);
     if (fd < 0) {
         send_open_error(c, name, errno);
@@ -150,7 +173,7 @@ static int open_object(dp_conn *c, const char *name)
 }
 
 /* Returns 0 to keep the connection, -1 to close it. */
-static int do_stat(dp_conn *c, uint32_t len)
+static int do_stat(dp_peer *c, uint32_t len)
 {
     char name[SL_DP_MAX_NAME + 1];
     dp_rd r = {c->frame, len, 0, 0};
@@ -167,10 +190,10 @@ static int do_stat(dp_conn *c, uint32_t len)
     if (rc) return send_msg(c, DP_ERROR, SL_DP_E_IO, "cannot checksum '%s': %s", name, err.msg);
     if (computed) count(c->srv, &c->srv->ctr.hashes_computed, 1);
     size_t n = dp_enc_geom(c->out, sizeof c->out, &g, 1, NULL);
-    return dp_send_frame(c->fd, DP_STAT_OK, c->out, (uint32_t)n);
+    return dp_send_frame(&c->io, DP_STAT_OK, c->out, (uint32_t)n);
 }
 
-static int do_get(dp_conn *c, uint32_t len)
+static int do_get(dp_peer *c, uint32_t len)
 {
     char name[SL_DP_MAX_NAME + 1];
     dp_range rg;
@@ -190,8 +213,8 @@ static int do_get(dp_conn *c, uint32_t len)
     dp_wr w = {h, 0, sizeof h, 0};
     dp_put64(&w, rg.offset);
     dp_put64(&w, rg.length);
-    int rc = dp_send_frame(c->fd, DP_DATA, h, 16);
-    if (rc == 0) rc = dp_sendfile_all(c->fd, fd, rg.offset, rg.length, c->srv->rate_limit);
+    int rc = dp_send_frame(&c->io, DP_DATA, h, 16);
+    if (rc == 0) rc = dp_sendfile_all(&c->io, fd, rg.offset, rg.length, c->srv->rate_limit);
     close(fd);
     if (rc == 0) {
         pthread_mutex_lock(&c->srv->lock);
@@ -202,7 +225,7 @@ static int do_get(dp_conn *c, uint32_t len)
     return rc; /* a failed sendfile leaves the stream mid-DATA: close */
 }
 
-static void put_abort(dp_conn *c)
+static void put_abort(dp_peer *c)
 {
     dp_put *p = &c->put;
     if (!p->active) return;
@@ -212,7 +235,7 @@ static void put_abort(dp_conn *c)
     p->active = 0;
 }
 
-static int do_put_open(dp_conn *c, uint32_t len)
+static int do_put_open(dp_peer *c, uint32_t len)
 {
     char name[SL_DP_MAX_NAME + 1];
     dp_put *p = &c->put;
@@ -222,8 +245,12 @@ static int do_put_open(dp_conn *c, uint32_t len)
         return send_msg(c, DP_ERROR, SL_DP_E_PROTO, "malformed PUT_OPEN"), -1;
     int rootfd;
     const char *rel, *last;
-    if (resolve(c, name, &rootfd, &rel)) return -1;
-    int dirfd = dp_open_parent_beneath(rootfd, rel, 1, &last);
+    if (resolve(c, name, SL_DP_CAP_PUSH, &rootfd, &rel)) return -1;
+    /* Never into the object's place: the agent verifies what was pushed
+     * and moves it there itself. */
+    char staged[SL_DP_MAX_NAME + 16];
+    snprintf(staged, sizeof staged, ".pushed/%s", rel);
+    int dirfd = dp_open_parent_beneath(rootfd, staged, 1, &last);
     if (dirfd < 0) return send_open_error(c, name, errno), -1;
     /* Temp name beside the target so the commit is an atomic rename; the
      * leading dot keeps it out of casual listings. */
@@ -255,10 +282,10 @@ static int do_put_open(dp_conn *c, uint32_t len)
     uint8_t ack[8];
     dp_wr w = {ack, 0, 8, 0};
     dp_put64(&w, p->g.checksum);
-    return dp_send_frame(c->fd, DP_PUT_OK, ack, 8);
+    return dp_send_frame(&c->io, DP_PUT_OK, ack, 8);
 }
 
-static int do_put_data(dp_conn *c, uint32_t len)
+static int do_put_data(dp_peer *c, uint32_t len)
 {
     dp_put *p = &c->put;
     dp_rd r = {c->frame, len, 0, 0};
@@ -278,7 +305,7 @@ static int do_put_data(dp_conn *c, uint32_t len)
         XXH3_64bits_reset(&hs);
         while (off < bend) {
             size_t want = bend - off < PUT_RBUF ? (size_t)(bend - off) : PUT_RBUF;
-            if (dp_read_full(c->fd, c->rbuf, want))
+            if (dp_read_full(&c->io, c->rbuf, want))
                 return -1; /* peer gone or too slow: the temp file is dropped */
             XXH3_64bits_update(&hs, c->rbuf, want);
             if (pwrite(p->fd, c->rbuf, want, (off_t)off) != (ssize_t)want)
@@ -298,7 +325,7 @@ static int do_put_data(dp_conn *c, uint32_t len)
     return 0;
 }
 
-static int do_put_commit(dp_conn *c)
+static int do_put_commit(dp_peer *c)
 {
     dp_put *p = &c->put;
     if (!p->active) return send_msg(c, DP_ERROR, SL_DP_E_PROTO, "PUT_COMMIT without PUT_OPEN"), -1;
@@ -321,22 +348,40 @@ static int do_put_commit(dp_conn *c)
     uint8_t ack[8];
     dp_wr w = {ack, 0, 8, 0};
     dp_put64(&w, p->g.checksum);
-    return dp_send_frame(c->fd, DP_PUT_OK, ack, 8);
+    return dp_send_frame(&c->io, DP_PUT_OK, ack, 8);
 }
 
-static int handshake(dp_conn *c)
+/* With TLS on, a client that starts in plain text gets a plain REFUSED
+ * saying so (its HELLO frame begins with 0x01, a TLS record with 0x16),
+ * then the TLS handshake runs. 0 to go on, -1 to close. */
+static int tls_start(dp_peer *c)
 {
+    uint8_t first = 0;
+    ssize_t n = recv(c->io.fd, &first, 1, MSG_PEEK);
+    if (n <= 0) return -1;
+    if (first == DP_HELLO) {
+        send_msg(c, DP_REFUSED, SL_DP_E_AUTH,
+                 "refused: this data server speaks TLS only (give the client --tls-ca)");
+        return -1;
+    }
+    char why[300];
+    if (dp_tls_accept(&c->io, c->srv->tls, why, sizeof why)) return -1;
+    return 0;
+}
+
+static int handshake(dp_peer *c)
+{
+    if (c->srv->tls && tls_start(c)) return -1;
     uint8_t type;
     uint32_t len;
-    int rc = dp_recv_frame(c->fd, &type, c->frame, &len);
+    int rc = dp_recv_frame(&c->io, &type, c->frame, &len);
     if (rc == -1) return -1;
     uint16_t ver = 0;
-    char tok[SL_DP_MAX_TOKEN + 1];
-    size_t tl = 0;
-    if (rc == -2 || type != DP_HELLO || dp_dec_hello(c->frame, len, &ver, tok, &tl)) {
+    char cap[SL_DP_MAX_CAP + 1], why[600];
+    size_t cl = 0;
+    if (rc == -2 || type != DP_HELLO || dp_dec_hello(c->frame, len, &ver, cap, &cl)) {
         send_msg(c, DP_REFUSED, SL_DP_E_AUTH,
-                 "refused: the first frame must be HELLO with the "
-                 "cluster token");
+                 "refused: the first frame must be HELLO with a capability");
         return -1;
     }
     if (ver != SL_DP_PROTO_VERSION) {
@@ -345,9 +390,15 @@ static int handshake(dp_conn *c)
                  SL_DP_PROTO_VERSION);
         return -1;
     }
-    if (!dp_token_eq(tok, tl, c->srv->token, c->srv->toklen)) {
+    if (dp_cap_verify(c->srv->key, cap, cl, wall_ms(), &c->cap, why, sizeof why)) {
+        send_msg(c, DP_REFUSED, SL_DP_E_AUTH, "refused: %s", why);
+        return -1;
+    }
+    /* A client that proved who it is must be the host the grant is for. */
+    if (dp_tls_peer_is(&c->io, c->cap.reader) == 0) {
         send_msg(c, DP_REFUSED, SL_DP_E_AUTH,
-                 tl ? "refused: wrong cluster token" : "refused: no cluster token given");
+                 "refused: capability is for host %.255s, the client certificate is not",
+                 c->cap.reader);
         return -1;
     }
     uint8_t w8[8];
@@ -355,10 +406,10 @@ static int handshake(dp_conn *c)
     dp_put16(&w, SL_DP_PROTO_VERSION);
     dp_put16(&w, 0);
     dp_put32(&w, DP_MAX_PAYLOAD);
-    return dp_send_frame(c->fd, DP_WELCOME, w8, 8);
+    return dp_send_frame(&c->io, DP_WELCOME, w8, 8);
 }
 
-static void serve(dp_conn *c)
+static void serve(dp_peer *c)
 {
     if (handshake(c)) {
         count(c->srv, &c->srv->ctr.conns_refused, 1);
@@ -367,7 +418,7 @@ static void serve(dp_conn *c)
     for (;;) {
         uint8_t type;
         uint32_t len;
-        int rc = dp_recv_frame(c->fd, &type, c->frame, &len);
+        int rc = dp_recv_frame(&c->io, &type, c->frame, &len);
         if (rc == -1) return;
         if (rc == -2) {
             send_msg(c, DP_ERROR, SL_DP_E_PROTO, "malformed frame header");
@@ -399,7 +450,7 @@ static void serve(dp_conn *c)
 
 static void *conn_main(void *arg)
 {
-    dp_conn *c = arg;
+    dp_peer *c = arg;
     sl_dp_server *s = c->srv;
     serve(c);
     put_abort(c);
@@ -410,7 +461,7 @@ static void *conn_main(void *arg)
     else
         s->conns = c->next;
     if (c->next) c->next->prev = c->prev;
-    close(c->fd);
+    dp_conn_close(&c->io);
     s->nconns--;
     pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->lock);
@@ -447,10 +498,10 @@ static void *accept_main(void *arg)
         pthread_mutex_lock(&s->lock);
         s->ctr.conns_accepted++;
         int full = s->nconns >= s->max_conns || s->stopping;
-        dp_conn *c = full ? NULL : calloc(1, sizeof *c);
+        dp_peer *c = full ? NULL : calloc(1, sizeof *c);
         if (c) {
             c->srv = s;
-            c->fd = fd;
+            c->io.fd = fd;
             c->next = s->conns;
             if (s->conns) s->conns->prev = c;
             s->conns = c;
@@ -459,11 +510,16 @@ static void *accept_main(void *arg)
             s->ctr.conns_refused++;
         }
         pthread_mutex_unlock(&s->lock);
+        if (!c && s->tls) { /* a plain frame would only confuse a TLS client */
+            close(fd);
+            continue;
+        }
         if (!c) {
             uint8_t buf[128];
             size_t n = dp_enc_msg(buf, sizeof buf, SL_DP_E_BUSY,
                                   "refused: data server at its connection limit");
-            dp_send_frame(fd, DP_REFUSED, buf, (uint32_t)n);
+            dp_conn plain = {fd, NULL, 0};
+            dp_send_frame(&plain, DP_REFUSED, buf, (uint32_t)n);
             close(fd);
             continue;
         }
@@ -490,6 +546,8 @@ static void server_free(sl_dp_server *s)
         close(s->wake[0]);
         close(s->wake[1]);
     }
+    if (s->tls) dp_tls_ctx_free(s->tls);
+    OPENSSL_cleanse(s->key, sizeof s->key);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->idle);
     free(s);
@@ -497,10 +555,18 @@ static void server_free(sl_dp_server *s)
 
 sl_dp_server *sl_dp_server_start(const sl_dp_config *cfg, int *bound_port, sl_err *err)
 {
-    size_t tl = cfg->token ? strlen(cfg->token) : 0;
-    if (tl == 0 || tl > SL_DP_MAX_TOKEN)
-        return sl_errf(err, SL_EINVAL, "data server needs a cluster token of 1 to %d bytes",
-                       SL_DP_MAX_TOKEN),
+    uint8_t key[32];
+    if (dp_key_parse(cfg->key, key))
+        return sl_errf(err, SL_EINVAL,
+                       "data server needs its key: %d lower-case hex characters "
+                       "(sl_dp_server_key)",
+                       SL_DP_KEY_HEX),
+               NULL;
+    const sl_dp_tls *t = &cfg->tls;
+    if ((t->ca_file || t->cert_file || t->key_file) && (!t->cert_file || !t->key_file))
+        return sl_errf(err, SL_EINVAL,
+                       "data server TLS needs a certificate and a key file (a CA file alone "
+                       "does not turn TLS on)"),
                NULL;
     if (cfg->nroots < 1 || cfg->nroots > SL_DP_MAX_ROOTS)
         return sl_errf(err, SL_EINVAL, "data server needs 1 to %d roots", SL_DP_MAX_ROOTS), NULL;
@@ -509,8 +575,9 @@ sl_dp_server *sl_dp_server_start(const sl_dp_config *cfg, int *bound_port, sl_er
     s->lfd = s->wake[0] = s->wake[1] = -1;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->idle, NULL);
-    memcpy(s->token, cfg->token, tl + 1);
-    s->toklen = tl;
+    memcpy(s->key, key, sizeof key);
+    OPENSSL_cleanse(key, sizeof key);
+    if (t->cert_file && !(s->tls = dp_tls_ctx(t, 1, err))) goto fail;
     s->timeout_ms = cfg->io_timeout_ms > 0 ? cfg->io_timeout_ms : 30000;
     s->max_conns = cfg->max_conns > 0 ? cfg->max_conns : 256;
     s->block_size = sl_dp_block_size(0, cfg->block_size);
@@ -570,8 +637,8 @@ void sl_dp_server_stop(sl_dp_server *s)
     pthread_mutex_lock(&s->lock);
     /* shutdown() (not close) wakes a thread blocked in recv/sendfile on the
      * socket without letting the descriptor number be reused under it. */
-    for (dp_conn *c = s->conns; c; c = c->next)
-        shutdown(c->fd, SHUT_RDWR);
+    for (dp_peer *c = s->conns; c; c = c->next)
+        shutdown(c->io.fd, SHUT_RDWR);
     while (s->nconns > 0)
         pthread_cond_wait(&s->idle, &s->lock);
     pthread_mutex_unlock(&s->lock);

@@ -64,9 +64,9 @@ typedef struct sl_rpc_tls {
 #define SL_RPC_MAX_MESSAGE_DEFAULT (64u * 1024 * 1024)
 
 typedef struct sl_rpc_server_config {
-    const char *addr;   /* "127.0.0.1:7470"; port 0 picks one */
-    int nthreads;       /* worker threads (long-polls each hold one) */
-    sl_rpc_auth auth;   /* required: there is no anonymous access */
+    const char *addr; /* "127.0.0.1:7470"; port 0 picks one */
+    int nthreads;     /* worker threads (long-polls each hold one) */
+    sl_rpc_auth auth; /* required: there is no anonymous access */
     void *auth_ctx;
     sl_rpc_tls tls;
     size_t max_message; /* largest request accepted (0: SL_RPC_MAX_MESSAGE_DEFAULT) */
@@ -95,8 +95,8 @@ int sl_rpc_server_stopping(const sl_rpc_server *s);
 /* A channel to target ("127.0.0.1:7470"); connects lazily, reconnects
  * after failures. Safe to use from several threads at once. tls may be
  * NULL (plain TCP) and credential NULL (set it later). */
-sl_rpc_client *sl_rpc_client_new(const char *target, const sl_rpc_tls *tls,
-                                 const char *credential, sl_err *err);
+sl_rpc_client *sl_rpc_client_new(const char *target, const sl_rpc_tls *tls, const char *credential,
+                                 sl_err *err);
 /* Replaces the credential sent with every later call (an agent's, issued
  * at registration). Safe while other threads call. */
 void sl_rpc_client_set_credential(sl_rpc_client *c, const char *credential);

@@ -43,8 +43,8 @@ void sl_rpc_client_set_credential(sl_rpc_client *c, const char *credential)
     free(old);
 }
 
-sl_rpc_client *sl_rpc_client_new(const char *target, const sl_rpc_tls *tls,
-                                 const char *credential, sl_err *err)
+sl_rpc_client *sl_rpc_client_new(const char *target, const sl_rpc_tls *tls, const char *credential,
+                                 sl_err *err)
 {
     if (!target || !*target) {
         sl_errf(err, SL_EINVAL, "rpc client: empty target address (want host:port)");

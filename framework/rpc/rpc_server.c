@@ -148,8 +148,8 @@ static int check_access(sl_rpc_server *s, const sl_rpc_method *m, const grpc_met
     int rc = s->auth(s->auth_ctx, buf, len, who);
     memset(buf, 0, len);
     if (rc < 0 || !who->role)
-        return sl_errf(err, SL_EAUTH, "%s: credential not valid here (revoked, or another cluster's)",
-                       mname);
+        return sl_errf(err, SL_EAUTH,
+                       "%s: credential not valid here (revoked, or another cluster's)", mname);
     if (!m) return 0;
     if (!(m->roles & who->role))
         return sl_errf(err, SL_EPERM, "%s cannot be called with %s credential%s%s", mname,

@@ -19,7 +19,7 @@
 typedef struct {
     int found;
     sl_task_row row;
-    char *key, *headers, *lease_agent;
+    char *key, *headers, *lease_agent, *host;
 } task_copy;
 
 static int copy_cb(void *ctx, const sl_task_row *r)
@@ -33,7 +33,9 @@ static int copy_cb(void *ctx, const sl_task_row *r)
     c->row.key = c->key;
     c->row.headers = c->headers;
     c->row.lease_agent = c->lease_agent;
-    c->row.host = c->row.want_host = NULL;
+    c->host = r->host ? sl_xstrdup(r->host) : NULL;
+    c->row.host = c->host;
+    c->row.want_host = NULL;
     return 1;
 }
 
@@ -42,6 +44,7 @@ static void copy_free(task_copy *c)
     free(c->key);
     free(c->headers);
     free(c->lease_agent);
+    free(c->host);
 }
 
 typedef struct {

@@ -36,7 +36,7 @@ typedef struct sl_agent_rt {
     double seen_written;     /* last time hosts.last_seen was written for it */
     int64_t stream_assigned; /* consumers of stream edges sent its way */
     char *agent_id, *host;
-    int fresh; /* registered as a new agent process: leases of the one before to end */
+    int fresh;     /* registered as a new agent process: leases of the one before to end */
     char cred[65]; /* SHA-256 (hex) of its credential, "" if it has none */
     char **groups;
     size_t ngroups;

@@ -1,6 +1,8 @@
 /* store_misc.c - the SQL of pipelines, gather joins, hosts and events. */
 #include "store/store_int.h"
 
+#include <string.h>
+
 int64_t sl_store_pipeline_insert(sl_store *s, const char *name, const char *file, const char *yaml,
                                  const char *vars_json, double now, sl_err *err)
 {
@@ -185,12 +187,12 @@ int sl_store_host_get_state(sl_store *s, const char *name, char *out, size_t n, 
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : sl_store_fail(s, err, "host state");
 }
 
-int sl_store_host_cred(sl_store *s, const char *name, char cred[65], double *last_seen,
-                       sl_err *err)
+int sl_store_host_cred(sl_store *s, const char *name, char cred[65], double *last_seen, sl_err *err)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT coalesce(cred,''), last_seen, state FROM hosts WHERE name=?",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT coalesce(cred,''), last_seen, state FROM hosts WHERE name=?", -1,
+                           &st, NULL) != SQLITE_OK)
         return sl_store_fail(s, err, "prepare host credential");
     bind_text(st, 1, name);
     int rc = sqlite3_step(st), found = 0;
@@ -209,7 +211,8 @@ int sl_store_host_cred(sl_store *s, const char *name, char cred[65], double *las
 int sl_store_host_set_cred(sl_store *s, const char *name, const char *cred, sl_err *err)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "UPDATE hosts SET cred=? WHERE name=?", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "UPDATE hosts SET cred=? WHERE name=?", -1, &st, NULL) !=
+        SQLITE_OK)
         return sl_store_fail(s, err, "prepare host credential update");
     bind_text(st, 1, cred);
     bind_text(st, 2, name);

@@ -6,7 +6,7 @@
 # 4th with every byte verified; stream: true pushes an output to its
 # consumer's host; an agent killed while holding needed data gets that data
 # re-made elsewhere (lineage) and the pipeline completes; a data-plane
-# request without the cluster token is refused.
+# request without a valid capability is refused.
 # Without permission for namespaces the test says so and skips.
 . "$(dirname "$0")/../lib.sh"
 
@@ -148,7 +148,7 @@ agent h2 producers
 wait_for 15 grep -q "orphaned pipeline" "$TMP/agent-h2.log"
 check "a host back from being lost wipes its orphaned objects" test ! -e "$SHM/h2/p$id"
 
-# 4. the data plane refuses requests without the cluster token
+# 4. the data plane refuses requests without a valid capability
 addr=$(sql "SELECT addr FROM hosts WHERE name='h1'")
-ip netns exec "$CTL_NS" "$SLUICE_ROOT/build/bin/sluice-dp" stat "$addr" mem/x --token wrong >"$TMP/tok.out" 2>&1
-check "a request with a wrong token is refused" grep -qi "token" "$TMP/tok.out"
+ip netns exec "$CTL_NS" "$SLUICE_ROOT/build/bin/sluice-dp" stat "$addr" mem/x --cap wrong >"$TMP/tok.out" 2>&1
+check "a request with an invalid capability is refused" grep -qi "refused: malformed capability" "$TMP/tok.out"

@@ -16,7 +16,7 @@
 #include "sluice.pb-c.h"
 
 static int lease(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
-                  size_t len, sl_buf *resp, sl_err *err)
+                 size_t len, sl_buf *resp, sl_err *err)
 {
     (void)ctx;
     Sluice__V1__LeaseRequest *lr = sluice__v1__lease_request__unpack(NULL, len, req);
@@ -53,8 +53,8 @@ static int lease(void *ctx, const sl_rpc_caller *who __attribute__((unused)), co
     return 0;
 }
 
-static int heartbeat(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
-                  size_t len, sl_buf *resp, sl_err *err)
+static int heartbeat(void *ctx, const sl_rpc_caller *who __attribute__((unused)),
+                     const uint8_t *req, size_t len, sl_buf *resp, sl_err *err)
 {
     (void)ctx;
     Sluice__V1__HeartbeatRequest *hb = sluice__v1__heartbeat_request__unpack(NULL, len, req);
@@ -81,7 +81,8 @@ static int heartbeat(void *ctx, const sl_rpc_caller *who __attribute__((unused))
 static int one_cred(void *ctx, const char *cred, size_t len, sl_rpc_caller *who)
 {
     (void)ctx;
-    if (len != sizeof "interop-agent" - 1 || memcmp(cred, "interop-agent", len) != 0) return SL_EAUTH;
+    if (len != sizeof "interop-agent" - 1 || memcmp(cred, "interop-agent", len) != 0)
+        return SL_EAUTH;
     who->role = SL_ROLE_AGENT;
     snprintf(who->host, sizeof who->host, "node3");
     return 0;
@@ -104,7 +105,9 @@ int main(int argc, char **argv)
     };
     sl_err err;
     int port = 0;
-    sl_rpc_server *s = sl_rpc_server_start(&(sl_rpc_server_config){.addr = addr, .nthreads = 2, .auth = one_cred}, methods, 2, NULL, &port, &err);
+    sl_rpc_server *s =
+        sl_rpc_server_start(&(sl_rpc_server_config){.addr = addr, .nthreads = 2, .auth = one_cred},
+                            methods, 2, NULL, &port, &err);
     if (!s) sl_die(1, "%s", err.msg);
     printf("%d\n", port);
     fflush(stdout);

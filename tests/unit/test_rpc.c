@@ -72,7 +72,7 @@ static int h_fail(void *ctx, const sl_rpc_caller *who __attribute__((unused)), c
 /* Long-poll: blocks until released, the server stops, or the number of
  * milliseconds in the request has passed; then replies "woke". */
 static int h_block(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
-                  size_t len, sl_buf *resp, sl_err *err)
+                   size_t len, sl_buf *resp, sl_err *err)
 {
     (void)err;
     tctx *t = ctx;
@@ -93,7 +93,7 @@ static int h_block(void *ctx, const sl_rpc_caller *who __attribute__((unused)), 
 }
 
 static int h_lease(void *ctx, const sl_rpc_caller *who __attribute__((unused)), const uint8_t *req,
-                  size_t len, sl_buf *resp, sl_err *err)
+                   size_t len, sl_buf *resp, sl_err *err)
 {
     (void)ctx;
     Sluice__V1__LeaseRequest *lr = sluice__v1__lease_request__unpack(NULL, len, req);
@@ -128,8 +128,10 @@ static int h_lease(void *ctx, const sl_rpc_caller *who __attribute__((unused)), 
 }
 
 #define ANY (SL_ROLE_USER | SL_ROLE_AGENT)
-static const sl_rpc_method methods[] = {
-    {ECHO, h_echo, ANY}, {FAIL, h_fail, ANY}, {BLOCK, h_block, ANY}, {LEASE, h_lease, SL_ROLE_AGENT}};
+static const sl_rpc_method methods[] = {{ECHO, h_echo, ANY},
+                                        {FAIL, h_fail, ANY},
+                                        {BLOCK, h_block, ANY},
+                                        {LEASE, h_lease, SL_ROLE_AGENT}};
 
 /* "user-cred" is a user, "agent-cred" the agent of host h1, anything else
  * nobody. */
