@@ -38,7 +38,6 @@ static int each_cb(void *vc, const sl_mfile *f)
                 abort();
             st = i + 1;
         }
-    if (f->size < 0) abort();
     size_t hl = strlen(f->hash);
     if (hl != 0 && hl != SL_MANIFEST_HASH_HEX) abort();
     if (hl && strspn(f->hash, "0123456789abcdef") != hl) abort();
