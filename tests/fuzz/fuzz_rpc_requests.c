@@ -181,13 +181,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     default:
         break;
     }
-    /* a decoded message packs again to a size the decoder accepts */
+    /* a decoded message packs again to the size it announces. (Unpacking
+     * that need not succeed: protobuf-c keeps a string with a NUL inside,
+     * packs it cut at the NUL, and the cut may split a UTF-8 sequence.) */
     size_t n = protobuf_c_message_get_packed_size(m);
     uint8_t *buf = malloc(n ? n : 1);
     if (protobuf_c_message_pack(m, buf) != n) abort();
     ProtobufCMessage *m2 = protobuf_c_message_unpack(msgs[which], NULL, n, buf);
-    if (!m2) abort();
-    protobuf_c_message_free_unpacked(m2, NULL);
+    if (m2) protobuf_c_message_free_unpacked(m2, NULL);
     free(buf);
     protobuf_c_message_free_unpacked(m, NULL);
     return 0;
