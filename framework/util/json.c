@@ -261,7 +261,8 @@ void sl_json_set_str(sl_buf *out, const char *obj, const char *name, const char 
         } else {
             /* last member: remove the comma before it, if any */
             size_t j = mstart;
-            while (j > 0 && (obj[j - 1] == ' ' || obj[j - 1] == '\n' || obj[j - 1] == '\t'))
+            while (j > 0 && (obj[j - 1] == ' ' || obj[j - 1] == '\n' || obj[j - 1] == '\t' ||
+                             obj[j - 1] == '\r'))
                 j--;
             if (j > 0 && obj[j - 1] == ',') mstart = j - 1;
         }
