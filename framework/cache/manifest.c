@@ -22,17 +22,58 @@
 
 #define WINDOW ((size_t)64 << 20)
 
+/* A name becomes DIR/NAME on whichever host reads the manifest, so it must
+ * stay inside DIR: relative, no empty, "." or ".." segment, no control
+ * bytes. */
+static int name_ok(const char *s, size_t n)
+{
+    if (n == 0 || s[0] == '/') return 0;
+    for (size_t i = 0, st = 0; i <= n; i++) {
+        if (i < n && ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)) return 0;
+        if (i < n && s[i] != '/') continue;
+        size_t len = i - st;
+        if (len == 0 || (len == 1 && s[st] == '.') ||
+            (len == 2 && s[st] == '.' && s[st + 1] == '.'))
+            return 0;
+        st = i + 1;
+    }
+    return 1;
+}
+
+/* A decimal byte count of at most 18 digits, all inside the field ("-1"
+ * stands for a missing file in a corrupt-copy report). */
+static int size_ok(const char *s, size_t n, int64_t *v)
+{
+    size_t neg = n > 0 && s[0] == '-';
+    if (n - neg == 0 || n - neg > 18) return 0;
+    int64_t x = 0;
+    for (size_t i = neg; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        x = x * 10 + (s[i] - '0');
+    }
+    *v = neg ? -x : x;
+    return 1;
+}
+
 int sl_manifest_each(const char *text, sl_manifest_fn fn, void *ctx)
 {
     for (const char *p = text ? text : ""; *p;) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        const char *tab = memchr(p, '\t', len);
+        const char *tab = memchr(p, '\t', len), *end = p + len;
         if (tab) {
-            sl_mfile f = {p, (size_t)(tab - p), strtoll(tab + 1, NULL, 10), ""};
-            const char *tab2 = memchr(tab + 1, '\t', len - (size_t)(tab + 1 - p));
-            size_t hl = tab2 ? len - (size_t)(tab2 + 1 - p) : 0;
-            if (hl == SL_MANIFEST_HASH_HEX) memcpy(f.hash, tab2 + 1, hl), f.hash[hl] = 0;
+            sl_mfile f = {p, (size_t)(tab - p), 0, ""};
+            const char *tab2 = memchr(tab + 1, '\t', (size_t)(end - tab - 1));
+            const char *send = tab2 ? tab2 : end;
+            size_t hl = tab2 ? (size_t)(end - tab2 - 1) : 0;
+            if (!name_ok(f.name, f.namelen) || !size_ok(tab + 1, (size_t)(send - tab - 1), &f.size))
+                return SL_EINVAL;
+            if (hl) {
+                if (hl != SL_MANIFEST_HASH_HEX || strspn(tab2 + 1, "0123456789abcdef") < hl)
+                    return SL_EINVAL;
+                memcpy(f.hash, tab2 + 1, hl);
+                f.hash[hl] = 0;
+            }
             int rc = fn(ctx, &f);
             if (rc) return rc;
         }
@@ -210,6 +251,10 @@ int sl_manifest_verify(const char *dir, const char *manifest, char **bad_file, s
 {
     verify_ctx c = {dir, 0, NULL, err};
     int rc = sl_manifest_each(manifest, verify_one, &c);
+    if (rc == SL_EINVAL)
+        sl_errf(err, SL_EIO,
+                "the manifest has a malformed line (a name outside the object, or a "
+                "bad size or hash)");
     if (bad_file)
         *bad_file = c.bad;
     else

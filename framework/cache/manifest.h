@@ -30,7 +30,11 @@ typedef struct sl_mfile {
 } sl_mfile;
 
 /* Calls fn for every line; stops at the first non-zero return and returns
- * it. Lines without a tab are skipped. */
+ * it. Lines without a tab are skipped. A manifest comes from another host,
+ * so a line is never handed out unless its name is a relative path that
+ * stays inside the object (no "..", ".", empty segment, leading '/' or
+ * control byte), its size a decimal number and its hash empty or 32
+ * lowercase hex digits: the walk stops at such a line with SL_EINVAL. */
 typedef int (*sl_manifest_fn)(void *ctx, const sl_mfile *f);
 int sl_manifest_each(const char *text, sl_manifest_fn fn, void *ctx);
 

@@ -723,13 +723,6 @@ static int to_json(sl_pctx *c, const sl_ynode *n, sl_buf *b)
     return 0;
 }
 
-static int count_key(void *ctx, const char *key)
-{
-    (void)key;
-    (*(size_t *)ctx)++;
-    return 0;
-}
-
 static int parse_messages(sl_pctx *c, const sl_ynode *n)
 {
     sl_pipeline *p = c->p;
@@ -768,8 +761,9 @@ static int parse_messages(sl_pctx *c, const sl_ynode *n)
             return sl_pipeline_errf(c, e->loc, "message #%zu has no 'key'", i + 1);
         if (str_of(c, v, "message key", &m->key) < 0) return SL_EINVAL;
         sl_err te = {0};
-        size_t cnt = 0;
-        if (sl_template_expand(m->key, NULL, count_key, &cnt, &te) < 0)
+        /* Not by making every key: a file of many million-key messages
+         * would take minutes to parse. */
+        if (sl_template_check_keys(m->key, NULL, &te) < 0)
             return sl_pipeline_errf(c, v->loc, "bad key in message #%zu: %s", i + 1, te.msg);
         if ((v = opt(e, "batch"))) { /* keys per batch: the next waits for the last */
             long long bv;

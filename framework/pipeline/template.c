@@ -303,33 +303,39 @@ static int segment(const char *key, int seg, const char **s, size_t *n)
 /* Expands keys [start, start + limit) of the template's ordered key space
  * (limit < 0: to the end). The odometer starts at `start` by writing the
  * ordinal in the mixed radix of the range counts, last range fastest. */
+/* Replaces the input-dependent parts ({key}, {N}) by the text they stand
+ * for in `in`, so that only ranges vary from key to key. */
+static int bind_input(tmpl *t, const char *tmpl_s, const char *in, sl_err *err)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        part *p = &t->parts[i];
+        if (p->kind != P_KEY && p->kind != P_SEG) continue;
+        if (!in)
+            return sl_errf(err, SL_EINVAL,
+                           "template '%s' uses the input key, but there is no input key here",
+                           tmpl_s);
+        if (p->kind == P_KEY) {
+            p->lit = in;
+            p->litlen = strlen(in);
+        } else if (segment(in, p->seg, &p->lit, &p->litlen) < 0) {
+            return sl_errf(err, SL_EINVAL, "template '%s': key '%s' has no segment {%d}", tmpl_s,
+                           in, p->seg);
+        }
+        p->kind = P_LIT;
+    }
+    return 0;
+}
+
+/* Expands keys [start, start + limit) of the template's ordered key space
+ * (limit < 0: to the end). The odometer starts at `start` by writing the
+ * ordinal in the mixed radix of the range counts, last range fastest. */
 static int expand_at(const char *tmpl_s, const char *in, int64_t start, int64_t limit,
                      sl_template_fn fn, void *ctx, sl_err *err)
 {
     tmpl t;
     int rc = compile(&t, tmpl_s, err);
     if (rc < 0) goto out;
-    /* Resolve the input-dependent parts once; only ranges vary per key. */
-    for (size_t i = 0; i < t.n; i++) {
-        part *p = &t.parts[i];
-        if (p->kind == P_KEY || p->kind == P_SEG) {
-            if (!in) {
-                rc = sl_errf(err, SL_EINVAL,
-                             "template '%s' uses the input key, but there is no input key here",
-                             tmpl_s);
-                goto out;
-            }
-            if (p->kind == P_KEY) {
-                p->lit = in;
-                p->litlen = strlen(in);
-            } else if (segment(in, p->seg, &p->lit, &p->litlen) < 0) {
-                rc = sl_errf(err, SL_EINVAL, "template '%s': key '%s' has no segment {%d}", tmpl_s,
-                             in, p->seg);
-                goto out;
-            }
-            p->kind = P_LIT;
-        }
-    }
+    if ((rc = bind_input(&t, tmpl_s, in, err)) < 0) goto out;
     int64_t *val = sl_xcalloc(t.n, sizeof *val); /* per-range index */
     if (start < 0) start = 0;
     int64_t end = limit < 0 || limit > t.total - start ? t.total : start + limit;
@@ -388,4 +394,52 @@ int64_t sl_template_count(const char *tmpl_s, sl_err *err)
     int rc = compile(&t, tmpl_s, err);
     free(t.parts);
     return rc < 0 ? rc : t.total;
+}
+
+static int first_key(void *ctx, const char *key)
+{
+    (void)ctx;
+    (void)key;
+    return 1; /* stop: the first key was made and is valid */
+}
+
+int sl_template_check_keys(const char *tmpl_s, const char *in, sl_err *err)
+{
+    /* The keys differ only in the digits of their ranges: a range's text is
+     * never empty and always holds a digit, so it cannot make an empty, "."
+     * or ".." segment, and digits are valid key bytes. So every key is
+     * valid if the first one is and the longest one is short enough. Ranges
+     * vary independently and a value's text grows with the value, so the
+     * longest key takes each range at whichever end renders longer. */
+    int rc = expand_at(tmpl_s, in, 0, 1, first_key, NULL, err);
+    if (rc < 0) return rc;
+    tmpl t;
+    if ((rc = compile(&t, tmpl_s, err)) < 0 || (rc = bind_input(&t, tmpl_s, in, err)) < 0) {
+        free(t.parts);
+        return rc;
+    }
+    size_t max = 0;
+    sl_buf b = SL_BUF_INIT;
+    for (size_t i = 0; i < t.n; i++) {
+        const part *p = &t.parts[i];
+        if (p->kind == P_LIT) {
+            max += p->litlen;
+            continue;
+        }
+        int64_t last =
+            p->a <= p->b ? p->a + (p->count - 1) * p->step : p->a - (p->count - 1) * p->step;
+        sl_buf_reset(&b);
+        render_range(&b, p, p->a);
+        size_t l0 = b.len;
+        sl_buf_reset(&b);
+        render_range(&b, p, last);
+        max += b.len > l0 ? b.len : l0;
+    }
+    sl_buf_free(&b);
+    free(t.parts);
+    if (max > SL_KEY_MAX)
+        return sl_errf(err, SL_EINVAL,
+                       "template '%s' makes keys of up to %zu bytes (the limit is %d)", tmpl_s, max,
+                       SL_KEY_MAX);
+    return 0;
 }

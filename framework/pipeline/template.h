@@ -48,5 +48,9 @@ int sl_template_expand_at(const char *tmpl, const char *in, int64_t start, int64
                           sl_template_fn fn, void *ctx, sl_err *err);
 /* Number of keys the template makes (no input needed), or negative. */
 int64_t sl_template_count(const char *tmpl, sl_err *err);
+/* 0 if every key the template makes for input `in` is valid, checked
+ * without making them all (time independent of the number of keys), else
+ * the error sl_template_expand would stop with. */
+int sl_template_check_keys(const char *tmpl, const char *in, sl_err *err);
 
 #endif

@@ -43,13 +43,6 @@ static int make_key(void *ctx, const char *key)
     return 0;
 }
 
-static int no_key(void *ctx, const char *key)
-{
-    (void)ctx;
-    (void)key;
-    return 0;
-}
-
 static sl_expansion *exp_add(sl_pipe *p, int64_t id, int stage, const char *tmpl,
                              const char *headers, int64_t total, int64_t next, int64_t batch)
 {
@@ -120,9 +113,10 @@ int sl_sched_expand_message(sl_sched *s, sl_pipe *p, int to, const char *tmpl, c
         *created += c.created;
         return rc < 0 ? rc : 0;
     }
-    /* Every key is checked now (cheap: no rows), so a bad key fails the
-     * message here, not at some later chunk. */
-    int rc = sl_template_expand(tmpl, NULL, no_key, NULL, err);
+    /* Every key is checked now (without making them: the controller holds
+     * its lock), so a bad key fails the message here, not at some later
+     * chunk. */
+    int rc = sl_template_check_keys(tmpl, NULL, err);
     if (rc < 0) return rc;
     int64_t id =
         sl_store_expansion_insert(s->store, p->id, to, tmpl, headers, total, batch, now, err);

@@ -240,7 +240,11 @@ int sl_json_get_str(const char *obj, const char *name, sl_buf *out)
 void sl_json_set_str(sl_buf *out, const char *obj, const char *name, const char *value_s)
 {
     sl_buf_reset(out);
-    if (!obj || !*obj) obj = "{}";
+    scan d0 = {obj ? obj : "", 0, 0};
+    ws(&d0);
+    /* Not an object at all (empty, blank, another value): start from {}.
+     * Reading on as if there were a '{' would run past the end. */
+    if (d0.s[d0.i] != '{') obj = "{}";
     scan c = {obj, 0, 0};
     size_t mstart = 0;
     if (find_field(&c, name, &mstart)) {
@@ -257,7 +261,8 @@ void sl_json_set_str(sl_buf *out, const char *obj, const char *name, const char 
         } else {
             /* last member: remove the comma before it, if any */
             size_t j = mstart;
-            while (j > 0 && (obj[j - 1] == ' ' || obj[j - 1] == '\n' || obj[j - 1] == '\t'))
+            while (j > 0 && (obj[j - 1] == ' ' || obj[j - 1] == '\n' || obj[j - 1] == '\t' ||
+                             obj[j - 1] == '\r'))
                 j--;
             if (j > 0 && obj[j - 1] == ',') mstart = j - 1;
         }

@@ -19,7 +19,8 @@ int sl_json_check_object(const char *text, sl_err *err);
  * Returns 1 if found and a string, 0 if absent or not a string. */
 int sl_json_get_str(const char *obj, const char *name, sl_buf *out);
 /* Writes obj with top-level field name set to the string value (replacing an
- * existing field of that name). obj may be NULL or empty ("{}" assumed). */
+ * existing field of that name). obj may be NULL, empty or blank ("{}" is
+ * assumed, as for any text that does not start with '{'). */
 void sl_json_set_str(sl_buf *out, const char *obj, const char *name, const char *value);
 
 /* Calls fn(ctx, name, value) for each top-level member whose value is a

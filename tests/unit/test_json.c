@@ -38,6 +38,15 @@ static void test_get_set(void **state)
     assert_int_equal(sl_json_get_str(o.data, "from_host", &b), 1);
     assert_string_equal(b.data, "h2");
     assert_null(strstr(o.data, "old"));
+    /* replacing the last member after a \r left a trailing comma (found by
+     * fuzz_headers_json) */
+    sl_json_set_str(&o, "{\"a\":1 ,\r\"from_host\":\"old\"}", "from_host", "h4");
+    assert_int_equal(sl_json_check_object(o.data, NULL), 0);
+    /* not an object: read past the end (found by fuzz_headers_json) */
+    sl_json_set_str(&o, " ", "from_host", "h3");
+    assert_string_equal(o.data, "{\"from_host\":\"h3\"}");
+    sl_json_set_str(&o, "[1]", "from_host", "h3");
+    assert_string_equal(o.data, "{\"from_host\":\"h3\"}");
     sl_buf_free(&b);
     sl_buf_free(&o);
 }

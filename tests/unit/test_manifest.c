@@ -96,6 +96,30 @@ static void test_text_form(void **state)
     int n = 0;
     sl_manifest_each(old, count_cb, &n);
     assert_int_equal(n, 2);
+    /* a manifest from another host never names a file outside the object
+     * nor reads a field from the next line (found by fuzz_manifest) */
+    static const char *const bad[] = {
+        "../../etc/passwd\t1\n",
+        "a/../../x\t1\n",
+        "/abs\t1\n",
+        "a//b\t1\n",
+        "./a\t1\n",
+        "a\t\n5\n",
+        "a\t12x\n",
+        "a\t5\tshort\n",
+        "a\t5\t0123456789ABCDEF0123456789abcdef\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        n = 0;
+        assert_int_equal(sl_manifest_each(bad[i], count_cb, &n), SL_EINVAL);
+        assert_int_equal(n, 0);
+    }
+    sl_err ve = {0};
+    assert_int_equal(sl_manifest_verify("/nonexistent", "../x\t1\n", NULL, &ve), SL_EIO);
+    assert_non_null(strstr(ve.msg, "malformed"));
+    n = 0;
+    assert_int_equal(sl_manifest_each("ok\t1\n..\t1\n", count_cb, &n), SL_EINVAL);
+    assert_int_equal(n, 1);
     sl_buf b = SL_BUF_INIT;
     sl_manifest_add(&b, "x", 1, 7, "0123456789abcdef0123456789abcdef");
     sl_manifest_add(&b, "y", 1, 0, NULL);

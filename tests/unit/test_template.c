@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -306,6 +307,42 @@ static void test_expand_at(void **state)
     sl_buf_free(&c.all);
 }
 
+static int no_key(void *ctx, const char *key)
+{
+    (void)ctx;
+    (void)key;
+    return 0;
+}
+
+/* sl_template_check_keys agrees with making every key, including keys
+ * that only grow past the limit at the far end of a range (a pipeline of
+ * many million-key messages took minutes to parse; found by
+ * fuzz_pipeline_yaml). */
+static void test_check_keys(void **state)
+{
+    (void)state;
+    char pad[600];
+    memset(pad, 'x', sizeof pad);
+    char t[700];
+    static const char *const tails[] = {"{1..10}",        "{10..1}",          "{8..12..2:%d_%e}",
+                                        "{9..1..4:%03e}", "{1..2}/{99..100}", "{100..99}/{1..2}",
+                                        "{0001..9}",      "{{x}}{1..2}"};
+    for (size_t lit = 500; lit <= 512; lit++)
+        for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+            snprintf(t, sizeof t, "%.*s%s", (int)lit, pad, tails[i]);
+            sl_err e1 = {0}, e2 = {0};
+            int full = sl_template_expand(t, NULL, no_key, NULL, &e1);
+            int quick = sl_template_check_keys(t, NULL, &e2);
+            if ((full < 0) != (quick < 0))
+                fail_msg("'%s': expansion %d, check %d (%s)", tails[i], full, quick, e2.msg);
+        }
+    sl_err e = {0};
+    assert_int_equal(sl_template_check_keys("obs/../{1..3}", NULL, &e), SL_EINVAL);
+    assert_int_equal(sl_template_check_keys("{1}/{1..3}", NULL, &e), SL_EINVAL); /* no input */
+    assert_int_equal(sl_template_check_keys("{1}/{1..3}", "a/b", NULL), 0);
+    assert_int_equal(sl_template_check_keys("k{0..999999}/{0..0}", NULL, NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,7 +350,7 @@ int main(void)
         cmocka_unit_test(test_ranges),         cmocka_unit_test(test_range_formats),
         cmocka_unit_test(test_braces),         cmocka_unit_test(test_bad_templates),
         cmocka_unit_test(test_callback_stops), cmocka_unit_test(test_max_expansion),
-        cmocka_unit_test(test_expand_at),
+        cmocka_unit_test(test_expand_at),      cmocka_unit_test(test_check_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
