@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the decoders get an exact-size copy so ASan sees any overread */
     uint8_t *b = malloc(n ? n : 1);
     if (n) memcpy(b, p, n);
-    switch (which % 8) {
+    switch (which % 10) {
     case 0: { /* frame header */
         if (n < DP_HDR) break;
         uint8_t t;
@@ -60,10 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 1: { /* HELLO */
         uint16_t ver;
-        char tok[SL_DP_MAX_TOKEN + 1];
+        char tok[SL_DP_MAX_CAP + 1];
         size_t tl;
         if (dp_dec_hello(b, n, &ver, tok, &tl) == 0) {
-            if (tl > SL_DP_MAX_TOKEN) abort();
+            if (tl > SL_DP_MAX_CAP) abort();
             if (strlen(tok) == tl && ver == SL_DP_PROTO_VERSION) {
                 size_t m = dp_enc_hello(out, sizeof out, tok);
                 if (m != n || memcmp(out, b, n)) abort();
@@ -105,6 +105,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t m = dp_enc_get(out, sizeof out, &rg, name);
             if (m != n || memcmp(out, b, n)) abort();
         }
+        break;
+    }
+    case 8: { /* a capability from the wire: refused or parsed, never a crash */
+        static const uint8_t key[32] = {7};
+        dp_cap c;
+        char why[256];
+        char *s = malloc(n + 1);
+        memcpy(s, b, n);
+        s[n] = 0;
+        if (dp_cap_verify(key, s, n, 0, &c, why, sizeof why) == 0) abort(); /* no forged MAC */
+        free(s);
+        break;
+    }
+    case 9: { /* fields -> capability -> verify: round trip, and one flipped byte fails */
+        static const char key_hex[] =
+            "0707070707070707070707070707070707070707070707070707070707070707";
+        uint8_t key[32];
+        if (dp_key_parse(key_hex, key) < 0) abort();
+        const uint8_t *nl = memchr(b, '\n', n);
+        size_t rl = nl ? (size_t)(nl - b) : n;
+        char *reader = strndup((const char *)b, rl);
+        char *path = nl ? strndup((const char *)nl + 1, n - rl - 1) : strdup("p1/a/k");
+        static char cap[SL_DP_MAX_CAP + 1];
+        sl_err e;
+        int len = sl_dp_cap_make(key_hex, n & 1 ? SL_DP_CAP_READ : SL_DP_CAP_PUSH, path, reader,
+                                 1000, cap, sizeof cap, &e);
+        if (len > 0) {
+            dp_cap c;
+            char why[256];
+            if (dp_cap_verify(key, cap, (size_t)len, 999, &c, why, sizeof why) != 0) abort();
+            if (strcmp(c.path, path) || strcmp(c.reader, reader) || c.expires_ms != 1000) abort();
+            if (dp_cap_verify(key, cap, (size_t)len, 1001, &c, why, sizeof why) == 0) abort();
+            cap[n % (size_t)len] ^= 1;
+            if (dp_cap_verify(key, cap, (size_t)len, 999, &c, why, sizeof why) == 0) abort();
+        }
+        free(reader);
+        free(path);
         break;
     }
     default: { /* object names */
