@@ -41,6 +41,15 @@ static void usage(FILE *f)
  * The daemons parse their own options. Returns the new argc. */
 static int take_client_options(int argc, char **argv)
 {
+    /* the command: the first word that is not one of these options */
+    int cmd = 1;
+    while (cmd + 1 < argc && (!strcmp(argv[cmd], "--token-file") || !strcmp(argv[cmd], "--tls-ca")))
+        cmd += 2;
+    if (cmd > 1) { /* sluice --tls-ca F status: move the command first */
+        char *c = argv[cmd];
+        memmove(argv + 2, argv + 1, (size_t)(cmd - 1) * sizeof *argv);
+        argv[1] = c;
+    }
     if (!strcmp(argv[1], "controller") || !strcmp(argv[1], "agent")) return argc;
     static const struct {
         const char *opt, *env;
@@ -79,6 +88,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    argc = take_client_options(argc, argv);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
@@ -87,7 +101,6 @@ int main(int argc, char **argv)
         printf("sluice 0.1.0\n");
         return 0;
     }
-    argc = take_client_options(argc, argv);
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "sluice: '%s' is not a sluice command. See 'sluice --help'.\n", argv[1]);

@@ -38,7 +38,8 @@ typedef struct sl_rpc_caller {
 /* Fills resp with the serialized reply and returns 0, or returns a negative
  * SL_E* code with err filled: the client then gets that code and message
  * (SL_EINVAL -> INVALID_ARGUMENT, SL_ENOTFOUND -> NOT_FOUND, SL_EPERM ->
- * PERMISSION_DENIED, SL_EAUTH -> UNAUTHENTICATED, others INTERNAL). */
+ * PERMISSION_DENIED, SL_EAUTH -> UNAUTHENTICATED, SL_EEXIST -> ALREADY_EXISTS,
+ * others INTERNAL). */
 typedef int (*sl_rpc_handler)(void *ctx, const sl_rpc_caller *who, const uint8_t *req, size_t len,
                               sl_buf *resp, sl_err *err);
 

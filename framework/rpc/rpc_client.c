@@ -202,6 +202,8 @@ static int map_status(sl_rpc_client *c, const char *method, grpc_status_code st,
         return sl_errf(err, code ? code : SL_EINVAL, "%s", details);
     case GRPC_STATUS_NOT_FOUND:
         return sl_errf(err, code ? code : SL_ENOTFOUND, "%s", details);
+    case GRPC_STATUS_ALREADY_EXISTS:
+        return sl_errf(err, SL_EEXIST, "%s", details);
     case GRPC_STATUS_UNAUTHENTICATED:
         return sl_errf(err, SL_EAUTH, "%s at %s refused %s: %s", c->peer, c->target, method,
                        details);

@@ -63,6 +63,8 @@ static int status_of(int rc)
         return GRPC_STATUS_PERMISSION_DENIED;
     case SL_EAUTH:
         return GRPC_STATUS_UNAUTHENTICATED;
+    case SL_EEXIST:
+        return GRPC_STATUS_ALREADY_EXISTS;
     default:
         return GRPC_STATUS_INTERNAL;
     }

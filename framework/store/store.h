@@ -18,7 +18,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define SL_STORE_SCHEMA_VERSION 3
+#define SL_STORE_SCHEMA_VERSION 4
 
 typedef enum sl_task_state {
     SL_TASK_QUEUED = 0,
