@@ -43,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned __int128 exact = (unsigned __int128)sh.nsamp * sh.nfine * sh.ntile * 2;
     size_t bytes = vcs_second_bytes(&sh);
     if ((unsigned __int128)bytes != exact) abort(); /* size_t overflow */
+    if (bytes > VCS_MAX_SECOND_BYTES) abort();      /* an accepted shape is a sane size */
     for (int a = 0; a < sh.ntile; a++)
         for (int p = 0; p < 2; p++) {
             int off = vcs_input_offset(&sh, a, p);
