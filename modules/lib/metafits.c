@@ -5,6 +5,8 @@
  * X/Y pairs per tile: the VCS byte order indexes tiles as TILEDATA row / 2. */
 #include "metafits.h"
 
+#include "fits_check.h"
+
 #include <fitsio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,11 @@ int metafits_read(const char *path, metafits *m, char *err)
     memset(m, 0, sizeof(*m));
     fitsfile *f = NULL;
     int status = 0;
+    char cerr[METAFITS_ERR_LEN - 32];
+    if (fits_header_check(path, cerr, sizeof cerr)) {
+        snprintf(err, METAFITS_ERR_LEN, "metafits %s", cerr);
+        return -1;
+    }
     if (fits_open_file(&f, path, READONLY, &status))
         return fits_fail(err, path, "cannot open", status);
     double gps = 0;

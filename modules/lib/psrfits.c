@@ -10,6 +10,7 @@
  * Data values are DATA * DAT_SCL + DAT_OFFS (ZERO_OFF is written as 0; a
  * foreign file's non-zero ZERO_OFF is folded into the offsets by the reader). */
 #include "psrfits.h"
+#include "fits_check.h"
 
 #include <fitsio.h>
 #include <math.h>
@@ -607,6 +608,10 @@ int psrfits_open(psrfits **out, const char *path, psrfits_hdr *h, char *err)
                 "%s: truncated or not a FITS file (%lld bytes is not a whole number of 2880-byte "
                 "FITS blocks); re-create or re-copy it",
                 path, (long long)sb.st_size);
+        free(f);
+        return -1;
+    }
+    if (fits_header_check(path, err, PSRFITS_ERR_LEN)) {
         free(f);
         return -1;
     }

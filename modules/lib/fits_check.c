@@ -1,0 +1,131 @@
+/* fits_check.c - FITS header text checked before cfitsio sees it (see
+ * fits_check.h).
+ *
+ * Walks HDU by HDU: header blocks up to the END card, every card printable
+ * ASCII with a legal keyword name and, for a value card, a string value
+ * closed within the card; the data size from BITPIX, NAXISn, PCOUNT and
+ * GCOUNT skips to the next HDU. A file that ends early is not an error here:
+ * the readers' own size checks say what is missing. */
+#include "fits_check.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FITS_BLOCK 2880
+#define FITS_CARD 80
+/* More HDUs than any file sluice reads: stop walking, cfitsio copes. */
+#define FITS_MAX_HDUS 64
+
+/* Integer value of a card like "NAXIS1  =  123", or -1 when not an integer. */
+static long long card_int(const char *card)
+{
+    char v[FITS_CARD - 9];
+    memcpy(v, card + 10, sizeof v - 1);
+    v[sizeof v - 1] = 0;
+    char *slash = strchr(v, '/');
+    if (slash) *slash = 0;
+    char *p = v, *end;
+    while (*p == ' ')
+        p++;
+    long long x = strtoll(p, &end, 10);
+    if (end == p) return -1;
+    while (*end == ' ')
+        end++;
+    return *end ? -1 : x;
+}
+
+/* NULL, or why the card is not valid FITS header text. */
+static const char *card_problem(const char *card)
+{
+    for (int i = 0; i < FITS_CARD; i++)
+        if (card[i] < 0x20 || card[i] > 0x7e) return "a byte that is not printable ASCII";
+    for (int i = 0; i < 8; i++) {
+        char c = card[i];
+        if (!(isupper((unsigned char)c) || isdigit((unsigned char)c) || c == '-' || c == '_' ||
+              c == ' '))
+            return "a keyword name with characters other than A-Z, 0-9, '-' and '_'";
+    }
+    if (memcmp(card + 8, "= ", 2) != 0) return NULL; /* commentary card */
+    int i = 10;
+    while (i < FITS_CARD && card[i] == ' ')
+        i++;
+    if (i == FITS_CARD || card[i] != '\'') return NULL;
+    for (i++; i < FITS_CARD; i++) {
+        if (card[i] != '\'') continue;
+        if (i + 1 < FITS_CARD && card[i + 1] == '\'') { /* '' is an escaped quote */
+            i++;
+            continue;
+        }
+        return NULL;
+    }
+    return "a string value without its closing quote";
+}
+
+int fits_header_check(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open", path);
+        return -1;
+    }
+    char block[FITS_BLOCK];
+    int rc = 0;
+    /* A compressed file would be inflated by cfitsio unchecked: refuse it. */
+    if (fread(block, 1, 10, f) != 10 || memcmp(block, "SIMPLE  = ", 10) != 0) {
+        snprintf(err, errlen,
+                 "%s: not a FITS file (it does not start with SIMPLE; compressed "
+                 "FITS is not supported)",
+                 path);
+        fclose(f);
+        return -1;
+    }
+    rewind(f);
+    for (int hdu = 1; hdu <= FITS_MAX_HDUS && rc == 0; hdu++) {
+        long long bitpix = 0, naxis = 0, pcount = 0, gcount = 1, npix = 1;
+        int end = 0;
+        for (long long b = 0; !end; b++) {
+            if (fread(block, 1, FITS_BLOCK, f) != FITS_BLOCK) goto done; /* file ends */
+            for (int c = 0; c < FITS_BLOCK / FITS_CARD && !end; c++) {
+                const char *card = block + c * FITS_CARD;
+                const char *why = card_problem(card);
+                if (why) {
+                    snprintf(err, errlen,
+                             "%s: not a valid FITS file: HDU %d header card %lld has %s", path, hdu,
+                             b * (FITS_BLOCK / FITS_CARD) + c + 1, why);
+                    rc = -1;
+                    goto done;
+                }
+                if (!memcmp(card, "END     ", 8)) {
+                    end = 1;
+                } else if (!memcmp(card, "BITPIX  = ", 10)) {
+                    bitpix = card_int(card);
+                } else if (!memcmp(card, "NAXIS   = ", 10)) {
+                    naxis = card_int(card);
+                } else if (!memcmp(card, "PCOUNT  = ", 10)) {
+                    pcount = card_int(card);
+                } else if (!memcmp(card, "GCOUNT  = ", 10)) {
+                    gcount = card_int(card);
+                } else if (!memcmp(card, "NAXIS", 5) && isdigit((unsigned char)card[5])) {
+                    long long n = card_int(card);
+                    if (n < 0 || (n > 0 && npix > INT64_MAX / n)) goto done; /* cfitsio says */
+                    npix *= n;
+                }
+            }
+        }
+        if (naxis == 0) npix = 0;
+        long long bytes = bitpix < 0 ? -bitpix / 8 : bitpix / 8;
+        if (bytes * 8 != (bitpix < 0 ? -bitpix : bitpix) || bytes > 8 || pcount < 0 || gcount < 0 ||
+            npix > INT64_MAX / 8 - pcount ||
+            (gcount > 0 && npix + pcount > INT64_MAX / 16 / gcount))
+            goto done; /* cfitsio refuses these itself */
+        long long data = bytes * gcount * (pcount + npix);
+        long long blocks = (data + FITS_BLOCK - 1) / FITS_BLOCK;
+        if (fseeko(f, (off_t)(blocks * FITS_BLOCK), SEEK_CUR) != 0) goto done;
+    }
+done:
+    fclose(f);
+    return rc;
+}

@@ -1,0 +1,119 @@
+/* test_fits_check.c - the FITS header check that runs before cfitsio
+ * (modules/lib/fits_check.c): a plain valid header passes; the header text
+ * that made cfitsio 4.2 overflow its buffers (found by fuzz_metafits and
+ * fuzz_psrfits: non-ASCII bytes, a bad keyword name, an unterminated string)
+ * and non-FITS input are refused with a reason, also through metafits_read
+ * and psrfits_open. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fits_check.h"
+#include "metafits.h"
+#include "psrfits.h"
+
+/* Writes a primary header of the given cards (then END) and a 2-row, 1-byte
+ * binary table; card `bad` (0-based, in the table header) is replaced. */
+static void write_fits(const char *path, const char *bad_card, int bad_at)
+{
+    const char *primary[] = {"SIMPLE  =                    T", "BITPIX  =                    8",
+                             "NAXIS   =                    0", "EXTEND  =                    T",
+                             "END"};
+    const char *table[] = {"XTENSION= 'BINTABLE'",           "BITPIX  =                    8",
+                           "NAXIS   =                    2", "NAXIS1  =                    1",
+                           "NAXIS2  =                    2", "PCOUNT  =                    0",
+                           "GCOUNT  =                    1", "TFIELDS =                    1",
+                           "TTYPE1  = 'X       '",           "TFORM1  = '1B      '",
+                           "EXTNAME = 'T       '",           "END"};
+    char block[2880];
+    FILE *f = fopen(path, "wb");
+    memset(block, ' ', sizeof block);
+    for (size_t i = 0; i < sizeof primary / sizeof primary[0]; i++)
+        memcpy(block + 80 * i, primary[i], strlen(primary[i]));
+    fwrite(block, 1, sizeof block, f);
+    memset(block, ' ', sizeof block);
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        const char *c = (int)i == bad_at ? bad_card : table[i];
+        memcpy(block + 80 * i, c, strlen(c));
+    }
+    fwrite(block, 1, sizeof block, f);
+    memset(block, 0, sizeof block);
+    block[0] = 1;
+    fwrite(block, 1, sizeof block, f);
+    fclose(f);
+}
+
+static void test_valid_passes(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_fits_check_XXXXXX";
+    close(mkstemp(path));
+    write_fits(path, NULL, -1);
+    char err[256] = "";
+    assert_int_equal(fits_header_check(path, err, sizeof err), 0);
+    unlink(path);
+}
+
+static void expect_refused(const char *card, int at, const char *why)
+{
+    char path[] = "/tmp/test_fits_check_XXXXXX";
+    close(mkstemp(path));
+    write_fits(path, card, at);
+    char err[PSRFITS_ERR_LEN] = "";
+    assert_int_equal(fits_header_check(path, err, sizeof err), -1);
+    assert_non_null(strstr(err, why));
+    assert_non_null(strstr(err, "HDU 2"));
+    /* the readers refuse it before cfitsio parses it */
+    metafits m;
+    char merr[METAFITS_ERR_LEN] = "";
+    assert_int_equal(metafits_read(path, &m, merr), -1);
+    assert_non_null(strstr(merr, why));
+    psrfits *pf = NULL;
+    assert_int_equal(psrfits_open(&pf, path, NULL, err), -1);
+    assert_non_null(strstr(err, why));
+    unlink(path);
+}
+
+static void test_bad_headers_refused(void **state)
+{
+    (void)state;
+    expect_refused("TTYPE1  = \xff\xff\xff\xff'", 8, "not printable ASCII");
+    expect_refused("TYP\xe8"
+                   "E1  = 'X       '",
+                   8, "not printable ASCII");
+    expect_refused("ttype1  = 'X       '", 8, "keyword name");
+    expect_refused("TTYPE1  = 'X   ", 8, "closing quote");
+    /* an escaped quote is not the closing one */
+    expect_refused("TTYPE1  = 'it''s", 8, "closing quote");
+}
+
+static void test_not_fits(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_fits_check_XXXXXX";
+    int fd = mkstemp(path);
+    assert_int_equal(write(fd,
+                           "\x1f\x8b\x08\x00"
+                           "gzip",
+                           8),
+                     8);
+    close(fd);
+    char err[256] = "";
+    assert_int_equal(fits_header_check(path, err, sizeof err), -1);
+    assert_non_null(strstr(err, "SIMPLE"));
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_valid_passes),
+                                       cmocka_unit_test(test_bad_headers_refused),
+                                       cmocka_unit_test(test_not_fits)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
