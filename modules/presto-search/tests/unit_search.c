@@ -401,14 +401,60 @@ static void test_png(void **state)
     canvas_free(&c);
 }
 
+/* A header whose foff is lost in fch1's rounding (found by fuzz_filterbank:
+ * foff -1e-154 MHz made every channel the same frequency, a zero channel
+ * width) or whose band is beyond 1 THz is refused; a normal one reads. */
+static void test_fil_channel_spacing(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/unit_search_fil_XXXXXX";
+    close(mkstemp(path));
+    uint8_t samples[16 * 4];
+    for (int i = 0; i < 64; i++)
+        samples[i] = (uint8_t)i;
+    const double foffs[] = {-1e-154, 1e-7, -1.28, 1.28};
+    const double fch1s[] = {169.6, 169.6, 2e6, 169.6};
+    const int ok[] = {0, 0, 0, 1};
+    for (int t = 0; t < 4; t++) {
+        fil_header h = {.source = "T",
+                        .fch1 = fch1s[t],
+                        .foff = foffs[t],
+                        .nchan = 4,
+                        .tsamp = 1e-3,
+                        .tstart = 58000,
+                        .nbits = 8};
+        fil_writer *w;
+        char err[FB_ERR_LEN] = "";
+        assert_int_equal(fil_create(&w, path, &h, err), 0);
+        assert_int_equal(fil_write_samples(w, samples, 16, err), 0);
+        assert_int_equal(fil_close(w, err), 0);
+        fb_data fb;
+        int rc = fil_read(&fb, path, 0, err);
+        if (ok[t]) {
+            assert_int_equal(rc, 0);
+            fb_free(&fb);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(err, "foff"));
+        }
+    }
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_delay_formula), cmocka_unit_test(test_ddplan),
-        cmocka_unit_test(test_dedispersion),  cmocka_unit_test(test_harmonic_sum),
-        cmocka_unit_test(test_sigma),         cmocka_unit_test(test_accel_templates),
-        cmocka_unit_test(test_fold_snr),      cmocka_unit_test(test_fold_noise_subint),
-        cmocka_unit_test(test_rfi_mask),      cmocka_unit_test(test_png),
+        cmocka_unit_test(test_delay_formula),
+        cmocka_unit_test(test_ddplan),
+        cmocka_unit_test(test_dedispersion),
+        cmocka_unit_test(test_harmonic_sum),
+        cmocka_unit_test(test_sigma),
+        cmocka_unit_test(test_accel_templates),
+        cmocka_unit_test(test_fold_snr),
+        cmocka_unit_test(test_fold_noise_subint),
+        cmocka_unit_test(test_rfi_mask),
+        cmocka_unit_test(test_png),
+        cmocka_unit_test(test_fil_channel_spacing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
