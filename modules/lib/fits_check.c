@@ -9,6 +9,7 @@
 #include "fits_check.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,22 @@ static long long card_int(const char *card)
     return *end ? -1 : x;
 }
 
+/* Whether the card's keyword is one cfitsio itself reads as a number
+ * (structure, scaling, and the same for tile-compressed images). */
+static int numeric_keyword(const char *card)
+{
+    static const char *const exact[] = {"SIMPLE  ", "BITPIX  ", "NAXIS   ", "PCOUNT  ", "GCOUNT  ",
+                                        "TFIELDS ", "THEAP   ", "EXTEND  ", "GROUPS  ", "BSCALE  ",
+                                        "BZERO   ", "BLANK   ", "ZSIMPLE ", "ZBITPIX ", "ZPCOUNT ",
+                                        "ZGCOUNT ", "ZBLANK  ", "ZEXTEND "};
+    static const char *const prefix[] = {"NAXIS", "TBCOL", "TSCAL", "TZERO", "TNULL", "ZNAXIS"};
+    for (size_t k = 0; k < sizeof exact / sizeof exact[0]; k++)
+        if (!memcmp(card, exact[k], 8)) return 1;
+    for (size_t k = 0; k < sizeof prefix / sizeof prefix[0]; k++)
+        if (!memcmp(card, prefix[k], strlen(prefix[k]))) return 1;
+    return 0;
+}
+
 /* NULL, or why the card is not valid FITS header text. */
 static const char *card_problem(const char *card)
 {
@@ -52,7 +69,16 @@ static const char *card_problem(const char *card)
     int i = 10;
     while (i < FITS_CARD && card[i] == ' ')
         i++;
-    if (i == FITS_CARD || card[i] != '\'') return NULL;
+    if (i == FITS_CARD) return NULL;
+    if (card[i] != '\'') {
+        int n = 0;
+        while (i + n < FITS_CARD && card[i + n] != '/')
+            n++;
+        while (n > 0 && card[i + n - 1] == ' ')
+            n--;
+        return n > FITS_MAX_NUMBER_LEN ? "a value too long to be a number" : NULL;
+    }
+    if (numeric_keyword(card)) return "a string value for a keyword that must be a number";
     for (i++; i < FITS_CARD; i++) {
         if (card[i] != '\'') continue;
         if (i + 1 < FITS_CARD && card[i + 1] == '\'') { /* '' is an escaped quote */
@@ -128,4 +154,57 @@ int fits_header_check(const char *path, char *err, size_t errlen)
 done:
     fclose(f);
     return rc;
+}
+
+/* The raw value text of key, trimmed, with FITS 'D' exponents as 'E':
+ * 0, KEY_NO_EXIST, or bad when it is a string, empty or too long. */
+static int key_text(fitsfile *fp, const char *key, char *out, int bad)
+{
+    char raw[FLEN_VALUE];
+    int st = 0;
+    fits_write_errmark();
+    if (fits_read_keyword(fp, key, raw, NULL, &st)) {
+        fits_clear_errmark();
+        return st == KEY_NO_EXIST ? KEY_NO_EXIST : bad;
+    }
+    const char *p = raw;
+    while (*p == ' ')
+        p++;
+    size_t n = strlen(p);
+    while (n > 0 && p[n - 1] == ' ')
+        n--;
+    if (n == 0 || n > FITS_MAX_NUMBER_LEN || p[0] == '\'') return bad;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (p[i] == 'D' || p[i] == 'd') ? 'E' : p[i];
+    out[n] = 0;
+    return 0;
+}
+
+int fits_key_double(fitsfile *fp, const char *key, double *v)
+{
+    char t[FLEN_VALUE], *end;
+    int rc = key_text(fp, key, t, BAD_DOUBLEKEY);
+    if (rc) return rc;
+    double x = strtod(t, &end);
+    if (end == t || *end) return BAD_DOUBLEKEY;
+    *v = x;
+    return 0;
+}
+
+int fits_key_llong(fitsfile *fp, const char *key, long long *v)
+{
+    char t[FLEN_VALUE], *end;
+    int rc = key_text(fp, key, t, BAD_INTKEY);
+    if (rc) return rc;
+    errno = 0;
+    long long x = strtoll(t, &end, 10);
+    if (end != t && !*end && !errno) {
+        *v = x;
+        return 0;
+    }
+    double d = strtod(t, &end); /* "8." or "8.0E0" */
+    if (end == t || *end || !(d >= -9.2e18 && d <= 9.2e18) || d != (double)(long long)d)
+        return BAD_INTKEY;
+    *v = (long long)d;
+    return 0;
 }

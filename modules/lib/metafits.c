@@ -8,6 +8,7 @@
 #include "fits_check.h"
 
 #include <fitsio.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ int metafits_read(const char *path, metafits *m, char *err)
     if (fits_open_file(&f, path, READONLY, &status))
         return fits_fail(err, path, "cannot open", status);
     double gps = 0;
-    if (fits_read_key(f, TDOUBLE, "GPSTIME", &gps, NULL, &status)) {
+    if ((status = fits_key_double(f, "GPSTIME", &gps))) {
         fits_close_file(f, &(int){0});
         return fits_fail(err, path, "no GPSTIME keyword", status);
     }
@@ -58,7 +59,7 @@ int metafits_read(const char *path, metafits *m, char *err)
     const char *dkeys[] = {"RA", "DEC", "AZIMUTH", "ALTITUDE"};
     double *dvals[] = {&m->ra_deg, &m->dec_deg, &m->az_deg, &m->alt_deg};
     for (int i = 0; i < 4; i++) {
-        if (fits_read_key(f, TDOUBLE, dkeys[i], dvals[i], NULL, &status)) {
+        if ((status = fits_key_double(f, dkeys[i], dvals[i]))) {
             char what[64];
             snprintf(what, sizeof(what), "no %s keyword", dkeys[i]);
             fits_close_file(f, &(int){0});
@@ -80,12 +81,13 @@ int metafits_read(const char *path, metafits *m, char *err)
     fits_free_memory(longstr, &st);
     st = 0;
     m->fine_khz = 10.0;
-    fits_read_key(f, TDOUBLE, "FINECHAN", &m->fine_khz, NULL, &st);
-    st = 0;
-    int nfine = 0, nsamp = 0;
-    if (fits_read_key(f, TINT, "VCSNFINE", &nfine, NULL, &st)) nfine = VCS_FULL_NFINE;
-    st = 0;
-    if (fits_read_key(f, TINT, "VCSNSAMP", &nsamp, NULL, &st)) nsamp = VCS_FULL_NSAMP;
+    fits_key_double(f, "FINECHAN", &m->fine_khz);
+    long long nfine = VCS_FULL_NFINE, nsamp = VCS_FULL_NSAMP;
+    fits_key_llong(f, "VCSNFINE", &nfine);
+    fits_key_llong(f, "VCSNSAMP", &nsamp);
+    /* out of int range: 0 makes vcs_shape_check refuse the shape */
+    if (nfine < 0 || nfine > INT_MAX) nfine = 0;
+    if (nsamp < 0 || nsamp > INT_MAX) nsamp = 0;
     st = 0;
     sval[0] = 0;
     vcs_layout layout = VCS_LAYOUT_FULL;
@@ -183,8 +185,8 @@ int metafits_read(const char *path, metafits *m, char *err)
     }
     fits_close_file(f, &status);
     m->shape.ntile = ntile;
-    m->shape.nfine = nfine;
-    m->shape.nsamp = nsamp;
+    m->shape.nfine = (int)nfine;
+    m->shape.nsamp = (int)nsamp;
     m->shape.layout = layout;
     char verr[VCS_ERR_LEN];
     if (vcs_shape_check(&m->shape, verr)) {

@@ -1,9 +1,10 @@
 /* test_fits_check.c - the FITS header check that runs before cfitsio
  * (modules/lib/fits_check.c): a plain valid header passes; the header text
  * that made cfitsio 4.2 overflow its buffers (found by fuzz_metafits and
- * fuzz_psrfits: non-ASCII bytes, a bad keyword name, an unterminated string)
- * and non-FITS input are refused with a reason, also through metafits_read
- * and psrfits_open. */
+ * fuzz_psrfits: non-ASCII bytes, a bad keyword name, an unterminated string,
+ * values too long for cfitsio's number conversion, a quoted NAXISn) and
+ * non-FITS input are refused with a reason, also through metafits_read and
+ * psrfits_open; numeric keywords are parsed without cfitsio's conversion. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,6 +92,44 @@ static void test_bad_headers_refused(void **state)
     expect_refused("TTYPE1  = 'X   ", 8, "closing quote");
     /* an escaped quote is not the closing one */
     expect_refused("TTYPE1  = 'it''s", 8, "closing quote");
+    /* cfitsio 4.2 aborts (fortify) converting these: refused before */
+    expect_refused("NAXIS2  = 10000000000000000000000000000000000002", 4, "too long");
+    expect_refused("NAXIS2  = '2       '", 4, "must be a number");
+    expect_refused("TFIELDS = (                                     1)", 7, "too long");
+}
+
+static void test_key_parsing(void **state)
+{
+    (void)state;
+    fitsfile *f;
+    int st = 0;
+    fits_create_file(&f, "mem://", &st);
+    fits_create_img(f, BYTE_IMG, 0, NULL, &st);
+    const char *cards[] = {"A       =                    8",
+                           "B       =                   8.",
+                           "C       =                1.5D3",
+                           "D       = 'x       '",
+                           "E       = (            3600 / the fuzzer's card",
+                           "F       =          12345678901234567890123"};
+    for (size_t i = 0; i < sizeof cards / sizeof cards[0]; i++)
+        fits_write_record(f, cards[i], &st);
+    assert_int_equal(st, 0);
+    long long ll = -1;
+    double d = -1;
+    assert_int_equal(fits_key_llong(f, "A", &ll), 0);
+    assert_int_equal(ll, 8);
+    assert_int_equal(fits_key_llong(f, "B", &ll), 0);
+    assert_int_equal(ll, 8);
+    assert_int_equal(fits_key_double(f, "C", &d), 0);
+    assert_true(d == 1500.0);
+    assert_int_equal(fits_key_llong(f, "C", &ll), 0);
+    assert_int_equal(ll, 1500);
+    assert_int_equal(fits_key_double(f, "D", &d), BAD_DOUBLEKEY);
+    assert_int_equal(fits_key_llong(f, "E", &ll), BAD_INTKEY);
+    assert_int_equal(fits_key_llong(f, "F", &ll), BAD_INTKEY);
+    assert_int_equal(fits_key_double(f, "MISSING", &d), KEY_NO_EXIST);
+    assert_true(d == 1500.0); /* untouched on failure */
+    fits_close_file(f, &st);
 }
 
 static void test_not_fits(void **state)
@@ -112,8 +151,8 @@ static void test_not_fits(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_valid_passes),
-                                       cmocka_unit_test(test_bad_headers_refused),
-                                       cmocka_unit_test(test_not_fits)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_passes), cmocka_unit_test(test_bad_headers_refused),
+        cmocka_unit_test(test_not_fits), cmocka_unit_test(test_key_parsing)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
