@@ -14,6 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Widest TILEDATA string column read (Pol, TileName, Length). */
+#define METAFITS_MAX_STRCOL 31
+
 static int fits_fail(char *err, const char *path, const char *what, int status)
 {
     char txt[FLEN_STATUS];
@@ -131,12 +134,30 @@ int metafits_read(const char *path, metafits *m, char *err)
             return fits_fail(err, path, what, status);
         }
     }
+    /* fits_read_col(TSTRING) copies the whole field: the string columns
+     * must fit the buffers below (real metafits: Pol 1A, TileName 8A,
+     * Length 14A). */
+    static const int strcols[] = {1, 2, 6}; /* Pol, TileName, Length */
+    for (int k = 0; k < 3; k++) {
+        int i = strcols[k], type = 0;
+        long repeat = 0, width = 0;
+        if (fits_get_coltype(f, ci[i], &type, &repeat, &width, &status) || type != TSTRING ||
+            repeat < 1 || repeat > METAFITS_MAX_STRCOL) {
+            fits_close_file(f, &(int){0});
+            snprintf(err, METAFITS_ERR_LEN,
+                     "metafits %.200s: TILEDATA column %s is %ld characters wide; need a string "
+                     "column of 1..%d characters",
+                     path, cols[i], status ? 0 : repeat, METAFITS_MAX_STRCOL);
+            return -1;
+        }
+    }
     int ntile = (int)(nrows / 2);
     m->tiles = calloc((size_t)ntile, sizeof(*m->tiles));
     for (long r = 0; r < nrows && !status; r++) {
         int ant = 0, flag = 0, tid = 0;
         double north = 0, east = 0, height = 0;
-        char pol[8] = "", name[32] = "", len[32] = "";
+        char pol[METAFITS_MAX_STRCOL + 1] = "", name[METAFITS_MAX_STRCOL + 1] = "",
+                                       len[METAFITS_MAX_STRCOL + 1] = "";
         char *pp = pol, *np = name, *lp = len;
         fits_read_col(f, TINT, ci[0], r + 1, 1, 1, NULL, &ant, NULL, &status);
         fits_read_col(f, TSTRING, ci[1], r + 1, 1, 1, NULL, &pp, NULL, &status);
