@@ -6,7 +6,8 @@
  * It is extracted exactly as unpack does (extract_tar, then extract_commit)
  * into a fresh directory SANDBOX/out under /dev/shm. Afterwards the sandbox
  * must hold nothing but out/, and out/ only regular single-link files and
- * directories (no link, device or fifo, nothing else); on a refusal out/ must
+ * directories (no link, device or fifo, nothing else), each file no larger
+ * than EXTRACT_MAX_MEMBER and without holes; on a refusal out/ must
  * be empty again (all or nothing) and the refusal must say why. Any breach
  * is abort(). out/ is removed after each input. */
 #include <dirent.h>
@@ -119,6 +120,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 lstat(set.v[i].final, &sb) || !S_ISREG(sb.st_mode))
                 abort();
             if (o.member_size && sb.st_size != o.member_size) abort();
+            /* every byte came from the archive: no holes (a sparse member
+             * declaring a terabyte), no member beyond the size cap */
+            if (sb.st_size > EXTRACT_MAX_MEMBER || (int64_t)sb.st_blocks * 512 < sb.st_size) {
+                fprintf(stderr, "fuzz_unpack_tar: %s has %lld bytes, %lld allocated\n",
+                        set.v[i].final, (long long)sb.st_size, (long long)sb.st_blocks * 512);
+                abort();
+            }
         }
     }
     extract_free(&set);
