@@ -2,7 +2,8 @@
  * (modules/lib/fits_check.c): a plain valid header passes; the header text
  * that made cfitsio 4.2 overflow its buffers (found by fuzz_metafits and
  * fuzz_psrfits: non-ASCII bytes, a bad keyword name, an unterminated string,
- * values too long for cfitsio's number conversion, a quoted NAXISn) and
+ * values too long for cfitsio's number conversion, a quoted NAXISn, a PCOUNT
+ * that is not a number) and
  * non-FITS input are refused with a reason, also through metafits_read and
  * psrfits_open; numeric keywords are parsed without cfitsio's conversion. */
 #include <setjmp.h>
@@ -96,6 +97,9 @@ static void test_bad_headers_refused(void **state)
     expect_refused("NAXIS2  = 10000000000000000000000000000000000002", 4, "too long");
     expect_refused("NAXIS2  = '2       '", 4, "must be a number");
     expect_refused("TFIELDS = (                                     1)", 7, "too long");
+    /* cfitsio 4.2 left PCOUNT unset and callocs a heap of stack garbage */
+    expect_refused("PCOUNT  = (                  0", 5, "not a plain number");
+    expect_refused("PCOUNT  =", 5, "no value");
 }
 
 static void test_key_parsing(void **state)
