@@ -688,6 +688,14 @@ int psrfits_open(psrfits **out, const char *path, psrfits_hdr *h, char *err)
                 path, H->nbits, H->npol, H->nchan, H->nsblk);
         goto fail;
     }
+    /* Readers size row buffers from these: a header cannot ask for more. */
+    if ((long long)H->nsblk * H->nchan > PSRFITS_MAX_ROW_BYTES) {
+        set_err(err,
+                "%s: NSBLK=%d x NCHAN=%d is %lld bytes a row, more than %lld (corrupt header?)",
+                path, H->nsblk, H->nchan, (long long)H->nsblk * H->nchan,
+                (long long)PSRFITS_MAX_ROW_BYTES);
+        goto fail;
+    }
     long long nrows = 0;
     fits_get_num_rowsll(f->fp, &nrows, &st);
     for (int i = 0; i < C_NCOLS && !st; i++) {
