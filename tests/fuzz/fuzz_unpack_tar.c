@@ -7,7 +7,8 @@
  * into a fresh directory SANDBOX/out under /dev/shm. Afterwards the sandbox
  * must hold nothing but out/, and out/ only regular single-link files and
  * directories (no link, device or fifo, nothing else), each file no larger
- * than EXTRACT_MAX_MEMBER and without holes; on a refusal out/ must
+ * than EXTRACT_MAX_MEMBER and without holes, one file per member (no temp
+ * left behind); on a refusal out/ must
  * be empty again (all or nothing) and the refusal must say why. Any breach
  * is abort(). out/ is removed after each input. */
 #include <dirent.h>
@@ -26,7 +27,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char sandbox[256], outdir[300];
-static int nentries;
+static int nentries, nfiles;
 
 static int remove_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -48,6 +49,7 @@ static int check_one(const char *p, const struct stat *sb, int flag, struct FTW 
         abort();
     }
     if (S_ISDIR(sb->st_mode)) return 0;
+    nfiles++;
     if (!S_ISREG(sb->st_mode) || sb->st_nlink != 1) {
         fprintf(stderr, "fuzz_unpack_tar: %s is not a plain file (mode %o, %lu links)\n", p,
                 (unsigned)sb->st_mode, (unsigned long)sb->st_nlink);
@@ -103,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = extract_tar(src, "fuzz", &o, &set, err, sizeof err);
     if (!rc) rc = extract_commit(&set, err, sizeof err);
     check_sandbox();
-    nentries = 0;
+    nentries = nfiles = 0;
     if (nftw(outdir, check_one, 16, FTW_PHYS)) abort();
     if (rc) {
         fuzz_note("extract", err);
@@ -114,6 +116,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
     } else {
+        if ((size_t)nfiles != set.n) { /* a temp left behind, or a stray file */
+            fprintf(stderr, "fuzz_unpack_tar: %zu members but %d files\n", set.n, nfiles);
+            abort();
+        }
         for (size_t i = 0; i < set.n; i++) {
             struct stat sb;
             if (strncmp(set.v[i].final, outdir, strlen(outdir)) != 0 ||
