@@ -133,9 +133,14 @@ int fits_header_check(const char *path, char *err, size_t errlen)
     rewind(f);
     for (int hdu = 1; hdu <= FITS_MAX_HDUS && rc == 0; hdu++) {
         long long bitpix = 0, naxis = 0, pcount = 0, gcount = 1, npix = 1;
-        int end = 0;
+        int end = 0, lost = 0; /* lost: the data size is unknown, stop after this header */
         for (long long b = 0; !end; b++) {
-            if (fread(block, 1, FITS_BLOCK, f) != FITS_BLOCK) goto done; /* file ends */
+            size_t got = fread(block, 1, FITS_BLOCK, f);
+            if (got == 0) goto done;
+            if (got < FITS_BLOCK) { /* a cut block: its cards are still checked */
+                memset(block + got, ' ', FITS_BLOCK - got);
+                lost = 1;
+            }
             for (int c = 0; c < FITS_BLOCK / FITS_CARD && !end; c++) {
                 const char *card = block + c * FITS_CARD;
                 const char *why = card_problem(card);
@@ -158,11 +163,14 @@ int fits_header_check(const char *path, char *err, size_t errlen)
                     gcount = card_int(card);
                 } else if (!memcmp(card, "NAXIS", 5) && isdigit((unsigned char)card[5])) {
                     long long n = card_int(card);
-                    if (n < 0 || (n > 0 && npix > INT64_MAX / n)) goto done; /* cfitsio says */
-                    npix *= n;
+                    if (n < 0 || (n > 0 && npix > INT64_MAX / n))
+                        lost = 1; /* cfitsio refuses it; the cards are still checked */
+                    else
+                        npix *= n;
                 }
             }
         }
+        if (lost) goto done;
         if (naxis == 0) npix = 0;
         long long bytes = bitpix < 0 ? -bitpix / 8 : bitpix / 8;
         if (bytes * 8 != (bitpix < 0 ? -bitpix : bitpix) || bytes > 8 || pcount < 0 || gcount < 0 ||

@@ -22,7 +22,8 @@
 
 /* Writes a primary header of the given cards (then END) and a 2-row, 1-byte
  * binary table; card `bad` (0-based, in the table header) is replaced. */
-static void write_fits(const char *path, const char *bad_card, int bad_at)
+static void write_fits2(const char *path, const char *bad_card, int bad_at, const char *bad2,
+                        int bad2_at)
 {
     const char *primary[] = {"SIMPLE  =                    T", "BITPIX  =                    8",
                              "NAXIS   =                    0", "EXTEND  =                    T",
@@ -41,7 +42,7 @@ static void write_fits(const char *path, const char *bad_card, int bad_at)
     fwrite(block, 1, sizeof block, f);
     memset(block, ' ', sizeof block);
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        const char *c = (int)i == bad_at ? bad_card : table[i];
+        const char *c = (int)i == bad_at ? bad_card : (int)i == bad2_at ? bad2 : table[i];
         memcpy(block + 80 * i, c, strlen(c));
     }
     fwrite(block, 1, sizeof block, f);
@@ -49,6 +50,11 @@ static void write_fits(const char *path, const char *bad_card, int bad_at)
     block[0] = 1;
     fwrite(block, 1, sizeof block, f);
     fclose(f);
+}
+
+static void write_fits(const char *path, const char *bad_card, int bad_at)
+{
+    write_fits2(path, bad_card, bad_at, NULL, -1);
 }
 
 static void test_valid_passes(void **state)
@@ -136,6 +142,27 @@ static void test_key_parsing(void **state)
     fits_close_file(f, &st);
 }
 
+/* A malformed NAXISn leaves the data size unknown: the walk stops after
+ * this header, but this header's later cards are still checked (found by
+ * fuzz_metafits: an unquoted 70-character TTYPE after 'NAXIS2    =' crashed
+ * cfitsio). So is a header cut short by the end of the file. */
+static void test_bad_card_after_bad_naxis(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_fits_check_XXXXXX";
+    close(mkstemp(path));
+    write_fits2(path, "NAXIS2    =                  2", 4,
+                "TTYPE1  = pppppppppppppppppppppppppppppppppppppppp", 8);
+    char err[256] = "";
+    assert_int_equal(fits_header_check(path, err, sizeof err), -1);
+    assert_non_null(strstr(err, "too long"));
+    write_fits(path, "TTYPE1  = \x01", 8);
+    assert_int_equal(truncate(path, 2880 + 8 * 80 + 20), 0); /* cut inside that card */
+    assert_int_equal(fits_header_check(path, err, sizeof err), -1);
+    assert_non_null(strstr(err, "printable"));
+    unlink(path);
+}
+
 static void test_not_fits(void **state)
 {
     (void)state;
@@ -157,6 +184,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_passes), cmocka_unit_test(test_bad_headers_refused),
-        cmocka_unit_test(test_not_fits), cmocka_unit_test(test_key_parsing)};
+        cmocka_unit_test(test_not_fits), cmocka_unit_test(test_key_parsing),
+        cmocka_unit_test(test_bad_card_after_bad_naxis)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
