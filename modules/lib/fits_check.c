@@ -132,11 +132,17 @@ int fits_header_check(const char *path, char *err, size_t errlen)
     }
     rewind(f);
     for (int hdu = 1; hdu <= FITS_MAX_HDUS && rc == 0; hdu++) {
-        long long bitpix = 0, naxis = 0, pcount = 0, gcount = 1, npix = 1;
+        long long bitpix = 0, naxis = 0, pcount = 0, gcount = 1, npix = 1, npix2 = 1;
+        int groups = 0, naxis1_zero = 0; /* random groups: NAXIS1 = 0 is not counted */
         int end = 0, lost = 0; /* lost: the data size is unknown, stop after this header */
         for (long long b = 0; !end; b++) {
             size_t got = fread(block, 1, FITS_BLOCK, f);
             if (got == 0) goto done;
+            /* bytes after the last HDU that are not an extension header
+             * are no header: cfitsio refuses to move there (NOT_XTENSION)
+             * and the readers say what they are (psrfits_open: rows that
+             * NAXIS2 does not count) */
+            if (hdu > 1 && b == 0 && memcmp(block, "XTENSION", 8) != 0) goto done;
             if (got < FITS_BLOCK) { /* a cut block: its cards are still checked */
                 memset(block + got, ' ', FITS_BLOCK - got);
                 lost = 1;
@@ -163,14 +169,23 @@ int fits_header_check(const char *path, char *err, size_t errlen)
                     gcount = card_int(card);
                 } else if (!memcmp(card, "NAXIS", 5) && isdigit((unsigned char)card[5])) {
                     long long n = card_int(card);
-                    if (n < 0 || (n > 0 && npix > INT64_MAX / n))
+                    int first = card[5] == '1' && card[6] == ' ';
+                    if (n < 0 || (n > 0 && (npix > INT64_MAX / n || npix2 > INT64_MAX / n)))
                         lost = 1; /* cfitsio refuses it; the cards are still checked */
-                    else
+                    else if (first && n == 0) {
+                        naxis1_zero = 1;
+                        npix = 0;
+                    } else {
                         npix *= n;
+                        npix2 *= n;
+                    }
+                } else if (!memcmp(card, "GROUPS  = ", 10)) {
+                    groups = card[29] == 'T';
                 }
             }
         }
         if (lost) goto done;
+        if (groups && naxis1_zero) npix = npix2;
         if (naxis == 0) npix = 0;
         long long bytes = bitpix < 0 ? -bitpix / 8 : bitpix / 8;
         if (bytes * 8 != (bitpix < 0 ? -bitpix : bitpix) || bytes > 8 || pcount < 0 || gcount < 0 ||

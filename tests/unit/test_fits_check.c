@@ -163,6 +163,24 @@ static void test_bad_card_after_bad_naxis(void **state)
     unlink(path);
 }
 
+/* Bytes after the last HDU that are no extension header are left to the
+ * readers (psrfits_open names them: rows NAXIS2 does not count). */
+static void test_trailing_rows_not_a_header(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_fits_check_XXXXXX";
+    close(mkstemp(path));
+    write_fits(path, NULL, -1);
+    FILE *f = fopen(path, "ab");
+    char block[2880];
+    memset(block, 0xa5, sizeof block);
+    fwrite(block, 1, sizeof block, f);
+    fclose(f);
+    char err[256] = "";
+    assert_int_equal(fits_header_check(path, err, sizeof err), 0);
+    unlink(path);
+}
+
 static void test_not_fits(void **state)
 {
     (void)state;
@@ -182,9 +200,11 @@ static void test_not_fits(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_passes), cmocka_unit_test(test_bad_headers_refused),
-        cmocka_unit_test(test_not_fits), cmocka_unit_test(test_key_parsing),
-        cmocka_unit_test(test_bad_card_after_bad_naxis)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_valid_passes),
+                                       cmocka_unit_test(test_bad_headers_refused),
+                                       cmocka_unit_test(test_not_fits),
+                                       cmocka_unit_test(test_key_parsing),
+                                       cmocka_unit_test(test_bad_card_after_bad_naxis),
+                                       cmocka_unit_test(test_trailing_rows_not_a_header)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
