@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int calib_read(const char *path, calib *c, char *err)
@@ -50,6 +51,20 @@ int calib_read(const char *path, calib *c, char *err)
     c->start_time = t[0];
     c->end_time = t[1];
     size_t n = (size_t)c->nintervals * c->nantennas * c->nchannels * 4;
+    /* The header's counts are only believed as far as the file backs them:
+     * a corrupt count must not size a huge allocation before the short read
+     * would notice. */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 48 ||
+        (uint64_t)sb.st_size - 48 < (uint64_t)n * sizeof(double complex)) {
+        snprintf(err, CALIB_ERR_LEN,
+                 "calibration file %.200s is truncated or not a regular file: %lld bytes, but its "
+                 "header (%d intervals x %d antennas x %d channels) needs %zu",
+                 path, (long long)sb.st_size, c->nintervals, c->nantennas, c->nchannels,
+                 48 + n * sizeof(double complex));
+        fclose(f);
+        return -1;
+    }
     c->jones = malloc(n * sizeof(double complex));
     if (!c->jones || fread(c->jones, sizeof(double complex), n, f) != n) {
         snprintf(err, CALIB_ERR_LEN,

@@ -5,11 +5,17 @@
  * X/Y pairs per tile: the VCS byte order indexes tiles as TILEDATA row / 2. */
 #include "metafits.h"
 
+#include "fits_check.h"
+
 #include <fitsio.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Widest TILEDATA string column read (Pol, TileName, Length). */
+#define METAFITS_MAX_STRCOL 31
 
 static int fits_fail(char *err, const char *path, const char *what, int status)
 {
@@ -40,10 +46,15 @@ int metafits_read(const char *path, metafits *m, char *err)
     memset(m, 0, sizeof(*m));
     fitsfile *f = NULL;
     int status = 0;
+    char cerr[METAFITS_ERR_LEN - 32];
+    if (fits_header_check(path, cerr, sizeof cerr)) {
+        snprintf(err, METAFITS_ERR_LEN, "metafits %s", cerr);
+        return -1;
+    }
     if (fits_open_file(&f, path, READONLY, &status))
         return fits_fail(err, path, "cannot open", status);
     double gps = 0;
-    if (fits_read_key(f, TDOUBLE, "GPSTIME", &gps, NULL, &status)) {
+    if ((status = fits_key_double(f, "GPSTIME", &gps))) {
         fits_close_file(f, &(int){0});
         return fits_fail(err, path, "no GPSTIME keyword", status);
     }
@@ -51,7 +62,7 @@ int metafits_read(const char *path, metafits *m, char *err)
     const char *dkeys[] = {"RA", "DEC", "AZIMUTH", "ALTITUDE"};
     double *dvals[] = {&m->ra_deg, &m->dec_deg, &m->az_deg, &m->alt_deg};
     for (int i = 0; i < 4; i++) {
-        if (fits_read_key(f, TDOUBLE, dkeys[i], dvals[i], NULL, &status)) {
+        if ((status = fits_key_double(f, dkeys[i], dvals[i]))) {
             char what[64];
             snprintf(what, sizeof(what), "no %s keyword", dkeys[i]);
             fits_close_file(f, &(int){0});
@@ -73,12 +84,13 @@ int metafits_read(const char *path, metafits *m, char *err)
     fits_free_memory(longstr, &st);
     st = 0;
     m->fine_khz = 10.0;
-    fits_read_key(f, TDOUBLE, "FINECHAN", &m->fine_khz, NULL, &st);
-    st = 0;
-    int nfine = 0, nsamp = 0;
-    if (fits_read_key(f, TINT, "VCSNFINE", &nfine, NULL, &st)) nfine = VCS_FULL_NFINE;
-    st = 0;
-    if (fits_read_key(f, TINT, "VCSNSAMP", &nsamp, NULL, &st)) nsamp = VCS_FULL_NSAMP;
+    fits_key_double(f, "FINECHAN", &m->fine_khz);
+    long long nfine = VCS_FULL_NFINE, nsamp = VCS_FULL_NSAMP;
+    fits_key_llong(f, "VCSNFINE", &nfine);
+    fits_key_llong(f, "VCSNSAMP", &nsamp);
+    /* out of int range: 0 makes vcs_shape_check refuse the shape */
+    if (nfine < 0 || nfine > INT_MAX) nfine = 0;
+    if (nsamp < 0 || nsamp > INT_MAX) nsamp = 0;
     st = 0;
     sval[0] = 0;
     vcs_layout layout = VCS_LAYOUT_FULL;
@@ -122,12 +134,30 @@ int metafits_read(const char *path, metafits *m, char *err)
             return fits_fail(err, path, what, status);
         }
     }
+    /* fits_read_col(TSTRING) copies the whole field: the string columns
+     * must fit the buffers below (real metafits: Pol 1A, TileName 8A,
+     * Length 14A). */
+    static const int strcols[] = {1, 2, 6}; /* Pol, TileName, Length */
+    for (int k = 0; k < 3; k++) {
+        int i = strcols[k], type = 0;
+        long repeat = 0, width = 0;
+        if (fits_get_coltype(f, ci[i], &type, &repeat, &width, &status) || type != TSTRING ||
+            repeat < 1 || repeat > METAFITS_MAX_STRCOL) {
+            fits_close_file(f, &(int){0});
+            snprintf(err, METAFITS_ERR_LEN,
+                     "metafits %.200s: TILEDATA column %s is %ld characters wide; need a string "
+                     "column of 1..%d characters",
+                     path, cols[i], status ? 0 : repeat, METAFITS_MAX_STRCOL);
+            return -1;
+        }
+    }
     int ntile = (int)(nrows / 2);
     m->tiles = calloc((size_t)ntile, sizeof(*m->tiles));
     for (long r = 0; r < nrows && !status; r++) {
         int ant = 0, flag = 0, tid = 0;
         double north = 0, east = 0, height = 0;
-        char pol[8] = "", name[32] = "", len[32] = "";
+        char pol[METAFITS_MAX_STRCOL + 1] = "", name[METAFITS_MAX_STRCOL + 1] = "",
+                                       len[METAFITS_MAX_STRCOL + 1] = "";
         char *pp = pol, *np = name, *lp = len;
         fits_read_col(f, TINT, ci[0], r + 1, 1, 1, NULL, &ant, NULL, &status);
         fits_read_col(f, TSTRING, ci[1], r + 1, 1, 1, NULL, &pp, NULL, &status);
@@ -176,8 +206,8 @@ int metafits_read(const char *path, metafits *m, char *err)
     }
     fits_close_file(f, &status);
     m->shape.ntile = ntile;
-    m->shape.nfine = nfine;
-    m->shape.nsamp = nsamp;
+    m->shape.nfine = (int)nfine;
+    m->shape.nsamp = (int)nsamp;
     m->shape.layout = layout;
     char verr[VCS_ERR_LEN];
     if (vcs_shape_check(&m->shape, verr)) {

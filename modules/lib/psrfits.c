@@ -10,8 +10,10 @@
  * Data values are DATA * DAT_SCL + DAT_OFFS (ZERO_OFF is written as 0; a
  * foreign file's non-zero ZERO_OFF is folded into the offsets by the reader). */
 #include "psrfits.h"
+#include "fits_check.h"
 
 #include <fitsio.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -580,8 +582,19 @@ static void read_str(fitsfile *fp, const char *key, char *dst, size_t n, const c
 static int read_num(fitsfile *fp, int type, const char *key, void *v, int required,
                     const char *path, char *err)
 {
-    int st = 0;
-    fits_read_key(fp, type, key, v, NULL, &st);
+    /* parsed here, not by cfitsio: see fits_check.h */
+    long long ll = 0;
+    double d = 0;
+    int st = type == TDOUBLE ? fits_key_double(fp, key, &d) : fits_key_llong(fp, key, &ll);
+    if (!st && type == TINT && (ll < INT_MIN || ll > INT_MAX)) st = NUM_OVERFLOW;
+    if (!st) {
+        if (type == TDOUBLE)
+            *(double *)v = d;
+        else if (type == TINT)
+            *(int *)v = (int)ll;
+        else
+            *(long long *)v = ll;
+    }
     if (st && required) {
         fits_clear_errmsg();
         set_err(err, "%s: not a usable PSRFITS file: keyword %s missing or unreadable", path, key);
@@ -607,6 +620,10 @@ int psrfits_open(psrfits **out, const char *path, psrfits_hdr *h, char *err)
                 "%s: truncated or not a FITS file (%lld bytes is not a whole number of 2880-byte "
                 "FITS blocks); re-create or re-copy it",
                 path, (long long)sb.st_size);
+        free(f);
+        return -1;
+    }
+    if (fits_header_check(path, err, PSRFITS_ERR_LEN)) {
         free(f);
         return -1;
     }
@@ -671,6 +688,14 @@ int psrfits_open(psrfits **out, const char *path, psrfits_hdr *h, char *err)
                 path, H->nbits, H->npol, H->nchan, H->nsblk);
         goto fail;
     }
+    /* Readers size row buffers from these: a header cannot ask for more. */
+    if ((long long)H->nsblk * H->nchan > PSRFITS_MAX_ROW_BYTES) {
+        set_err(err,
+                "%s: NSBLK=%d x NCHAN=%d is %lld bytes a row, more than %lld (corrupt header?)",
+                path, H->nsblk, H->nchan, (long long)H->nsblk * H->nchan,
+                (long long)PSRFITS_MAX_ROW_BYTES);
+        goto fail;
+    }
     long long nrows = 0;
     fits_get_num_rowsll(f->fp, &nrows, &st);
     for (int i = 0; i < C_NCOLS && !st; i++) {
@@ -712,8 +737,10 @@ int psrfits_open(psrfits **out, const char *path, psrfits_hdr *h, char *err)
         goto fail;
     }
     long long naxis1 = 0;
-    fits_read_key(f->fp, TLONGLONG, "NAXIS1", &naxis1, NULL, &st);
-    long long need = dstart + naxis1 * nrows;
+    st = fits_key_llong(f->fp, "NAXIS1", &naxis1);
+    /* NAXIS1 x NAXIS2 can be any pair of header values: no overflow */
+    long long need =
+        naxis1 > 0 && nrows > (LLONG_MAX - dstart) / naxis1 ? LLONG_MAX : dstart + naxis1 * nrows;
     if (stat(path, &sb) == 0 && (long long)sb.st_size < need) {
         set_err(err,
                 "%s: truncated: the SUBINT table needs %lld bytes (%lld rows) but the file has "

@@ -17,6 +17,9 @@
 #include <stdint.h>
 
 #define PSRFITS_ERR_LEN 512
+/* Largest DATA row (NSBLK x NCHAN bytes) psrfits_open accepts: the MWA's
+ * merged files have 3072 x 10000 = 30 MB rows. */
+#define PSRFITS_MAX_ROW_BYTES (1LL << 30)
 
 typedef struct psrfits_hdr {
     char src_name[64];

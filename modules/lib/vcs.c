@@ -35,6 +35,16 @@ int vcs_shape_check(const vcs_shape *sh, char *err)
                  sh->ntile, sh->nfine, sh->nsamp);
         return -1;
     }
+    /* Bounded dimensions first, so the product below cannot overflow. */
+    if (sh->ntile > VCS_MAX_DIM || sh->nfine > VCS_MAX_DIM || sh->nsamp > VCS_MAX_NSAMP ||
+        vcs_second_bytes(sh) > VCS_MAX_SECOND_BYTES) {
+        snprintf(err, VCS_ERR_LEN,
+                 "implausible VCS shape: %d tiles, %d fine channels, %d samples (at most %d, %d, "
+                 "%d and %zu bytes per second); corrupt metafits?",
+                 sh->ntile, sh->nfine, sh->nsamp, VCS_MAX_DIM, VCS_MAX_DIM, VCS_MAX_NSAMP,
+                 VCS_MAX_SECOND_BYTES);
+        return -1;
+    }
     if (sh->layout == VCS_LAYOUT_FULL &&
         (sh->ntile != VCS_FULL_NTILE || sh->nfine != VCS_FULL_NFINE)) {
         snprintf(err, VCS_ERR_LEN,

@@ -20,6 +20,12 @@
 #define VCS_FULL_NTILE 128
 #define VCS_FULL_NFINE 128
 #define VCS_FULL_NSAMP 10000
+/* Sanity bounds on a shape read from a metafits: each dimension, and the
+ * bytes of one second (4 GiB, ~13x a full-size second). A larger header value
+ * is corruption, and would overflow or exhaust memory when sized. */
+#define VCS_MAX_DIM 65536
+#define VCS_MAX_NSAMP 10000000
+#define VCS_MAX_SECOND_BYTES ((size_t)1 << 32)
 
 typedef enum { VCS_LAYOUT_FULL = 0, VCS_LAYOUT_REDUCED = 1 } vcs_layout;
 
@@ -57,7 +63,8 @@ size_t vcs_index(const vcs_shape *sh, int s, int k, int ant, int pol);
 int vcs_input_offset(const vcs_shape *sh, int ant, int pol);
 /* Bytes in one second's file. */
 size_t vcs_second_bytes(const vcs_shape *sh);
-/* Checks the shape (positive sizes; FULL only for 128 x 128). */
+/* Checks the shape (positive sizes within the bounds above, a second of at
+ * most VCS_MAX_SECOND_BYTES; FULL only for 128 x 128). */
 int vcs_shape_check(const vcs_shape *sh, char *err);
 
 /* Fills the 256-entry decode table: table[b] = re + i*im of byte b. */

@@ -137,6 +137,10 @@ typedef struct fil_in {
 
 /* Largest channel count we accept: more is a corrupt header, not a telescope. */
 #define FIL_MAX_NCHANS (1 << 20)
+/* Narrowest channel (1 Hz) and highest frequency (1 THz), in MHz: together
+ * they keep every channel frequency distinct in double precision. */
+#define FIL_MIN_FOFF 1e-6
+#define FIL_MAX_FREQ 1e6
 
 /* The error for a header the file ends inside of (in the value of key, if
  * not NULL), or, for a string value, whose length is not sane. */
@@ -271,6 +275,12 @@ static int fil_check(const char *path, const fil_in *h, char *err)
         return BAD("%.300s: SIGPROC header: channels from fch1 %g MHz in steps of foff %g MHz "
                    "(last %g MHz) are not a band of positive frequencies",
                    path, h->fch1, h->foff, flast);
+    /* Channels must be distinct frequencies: a foff lost in fch1's rounding
+     * (or an absurd fch1) gives a zero channel width downstream. */
+    if (!(fabs(h->foff) >= FIL_MIN_FOFF) || !(h->fch1 <= FIL_MAX_FREQ) || !(flast <= FIL_MAX_FREQ))
+        return BAD("%.300s: SIGPROC header: fch1 %g MHz, foff %g MHz: need |foff| >= %g MHz and "
+                   "frequencies <= %g MHz",
+                   path, h->fch1, h->foff, FIL_MIN_FOFF, FIL_MAX_FREQ);
     if (!isfinite(h->tstart))
         return BAD("%.300s: SIGPROC header: tstart %g is not an MJD", path, h->tstart);
     if (h->have_nsamples && h->nsamples < 0)

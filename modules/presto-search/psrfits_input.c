@@ -8,7 +8,9 @@
  * is zero in any row is given weight 0 (the RFI step then ignores it).
  * Structure (columns, row size, file length) is checked when modules/lib
  * opens each file; here the per-row values are checked too (no NaN scales,
- * offsets, weights or frequencies), so bad input fails with its name. */
+ * offsets, weights or frequencies, no scale and offset whose samples
+ * overflow a float), so bad input fails with its name. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +55,11 @@ static int row_values_bad(const char *path, int64_t row, int nchan, const double
         } else if (!isfinite(scl[c])) {
             col = "DAT_SCL";
             v = scl[c];
+        } else if (!(255.0 * fabs(scl[c]) + fabs(offs[c]) < FLT_MAX / 2)) {
+            /* each finite, but DATA * DAT_SCL + DAT_OFFS overflows a float */
+            col = "DAT_SCL";
+            v = scl[c];
+            need = " whose DATA * DAT_SCL + DAT_OFFS fits a float";
         }
         if (col) {
             snprintf(err, FB_ERR_LEN,

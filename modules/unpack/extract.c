@@ -151,7 +151,8 @@ static const char *unsafe_path(const char *path)
 /* Checks one member's header before anything of it is written: a safe path,
  * no link of either kind (channel files are never links; a link could point
  * anywhere, so none is followed or recreated, as with
- * ARCHIVE_EXTRACT_SECURE_SYMLINKS), a regular file. 0, 1 to skip (a
+ * ARCHIVE_EXTRACT_SECURE_SYMLINKS), a regular file, not sparse, of at most
+ * EXTRACT_MAX_MEMBER bytes. 0, 1 to skip (a
  * directory), or -1 with err naming the member and the archive. */
 static int check_member(struct archive_entry *ent, const char *label, size_t index, char *err,
                         size_t errlen)
@@ -175,6 +176,19 @@ static int check_member(struct archive_entry *ent, const char *label, size_t ind
     if (archive_entry_filetype(ent) == AE_IFDIR) return 1;
     if (archive_entry_filetype(ent) != AE_IFREG)
         return fail(err, errlen, "%s: member %s is not a regular file", label, path);
+    /* The size is only a header field: a sparse member can declare a
+     * terabyte that the archive never holds (written as one hole). */
+    int64_t size = archive_entry_size(ent);
+    if (size < 0 || size > EXTRACT_MAX_MEMBER)
+        return fail(err, errlen,
+                    "%s: member %s declares %" PRId64 " bytes, more than the %" PRId64
+                    " a member may have (hostile or corrupt archive refused)",
+                    label, path, size, (int64_t)EXTRACT_MAX_MEMBER);
+    if (archive_entry_sparse_count(ent) > 0)
+        return fail(err, errlen,
+                    "%s: member %s is a sparse file (channel files never are; its holes would be "
+                    "data the archive does not hold)",
+                    label, path);
     return 0;
 }
 

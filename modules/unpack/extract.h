@@ -17,6 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Largest member accepted whatever --size says: a channel file is 327,680,000
+ * bytes; a header claiming more than 4 GiB is hostile or corrupt. */
+#define EXTRACT_MAX_MEMBER ((int64_t)1 << 32)
+
 typedef struct extract_opts {
     const char *outdir;
     int by_channel;         /* write into outdir/chNNN/ */

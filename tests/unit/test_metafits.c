@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <fitsio.h>
+
 #include "metafits.h"
 
 static void test_round_trip(void **state)
@@ -81,8 +83,60 @@ static void test_round_trip(void **state)
     unlink(path);
 }
 
+/* TILEDATA string columns wider than the reader's buffers (a 60-character
+ * Length, a 40-character TileName and Pol) must be refused, not copied past
+ * the end of fixed arrays by fits_read_col. */
+static void test_wide_string_columns(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_metafits_wide_XXXXXX";
+    close(mkstemp(path));
+    unlink(path);
+    fitsfile *f;
+    int st = 0;
+    fits_create_file(&f, path, &st);
+    fits_create_img(f, BYTE_IMG, 0, NULL, &st);
+    double gps = 1257010784, zero = 0;
+    fits_write_key(f, TDOUBLE, "GPSTIME", &gps, NULL, &st);
+    fits_write_key(f, TDOUBLE, "RA", &zero, NULL, &st);
+    fits_write_key(f, TDOUBLE, "DEC", &zero, NULL, &st);
+    fits_write_key(f, TDOUBLE, "AZIMUTH", &zero, NULL, &st);
+    fits_write_key(f, TDOUBLE, "ALTITUDE", &zero, NULL, &st);
+    fits_write_key(f, TSTRING, "CHANNELS", "109", NULL, &st);
+    fits_write_key(f, TSTRING, "VCSORDER", "REDUCED", NULL, &st);
+    char *ttype[] = {"Antenna", "Pol", "TileName", "North", "East", "Height", "Length", "Flag"};
+    char *tform[] = {"1I", "40A", "40A", "1E", "1E", "1E", "60A", "1I"};
+    fits_create_tbl(f, BINARY_TBL, 0, 8, ttype, tform, NULL, "TILEDATA", &st);
+    char pol[2][41], name[41], len[61];
+    memset(pol, 'Q', sizeof pol);
+    pol[0][0] = 'X';
+    pol[1][0] = 'Y';
+    pol[0][40] = pol[1][40] = 0;
+    memset(name, 'N', sizeof name);
+    name[40] = 0;
+    memset(len, '9', sizeof len);
+    memcpy(len, "EL_", 3);
+    len[60] = 0;
+    for (int r = 1; r <= 2; r++) {
+        char *pp = pol[r - 1], *np = name, *lp = len;
+        int ant = 0;
+        fits_write_col(f, TSTRING, 2, r, 1, 1, &pp, &st);
+        fits_write_col(f, TSTRING, 3, r, 1, 1, &np, &st);
+        fits_write_col(f, TSTRING, 7, r, 1, 1, &lp, &st);
+        fits_write_col(f, TINT, 1, r, 1, 1, &ant, &st);
+    }
+    fits_close_file(f, &st);
+    assert_int_equal(st, 0);
+    metafits m;
+    char err[METAFITS_ERR_LEN] = "";
+    assert_int_equal(metafits_read(path, &m, err), -1);
+    assert_non_null(strstr(err, "wide"));
+    unlink(path);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_round_trip)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_round_trip),
+                                       cmocka_unit_test(test_wide_string_columns)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

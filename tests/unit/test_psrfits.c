@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <fitsio.h>
+
 #include "psrfits.h"
 
 enum { NCHAN = 16, NSBLK = 64, NROWS = 3 };
@@ -221,6 +223,30 @@ static void test_truncated(void **state)
     assert_int_equal(psrfits_open(&f, path, &h, err), -1);
 }
 
+/* A file with no rows has no size to betray a header whose row is absurd
+ * (NSBLK x NCHAN = 2 GiB): refused, since readers size buffers from it. */
+static void test_huge_row_no_rows(void **state)
+{
+    (void)state;
+    char path[300], err[PSRFITS_ERR_LEN];
+    path_in(path, sizeof path, "hugerow.fits");
+    psrfits_hdr h = sample_hdr();
+    psrfits *f;
+    assert_int_equal(psrfits_create(&f, path, &h, err), 0);
+    assert_int_equal(psrfits_close(f, err), 0);
+    fitsfile *fp;
+    int st = 0, col = 0, nsblk = 1 << 27; /* x 16 channels = 2 GiB */
+    fits_open_file(&fp, path, READWRITE, &st);
+    fits_movnam_hdu(fp, BINARY_TBL, "SUBINT", 0, &st);
+    fits_update_key(fp, TINT, "NSBLK", &nsblk, NULL, &st);
+    fits_get_colnum(fp, CASEINSEN, "DATA", &col, &st);
+    fits_modify_vector_len(fp, col, (long long)nsblk * NCHAN, &st);
+    fits_close_file(fp, &st);
+    assert_int_equal(st, 0);
+    assert_int_equal(psrfits_open(&f, path, &h, err), -1);
+    assert_non_null(strstr(err, "bytes a row"));
+}
+
 static void test_quantise(void **state)
 {
     (void)state;
@@ -269,9 +295,10 @@ int main(void)
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir)) return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip), cmocka_unit_test(test_fitsverify),
-        cmocka_unit_test(test_truncated),  cmocka_unit_test(test_odd_row_length),
-        cmocka_unit_test(test_quantise),   cmocka_unit_test(test_bad_header),
+        cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_fitsverify),
+        cmocka_unit_test(test_truncated),        cmocka_unit_test(test_odd_row_length),
+        cmocka_unit_test(test_quantise),         cmocka_unit_test(test_bad_header),
+        cmocka_unit_test(test_huge_row_no_rows),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[400];

@@ -114,12 +114,31 @@ static void test_hand_built_second(void **state)
     free(got);
 }
 
+/* A metafits can claim any shape: one whose byte count overflows size_t
+ * (found by fuzz_vcs: 917506 x 589492480 x 755772684) or exceeds the
+ * per-second bound is refused, the largest plausible ones are not. */
+static void test_shape_bounds(void **state)
+{
+    (void)state;
+    char err[VCS_ERR_LEN];
+    vcs_shape huge = {917506, 589492480, 755772684, VCS_LAYOUT_REDUCED};
+    assert_int_equal(vcs_shape_check(&huge, err), -1);
+    assert_non_null(strstr(err, "implausible"));
+    vcs_shape big = {128, 128, 200000, VCS_LAYOUT_FULL}; /* 6.5 GB a second */
+    assert_int_equal(vcs_shape_check(&big, err), -1);
+    vcs_shape full = {128, 128, 10000, VCS_LAYOUT_FULL};
+    assert_int_equal(vcs_shape_check(&full, err), 0);
+    vcs_shape wide = {4096, 8, 10000, VCS_LAYOUT_REDUCED};
+    assert_int_equal(vcs_shape_check(&wide, err), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_formulas),
         cmocka_unit_test(test_nibble_decode),
         cmocka_unit_test(test_hand_built_second),
+        cmocka_unit_test(test_shape_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include "../accel.h"
+#include "../filterbank.h"
+#include "psrfits.h"
 #include "../ddplan.h"
 #include "../dedisp.h"
 #include "../dispersion.h"
@@ -401,14 +403,110 @@ static void test_png(void **state)
     canvas_free(&c);
 }
 
+/* A header whose foff is lost in fch1's rounding (found by fuzz_filterbank:
+ * foff -1e-154 MHz made every channel the same frequency, a zero channel
+ * width) or whose band is beyond 1 THz is refused; a normal one reads. */
+static void test_fil_channel_spacing(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/unit_search_fil_XXXXXX";
+    close(mkstemp(path));
+    uint8_t samples[16 * 4];
+    for (int i = 0; i < 64; i++)
+        samples[i] = (uint8_t)i;
+    const double foffs[] = {-1e-154, 1e-7, -1.28, 1.28};
+    const double fch1s[] = {169.6, 169.6, 2e6, 169.6};
+    const int ok[] = {0, 0, 0, 1};
+    for (int t = 0; t < 4; t++) {
+        fil_header h = {.source = "T",
+                        .fch1 = fch1s[t],
+                        .foff = foffs[t],
+                        .nchan = 4,
+                        .tsamp = 1e-3,
+                        .tstart = 58000,
+                        .nbits = 8};
+        fil_writer *w;
+        char err[FB_ERR_LEN] = "";
+        assert_int_equal(fil_create(&w, path, &h, err), 0);
+        assert_int_equal(fil_write_samples(w, samples, 16, err), 0);
+        assert_int_equal(fil_close(w, err), 0);
+        fb_data fb;
+        int rc = fil_read(&fb, path, 0, err);
+        if (ok[t]) {
+            assert_int_equal(rc, 0);
+            fb_free(&fb);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(err, "foff"));
+        }
+    }
+    unlink(path);
+}
+
+/* Finite DAT_SCL and DAT_OFFS whose samples overflow a float (found by
+ * fuzz_psrfits: DAT_SCL 4.1e36 x 255 = inf in the series) are refused with
+ * the row and channel; an ordinary scale reads. */
+static void test_psrfits_scale_overflow(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/unit_search_fits_XXXXXX";
+    close(mkstemp(path));
+    const float scales[] = {4.1e36f, 0.5f};
+    for (int t = 0; t < 2; t++) {
+        psrfits_hdr h = {.src_name = "T",
+                         .ra_str = "00:00:00",
+                         .dec_str = "+00:00:00",
+                         .telescope = "MWA",
+                         .stt_imjd = 58000,
+                         .obsfreq = 150,
+                         .obsbw = 1.28,
+                         .obsnchan = 4,
+                         .nchan = 4,
+                         .nsblk = 16,
+                         .tbin = 1e-3,
+                         .chan_bw = 0.32,
+                         .nbits = 8,
+                         .npol = 1};
+        psrfits *f;
+        char err[PSRFITS_ERR_LEN] = "";
+        assert_int_equal(psrfits_create(&f, path, &h, err), 0);
+        double freq[4] = {149.52, 149.84, 150.16, 150.48};
+        float wts[4] = {1, 1, 1, 1}, offs[4] = {0, 0, 0, 0}, scl[4] = {1, 1, scales[t], 1};
+        uint8_t data[64];
+        for (int i = 0; i < 64; i++)
+            data[i] = (uint8_t)(200 + i % 50);
+        assert_int_equal(psrfits_write_row(f, freq, wts, offs, scl, data, 0.008, err), 0);
+        assert_int_equal(psrfits_close(f, err), 0);
+        fb_data fb;
+        char *paths[1] = {path};
+        char ferr[FB_ERR_LEN] = "";
+        int rc = psrfits_series_read(&fb, paths, 1, 0, ferr);
+        if (t == 0) {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(ferr, "channel 2: DAT_SCL"));
+        } else {
+            assert_int_equal(rc, 0);
+            fb_free(&fb);
+        }
+    }
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_delay_formula), cmocka_unit_test(test_ddplan),
-        cmocka_unit_test(test_dedispersion),  cmocka_unit_test(test_harmonic_sum),
-        cmocka_unit_test(test_sigma),         cmocka_unit_test(test_accel_templates),
-        cmocka_unit_test(test_fold_snr),      cmocka_unit_test(test_fold_noise_subint),
-        cmocka_unit_test(test_rfi_mask),      cmocka_unit_test(test_png),
+        cmocka_unit_test(test_delay_formula),
+        cmocka_unit_test(test_ddplan),
+        cmocka_unit_test(test_dedispersion),
+        cmocka_unit_test(test_harmonic_sum),
+        cmocka_unit_test(test_sigma),
+        cmocka_unit_test(test_accel_templates),
+        cmocka_unit_test(test_fold_snr),
+        cmocka_unit_test(test_fold_noise_subint),
+        cmocka_unit_test(test_rfi_mask),
+        cmocka_unit_test(test_png),
+        cmocka_unit_test(test_fil_channel_spacing),
+        cmocka_unit_test(test_psrfits_scale_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

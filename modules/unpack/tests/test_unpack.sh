@@ -3,8 +3,9 @@
 # 4 seconds of 300 kB members): round trip unpack -> repack -> pull-unpack
 # (path and http:// URL) byte-identical; truncated tars, wrong member sizes,
 # corrupt and truncated zstd, wrong channel, missing seconds, hostile members
-# (absolute or '..' paths, symlinks, hard links): each a clear error naming
-# the member, and no output at all (not even hidden temps).
+# (absolute or '..' paths, symlinks, hard links, sparse or huge members):
+# each a clear error naming the member, and no output at all (not even
+# hidden temps).
 . "$(dirname "$0")/../../../tests/lib.sh"
 PY=/usr/bin/python3
 HTTPD="$(cd "$(dirname "$0")/../../mwa-down/tests" && pwd)/httpd.py"
@@ -131,6 +132,20 @@ hostile "directory member ../evil/ refused" bad/dotdot_dir.tar "../evil/" "'\.\.
 hostile "symlink member to /etc/passwd refused" bad/symlink.tar "$M0" "is a symbolic link to /etc/passwd"
 hostile "symlink member (GNU tar) refused" bad/gnu_symlink.tar "$M0" "is a symbolic link to \.\./\.\./\.\./etc/passwd"
 hostile "hard link member to ../../etc/passwd refused" bad/hardlink.tar "$M0" "is a hard link to \.\./\.\./etc/passwd"
+# sparse members: the archive holds a few bytes, the header declares the
+# size (found by fuzz_unpack_tar: 7 KiB made a 1 TiB file). Refused even
+# with --size 0: over EXTRACT_MAX_MEMBER, or sparse at all.
+mkdir -p sp && truncate -s 1T sp/$M0 && printf x | dd of=sp/$M0 bs=1 seek=$((2 ** 40 - 1)) conv=notrunc 2>/dev/null
+tar --sparse --format=posix -cf bad/sparse_huge.tar -C raw $M9 -C ../sp $M0 && rm -f sp/$M0
+truncate -s 65536 sp/$M0 && printf x | dd of=sp/$M0 bs=1 seek=65535 conv=notrunc 2>/dev/null
+tar --sparse --format=posix -cf bad/sparse_small.tar -C raw $M9 -C ../sp $M0 && rm -f sp/$M0
+rm -rf oh && mkdir oh
+unpack --size 0 -o oh bad/sparse_huge.tar 2>e; rc=$?
+check "1 TiB sparse member refused with --size 0, nothing left" \
+  test "$rc" = 1 -a -z "$(ls -A oh)" -a -n "$(grep 'declares 1099511627776 bytes, more than' e)"
+unpack --size 0 -o oh bad/sparse_small.tar 2>e; rc=$?
+check "small sparse member refused, nothing left" \
+  test "$rc" = 1 -a -z "$(ls -A oh)" -a -n "$(grep 'is a sparse file' e)"
 rm -rf oh && mkdir oh
 unpack --size $SZ --by-channel -o oh bad/dotdot.tar 2>e; rc=$?
 check "--by-channel: hostile archive leaves no chNNN/ directory behind" test "$rc" = 1 -a -z "$(ls -A oh)"
