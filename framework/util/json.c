@@ -2,6 +2,7 @@
  * Recursive descent over the text; values are skipped, never built. */
 #include "util/json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -181,6 +182,54 @@ static int value(scan *c)
     }
 }
 
+static int by_name(const void *a, const void *b)
+{
+    const sl_buf *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int r = memcmp(x->data, y->data, n);
+    return r ? r : (x->len > y->len) - (x->len < y->len);
+}
+
+/* A field named twice is refused: readers would disagree on which one
+ * counts (a `to_host` given as a number, then as a string). text is a
+ * valid object. */
+static int duplicate_names(const char *text, sl_err *err)
+{
+    scan c = {text, 0, 0};
+    ws(&c);
+    c.i++; /* '{' */
+    sl_buf *names = NULL;
+    size_t n = 0;
+    ws(&c);
+    while (c.s[c.i] == '"') {
+        names = sl_xrealloc(names, (n + 1) * sizeof *names);
+        names[n] = (sl_buf)SL_BUF_INIT;
+        string(&c, &names[n]);
+        sl_buf_reserve(&names[n], 0);
+        n++;
+        ws(&c);
+        c.i++; /* ':' */
+        ws(&c);
+        value(&c);
+        ws(&c);
+        if (c.s[c.i] != ',') break;
+        c.i++;
+        ws(&c);
+    }
+    int rc = 0;
+    if (n > 1) {
+        qsort(names, n, sizeof *names, by_name);
+        for (size_t i = 1; i < n && rc == 0; i++)
+            if (by_name(&names[i - 1], &names[i]) == 0)
+                rc = sl_errf(err, SL_EINVAL, "field \"%.64s\" is given twice in the headers",
+                             names[i].data);
+    }
+    for (size_t i = 0; i < n; i++)
+        sl_buf_free(&names[i]);
+    free(names);
+    return rc;
+}
+
 int sl_json_check_object(const char *text, sl_err *err)
 {
     scan c = {text ? text : "", 0, 0};
@@ -191,7 +240,7 @@ int sl_json_check_object(const char *text, sl_err *err)
     ws(&c);
     if (c.s[c.i])
         return sl_errf(err, SL_EINVAL, "trailing characters after JSON object at byte %zu", c.i);
-    return 0;
+    return duplicate_names(text, err);
 }
 
 /* Finds top-level field `name`; on success c->i points at its value. The
