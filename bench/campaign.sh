@@ -93,6 +93,7 @@ CTL_PID=$!
 pids+=($CTL_PID)
 for _ in $(seq 500); do [ -s "$TMP/addr" ] && break; sleep 0.01; done
 export SLUICE_CONTROLLER=$(cat "$TMP/addr")
+export SLUICE_TOKEN_FILE="$TMP/state/secrets/user.token" SLUICE_JOIN_TOKEN_FILE="$TMP/state/secrets/join.token"
 for i in $(seq "$AGENTS"); do
   "$BIN/sluice" agent --name "node$i" --dir "$TMP/node$i" --mem "$SHM/node$i" \
     --ssd "$TMP/node$i/ssd" --mem-budget "$MEM_BUDGET" --ssd-budget "$SSD_BUDGET" \

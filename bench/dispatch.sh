@@ -26,6 +26,7 @@ start() {
   pids+=($!)
   for _ in $(seq 500); do [ -s "$TMP/addr" ] && break; sleep 0.01; done
   export SLUICE_CONTROLLER=$(cat "$TMP/addr")
+  export SLUICE_TOKEN_FILE="$TMP/state/secrets/user.token" SLUICE_JOIN_TOKEN_FILE="$TMP/state/secrets/join.token"
   for a in b1 b2; do
     "$BIN/sluice" agent --name $a --dir "$TMP/$a" --mem "$SHM/$a" --max-inflight 8192 \
       >"$TMP/agent-$a.log" 2>&1 &

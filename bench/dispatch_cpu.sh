@@ -16,6 +16,7 @@ trap cleanup EXIT
 CP=$!; pids+=($CP)
 for _ in $(seq 500); do [ -s "$T/addr" ] && break; sleep 0.01; done
 export SLUICE_CONTROLLER=$(cat "$T/addr")
+export SLUICE_TOKEN_FILE="$T/st/secrets/user.token" SLUICE_JOIN_TOKEN_FILE="$T/st/secrets/join.token"
 "$B" agent --name c1 --dir "$T/a1" --mem "$S/m1" >"$T/a1.log" 2>&1 & A1=$!; pids+=($A1)
 "$B" agent --name c2 --dir "$T/a2" --mem "$S/m2" >"$T/a2.log" 2>&1 & A2=$!; pids+=($A2)
 sleep 0.5

@@ -33,6 +33,7 @@ trap cleanup EXIT
 pids+=($!)
 for _ in $(seq 500); do [ -s "$TMP/addr" ] && break; sleep 0.01; done
 export SLUICE_CONTROLLER=$(cat "$TMP/addr")
+export SLUICE_TOKEN_FILE="$TMP/state/secrets/user.token" SLUICE_JOIN_TOKEN_FILE="$TMP/state/secrets/join.token"
 "$BIN/sluice" agent --name prod --group prod --dir "$TMP/prod" --mem "$SHM/prod" \
   --mem-budget 2GiB --ssd-budget 0 >"$TMP/agent-prod.log" 2>&1 &
 pids+=($!)

@@ -79,8 +79,8 @@ const sl_pipeline *sl_agent_model(sl_agent *a, int64_t pipeline_id, sl_err *err)
     return m;
 }
 
-/* Keeps our credential where a restarted agent finds it (0600, beside the
- * journal: only this agent's user can read it). */
+/* Keeps our credential where a restarted agent finds it: MEM.cred, 0600,
+ * beside the memory tier (only this agent's user can read it). */
 static void save_credential(sl_agent *a, const char *cred)
 {
     char *tmp = sl_xasprintf("%s.tmp", a->cred_path);
@@ -809,7 +809,7 @@ int sl_agent_serve(const sl_agent_config *cfg_in, sl_err *err)
     if (sl_agent_journal_open(a, err) < 0) return err->code;
     sl_agent_journal_load(a);
 
-    a->cred_path = sl_xasprintf("%s/agent.cred", a->journal_dir);
+    a->cred_path = sl_xasprintf("%s.cred", a->mem_root);
     char *own = load_credential(a);
     if (!own && !a->join_cred)
         return sl_errf(err, SL_EINVAL,

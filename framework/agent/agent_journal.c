@@ -103,7 +103,7 @@ size_t sl_agent_journal_load(sl_agent *a)
             }
             continue;
         }
-        if (strspn(e->d_name, "0123456789") != strlen(e->d_name)) continue; /* agent.cred */
+        if (strspn(e->d_name, "0123456789.") != strlen(e->d_name)) continue; /* not a report */
         names = sl_xrealloc(names, (n + 1) * sizeof *names);
         names[n++] = sl_xstrdup(e->d_name);
     }

@@ -34,7 +34,7 @@ static const char USAGE[] =
     "  --join-token-file F  the controller's join credential (its STATE/secrets/\n"
     "                     join.token; default $SLUICE_JOIN_TOKEN_FILE, else\n"
     "                     $SLUICE_JOIN_TOKEN). Only needed to join: the agent then\n"
-    "                     keeps its own credential beside its journal (MEM.journal)\n"
+    "                     keeps its own credential in MEM.cred (0600) for a restart\n"
     "  --tls-ca F         TLS to the controller and to peers' data servers, checked\n"
     "                     against this CA (default $SLUICE_TLS_CA)\n"
     "  --tls-cert F --tls-key F  this host's certificate: its data server serves TLS\n";

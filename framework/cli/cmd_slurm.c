@@ -5,6 +5,7 @@
  * shows this controller's jobs (squeue, by job name and comment) beside the
  * hosts the controller sees; `down` scancels them and waits until Slurm has
  * ended them, i.e. no agent of theirs is left. docs/slurm.md. */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <string.h>
@@ -48,7 +49,12 @@ static const char USAGE_UP[] =
     "  --controller ADDR    the controller the agents dial ($SLUICE_CONTROLLER)\n"
     "  --controller-inside  start the controller on the job's first node instead;\n"
     "                       ADDR is then its listen address (default 0.0.0.0:7470)\n"
-    "  --controller-state DIR  its state dir (default: under the SSD root)\n"
+    "  --controller-state DIR  its state dir (default: under the SSD root); its\n"
+    "                     secrets/join.token must be readable by every node (a\n"
+    "                     shared path) unless --join-token-file is given\n"
+    "  --join-token-file F  the join credential the agents present (default\n"
+    "                     $SLUICE_JOIN_TOKEN_FILE, else $SLUICE_STATE/secrets/join.token);\n"
+    "                     a path every node can read, passed by name, never by value\n"
     "  --mem-root DIR       parent of the memory tier on each node (/dev/shm)\n"
     "  --ssd-root DIR       parent of the SSD tier on each node (/tmp)\n"
     "  --sluice PATH        the sluice binary as the nodes see it (default: this one)\n"
@@ -221,6 +227,7 @@ static int slurm_up(int argc, char **argv)
                                          {"controller", 1, 0, 'c'},
                                          {"controller-inside", 0, 0, 'I'},
                                          {"controller-state", 1, 0, 's'},
+                                         {"join-token-file", 1, 0, 'T'},
                                          {"mem-root", 1, 0, 'm'},
                                          {"ssd-root", 1, 0, 'D'},
                                          {"sluice", 1, 0, 'b'},
@@ -232,6 +239,8 @@ static int slurm_up(int argc, char **argv)
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     sl_slurm_opts o = {0};
+    const char *join = NULL;
+    char join_abs[PATH_MAX];
     const char **groups = NULL, **sbatch = NULL;
     size_t ng = 0, nsb = 0;
     const char *ctl = NULL, *from = NULL, *drain = NULL;
@@ -294,6 +303,9 @@ static int slurm_up(int argc, char **argv)
             break;
         case 's':
             o.controller_state = optarg;
+            break;
+        case 'T':
+            join = optarg;
             break;
         case 'm':
             o.mem_root = optarg;
@@ -391,6 +403,27 @@ static int slurm_up(int argc, char **argv)
     o.nsbatch = nsb;
     o.drain_s = (int)((drain_ms + 999) / 1000);
     o.controller = o.controller_inside ? (ctl ? ctl : "0.0.0.0:7470") : sl_cli_controller(ctl);
+    /* the agents' join credential: a file the nodes can read, never the
+     * credential itself in the script (a controller inside the job makes
+     * its own in --controller-state) */
+    if (!join && !o.controller_inside) join = getenv("SLUICE_JOIN_TOKEN_FILE");
+    char *state_join = NULL;
+    if ((!join || !*join) && !o.controller_inside && getenv("SLUICE_STATE"))
+        join = state_join = sl_xasprintf("%s/secrets/join.token", getenv("SLUICE_STATE"));
+    if (join && *join) {
+        if (!realpath(join, join_abs)) {
+            fprintf(stderr, "sluice slurm up: join credential %s: %s\n", join, strerror(errno));
+            free(state_join);
+            goto out;
+        }
+        o.join_token_file = join_abs;
+    } else if (!o.controller_inside) {
+        fprintf(stderr, "sluice slurm up: agents need the controller's join credential: give "
+                        "--join-token-file (its STATE/secrets/join.token), "
+                        "$SLUICE_JOIN_TOKEN_FILE or $SLUICE_STATE\n");
+        goto out;
+    }
+    free(state_join);
     char self[PATH_MAX];
     if (!o.sluice) {
         ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);

@@ -29,6 +29,8 @@ typedef struct sl_slurm_opts {
     const char *controller;       /* address the agents dial (or listen on, see below) */
     int controller_inside;        /* start the controller on the batch node */
     const char *controller_state; /* its state dir (default: SSD root) */
+    const char *join_token_file;  /* agents' join credential, a path the nodes read
+                                     (NULL with controller_inside: its state dir's) */
     const char *sluice;           /* path of the sluice binary on the nodes */
     const char *mem_root;         /* node memory tier parent, default /dev/shm */
     const char *ssd_root;         /* node local disk parent, default /tmp */

@@ -87,12 +87,19 @@ int sl_slurm_check_opts(const sl_slurm_opts *o, sl_err *err)
     }
     struct {
         const char *what, *v;
-    } words[] = {{"partition", o->partition},     {"qos", o->qos},
-                 {"reservation", o->reservation}, {"account", o->account},
-                 {"constraint", o->constraint},   {"job name", o->job_name},
-                 {"output", o->output},           {"controller address", o->controller},
-                 {"sluice path", o->sluice},      {"mem root", o->mem_root},
-                 {"ssd root", o->ssd_root},       {"controller state dir", o->controller_state}};
+    } words[] = {{"partition", o->partition},
+                 {"qos", o->qos},
+                 {"reservation", o->reservation},
+                 {"account", o->account},
+                 {"constraint", o->constraint},
+                 {"job name", o->job_name},
+                 {"output", o->output},
+                 {"controller address", o->controller},
+                 {"sluice path", o->sluice},
+                 {"mem root", o->mem_root},
+                 {"ssd root", o->ssd_root},
+                 {"controller state dir", o->controller_state},
+                 {"join credential file", o->join_token_file}};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (check_word(words[i].what, words[i].v, 0, err) < 0) return SL_EINVAL;
     if (!o->controller || !o->sluice)
@@ -139,7 +146,7 @@ static const char NODE_WRAPPER[] =
     "  trap \"kill -INT $pid 2>/dev/null\" INT\n"
     "  rc=0\n"
     "  while kill -0 $pid 2>/dev/null; do wait $pid; rc=$?; done\n"
-    "  rm -rf \"$mem\" \"$mem.work\" \"$mem.journal\" \"$dir\"\n"
+    "  rm -rf \"$mem\" \"$mem.work\" \"$mem.journal\" \"$mem.cred\" \"$dir\"\n"
     "  rmdir \"$memr/sluice-$SLUICE_SLURM_JOB\" \"$ssdr/sluice-$SLUICE_SLURM_JOB\" 2>/dev/null\n"
     "  exit $rc";
 
@@ -213,6 +220,12 @@ int sl_slurm_render_script(const sl_slurm_opts *o, sl_buf *b, sl_err *err)
                       "--addr-file \"$ctl_state/addr\" &\n",
                       colon ? o->controller : "0.0.0.0:7470");
         sl_buf_puts(b, "ctl_pid=$!\n");
+        if (!o->join_token_file) {
+            /* the controller makes its secrets before it listens */
+            sl_buf_puts(b, "export SLUICE_JOIN_TOKEN_FILE=\"$ctl_state/secrets/join.token\"\n"
+                           "n=0; while [ ! -s \"$ctl_state/addr\" ] && [ $n -lt 300 ]; do "
+                           "sleep 0.1; n=$((n+1)); done\n");
+        }
         if (any)
             sl_buf_printf(b, "export SLUICE_SLURM_CONTROLLER=\"$(hostname):%s\"\n", port);
         else
@@ -222,6 +235,8 @@ int sl_slurm_render_script(const sl_slurm_opts *o, sl_buf *b, sl_err *err)
     } else {
         sl_buf_printf(b, "export SLUICE_SLURM_CONTROLLER='%s'\n", o->controller);
     }
+    if (o->join_token_file)
+        sl_buf_printf(b, "export SLUICE_JOIN_TOKEN_FILE='%s'\n", o->join_token_file);
     sl_buf_printf(b,
                   "\nagents() { # srun options of one step\n"
                   "  srun \"$@\" --ntasks-per-node=1 --no-kill --kill-on-bad-exit=0 "

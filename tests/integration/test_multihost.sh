@@ -46,6 +46,9 @@ sql() { sqlite3 "$STATE/sluice.db" "$1"; }
 ip netns exec "$CTL_NS" "$BIN" controller --state "$STATE" --listen 10.214.0.1:7470 \
   --lease-ttl 3s >"$TMP/controller.log" 2>&1 &
 track_pid $!
+# the controller makes its credentials at start: the CLI and agents use them
+wait_for 10 test -s "$STATE/secrets/join.token"
+export SLUICE_TOKEN_FILE="$STATE/secrets/user.token" SLUICE_JOIN_TOKEN_FILE="$STATE/secrets/join.token"
 declare -A APID
 agent() { # NAME GROUP
   ip netns exec "$P$1" "$BIN" agent --controller 10.214.0.1:7470 --name "$1" --group "$2" \

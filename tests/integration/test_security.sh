@@ -59,11 +59,11 @@ check "the spy pipeline completes" test "$(wait_pipeline "$id" 60)" = done
 # data server's key
 secrets=("$(cat "$SECRETS/user.token")" "$(cat "$SECRETS/join.token")" "$(cat "$SECRETS/master.key")")
 for h in h1 h2; do
-  c="$TMP/mem/$h.journal/agent.cred"
+  c="$TMP/mem/$h.cred"
   if [ -s "$c" ]; then secrets+=("$(cat "$c")"); else not_ok "$h keeps its credential in $c"; fi
   secrets+=("$(sluice-dp key --master-file "$SECRETS/master.key" "$h")")
 done
-check "agent credentials are kept 0600" test "$(stat -c %a "$TMP/mem/h1.journal/agent.cred")" = 600
+check "agent credentials are kept 0600" test "$(stat -c %a "$TMP/mem/h1.cred")" = 600
 spied=$(find "$TMP/mem" -path '*/p*/spy/*' -type f | wc -l)
 check "the modules wrote what they saw ($spied files)" test "$spied" -ge 20
 leaks=0
@@ -81,7 +81,7 @@ check "agents are not dumpable: /proc/PID/environ belongs to root, not a module'
   test "$(awk '/^Uid/ {print $2}' /proc/$AGENT_PID_h1/status) $(stat -c %U /proc/$AGENT_PID_h1/environ)" = "0 root"
 
 # the gRPC attacks, from outside
-"$py" "$here/security_attack.py" "$TMP" "$CTL" "$SECRETS" - "$TMP/mem/h2.journal/agent.cred" rpc
+"$py" "$here/security_attack.py" "$TMP" "$CTL" "$SECRETS" - "$TMP/mem/h2.cred" rpc
 check "the outsider's Submit made no pipeline" test "$(sql "SELECT count(*) FROM pipelines WHERE name='pwn'")" = 0
 h1=$(sql "SELECT count(*) FROM hosts WHERE name='h1' AND state='up'")
 check "h1 is still registered as itself" test "$h1" = 1

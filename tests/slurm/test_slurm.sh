@@ -154,7 +154,7 @@ out=$(sluice slurm up --nodes 2 --controller-inside --controller "127.0.0.1:$por
       --controller-state "$TMP/inside" --mem-root "$TMP/shm" --ssd-root "$TMP/ssd" \
       --output "$TMP/inside-%j.out" 2>>"$TMP/up.err")
 echo "$out"
-inside_up() { [ "$(SLUICE_CONTROLLER=127.0.0.1:$port sluice hosts --json 2>/dev/null | grep -o '"state":"up"' | wc -l)" = 2 ]; }
+inside_up() { [ "$(SLUICE_CONTROLLER=127.0.0.1:$port SLUICE_TOKEN_FILE="$TMP/inside/secrets/user.token" sluice hosts --json 2>/dev/null | grep -o '"state":"up"' | wc -l)" = 2 ]; }
 wait_for 60 inside_up
 check "controller inside the job: 2 agents registered with it" inside_up
 check "its state lives in --controller-state" test -s "$TMP/inside/sluice.db"
