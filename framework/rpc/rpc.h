@@ -32,7 +32,6 @@ enum {
 typedef struct sl_rpc_caller {
     unsigned role;              /* one SL_ROLE_* */
     char host[SL_RPC_MAX_HOST]; /* SL_ROLE_AGENT: the host its credential is bound to */
-    const char *peer;           /* "ipv4:127.0.0.1:40312", for messages */
 } sl_rpc_caller;
 
 /* Fills resp with the serialized reply and returns 0, or returns a negative

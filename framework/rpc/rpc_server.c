@@ -183,14 +183,14 @@ static void serve_call(sl_rpc_worker *w, grpc_call *call, const grpc_call_detail
     char mname[128];
     snprintf(mname, sizeof mname, "%.*s", (int)GRPC_SLICE_LENGTH(d->method),
              (const char *)GRPC_SLICE_START_PTR(d->method));
-    char *peer = grpc_call_get_peer(call);
     sl_rpc_caller who;
     memset(&who, 0, sizeof who);
-    who.peer = peer;
 
     if ((rc = check_access(s, m, md, &who, mname, &err)) < 0) {
         status = status_of(rc);
+        char *peer = grpc_call_get_peer(call); /* only for the log: costs an allocation */
         log_refusal(s, peer, &err);
+        gpr_free(peer);
     } else if (!m) {
         status = GRPC_STATUS_UNIMPLEMENTED;
         snprintf(err.msg, sizeof err.msg, "unknown method %.*s", (int)GRPC_SLICE_LENGTH(d->method),
@@ -245,7 +245,6 @@ static void serve_call(sl_rpc_worker *w, grpc_call *call, const grpc_call_detail
     grpc_slice_unref(details);
     if (ntrailer) grpc_slice_unref(trailer.value);
     if (reply) grpc_byte_buffer_destroy(reply);
-    gpr_free(peer);
 }
 
 static void *worker_main(void *arg)
