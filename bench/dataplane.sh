@@ -3,7 +3,9 @@
 # /dev/shm, through sluice-dp (sendfile server, N-stream client, checksums
 # verified), beside iperf3 on the same machine in the same run, interleaved
 # round by round so both see the same noise; prints medians and the ratio
-# (target >= 90 % of iperf3). (c) same-host hand-off is O(1): runs
+# (target >= 90 % of iperf3). The same fetches over TLS 1.3 (a second server
+# on the same root with a make-certs.sh certificate) are interleaved too and
+# printed beside the plain figures. (c) same-host hand-off is O(1): runs
 # build/bench/dataplane_handoff. (b), the NERSC streaming comparison, needs
 # the full pipeline and lives elsewhere.
 # Usage: bench/dataplane.sh [ROUNDS]  (default 5; needs make build-bench)
@@ -21,17 +23,22 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$W"; }
 trap cleanup EXIT
 mkdir -p "$W/src" "$W/dst"
-TOKEN=bench-$$-$RANDOM
+KEY=$(openssl rand -hex 32)
+CAP=$("$BIN" cap --key "$KEY" --op r --reader bench --ttl 86400 obj)
 SIZE=$((1 << 30))
 
 head -c $SIZE /dev/urandom >"$W/src/obj"
-"$BIN" serve --root mem="$W/src" --token "$TOKEN" --listen 127.0.0.1:0 >"$W/port" 2>"$W/serve.err" &
+scripts/make-certs.sh "$W/pki" localhost >/dev/null
+"$BIN" serve --root mem="$W/src" --key "$KEY" --listen 127.0.0.1:0 >"$W/port" 2>"$W/serve.err" &
+pids+=($!)
+"$BIN" serve --root mem="$W/src" --key "$KEY" --listen 127.0.0.1:0 \
+  --tls-cert "$W/pki/localhost.pem" --tls-key "$W/pki/localhost.key" >"$W/tport" 2>"$W/tserve.err" &
 pids+=($!)
 IPORT=$((20000 + RANDOM % 20000))
 iperf3 -s -p $IPORT >"$W/iperf3-s.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 200); do [ -s "$W/port" ] && break; sleep 0.01; done
-PORT=$(head -n1 "$W/port")
+for _ in $(seq 200); do [ -s "$W/port" ] && [ -s "$W/tport" ] && break; sleep 0.01; done
+PORT=$(head -n1 "$W/port"); TPORT=$(head -n1 "$W/tport")
 sleep 0.2
 
 # GB/s (1e9 bytes/s) received, from iperf3's receiver summary line
@@ -42,8 +49,14 @@ iperf() {
 # GB/s of one 1 GiB fetch into a fresh /dev/shm file
 fetch() {
   rm -f "$W/dst/obj"
-  "$BIN" get "127.0.0.1:$PORT" mem/obj "$W/dst/obj" --token "$TOKEN" --streams "$1" |
+  "$BIN" get "127.0.0.1:$PORT" mem/obj "$W/dst/obj" --cap "$CAP" --streams "$1" |
     sed -n 's/.*GBps=\([0-9.]*\).*/\1/p'
+}
+# the same over TLS 1.3 (server certificate verified against the bench CA)
+fetch_tls() {
+  rm -f "$W/dst/obj"
+  "$BIN" get "127.0.0.1:$TPORT" mem/obj "$W/dst/obj" --cap "$CAP" --streams "$1" \
+    --tls-ca "$W/pki/ca.pem" | sed -n 's/.*GBps=\([0-9.]*\).*/\1/p'
 }
 # GB/s of writing 1 GiB into a fresh /dev/shm file from a hot buffer (dd,
 # 1 MiB blocks): the cost of landing the bytes at all, which iperf3 skips
@@ -59,14 +72,17 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR 
 # cold: the server hashes the object on the first STAT (then caches it in an xattr)
 cold=$(fetch 2)
 cmp -s "$W/src/obj" "$W/dst/obj" || { echo "bench/dataplane: fetched object differs!" >&2; exit 1; }
+fetch_tls 2 >/dev/null
+cmp -s "$W/src/obj" "$W/dst/obj" || { echo "bench/dataplane: object fetched over TLS differs!" >&2; exit 1; }
 iperf 1 >/dev/null # warm-up: let the VM fault in memory for both sides
 fetch 2 >/dev/null
 
 declare -A r
-configs="iperf1 iperf2 shmw dp1 dp2 dp4"
+configs="iperf1 iperf2 shmw dp1 dp2 dp4 tls1 tls2 tls4"
 for i in $(seq "$ROUNDS"); do
-  r[iperf1]+="$(iperf 1) "; r[dp1]+="$(fetch 1) "
-  r[iperf2]+="$(iperf 2) "; r[dp2]+="$(fetch 2) "; r[dp4]+="$(fetch 4) "
+  r[iperf1]+="$(iperf 1) "; r[dp1]+="$(fetch 1) "; r[tls1]+="$(fetch_tls 1) "
+  r[iperf2]+="$(iperf 2) "; r[dp2]+="$(fetch 2) "; r[tls2]+="$(fetch_tls 2) "
+  r[dp4]+="$(fetch 4) "; r[tls4]+="$(fetch_tls 4) "
   r[shmw]+="$(shmw) "
 done
 declare -A m
@@ -79,6 +95,7 @@ for c in $configs; do
     iperf2) label="iperf3, 2 streams" ;;
     shmw) label="write 1 GiB to new /dev/shm file" ;;
     dp*) label="sluice-dp get, ${c#dp} stream(s)" ;;
+    tls*) label="sluice-dp get TLS, ${c#tls} stream(s)" ;;
   esac
   printf '  %-34s %6.3f       (%s)\n' "$label" "${m[$c]}" "${r[$c]% }"
 done
@@ -91,5 +108,11 @@ awk -v d="$best_dp" -v w="${m[shmw]}" -v i="$best_ip" -v d2="${m[dp2]}" -v i2="$
   printf "  ratio same stream count: 1 stream %.0f %%, 2 streams %.0f %%\n", 100 * d1 / i1, 100 * d2 / i2 }'
 echo "  (iperf3 discards what it receives; sluice-dp writes every byte to a new /dev/shm"
 echo "   file and checks its XXH3 block hashes on arrival)"
+ktls=no; grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null && ktls=yes
+echo "  TLS 1.3 beside plain TCP, same run (kernel TLS available: $ktls):"
+printf '    %-9s %10s %10s %8s\n' streams "plain GB/s" "TLS GB/s" "TLS/plain"
+for n in 1 2 4; do
+  awk -v n=$n -v p="${m[dp$n]}" -v t="${m[tls$n]}" 'BEGIN { printf "    %-9s %10.3f %10.3f %7.0f %%\n", n, p, t, 100 * t / p }'
+done
 echo
 build/bench/dataplane_handoff /dev/shm
