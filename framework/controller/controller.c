@@ -113,7 +113,8 @@ int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
     sl_http *http = NULL;
     int hport = 0;
     if (cfg->http) {
-        if (!(http = sl_http_start(cfg->http, sched, &hport, err))) {
+        sl_http_config hc = {cfg->http, NULL /* wired by the secrets store */};
+        if (!(http = sl_http_start(&hc, sched, &hport, err))) {
             sl_rpc_server_stop(srv);
             sl_sched_close(sched);
             return SL_EIO;

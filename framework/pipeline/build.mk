@@ -13,5 +13,5 @@ SL_PIPELINE_TEST_UTIL := framework/util/err.c framework/util/buf.c framework/uti
     framework/util/json.c
 
 $(eval $(call sl_unit_test,test_units,tests/unit/test_units.c $(SL_UNITS_SRCS),))
-$(eval $(call sl_unit_test,test_template,tests/unit/test_template.c framework/pipeline/template.c framework/util/err.c framework/util/buf.c,))
+$(eval $(call sl_unit_test,test_template,tests/unit/test_template.c framework/pipeline/template.c framework/util/err.c framework/util/buf.c framework/util/json.c,))
 $(eval $(call sl_unit_test,test_pipeline,tests/unit/test_pipeline.c $(SL_PIPELINE_SRCS) $(SL_PIPELINE_TEST_UTIL),-lyaml))

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "pipeline/limits.h"
 #include "pipeline/pipeline_int.h"
 
 int sl_pipeline_errf(sl_pctx *c, sl_loc loc, const char *fmt, ...)
@@ -94,8 +96,16 @@ sl_pipeline *sl_pipeline_parse(const char *file, const char *text, size_t len, c
         .err = err,
         .p = p,
     };
-    sl_ynode *root;
-    int rc = sl_ytree_parse(c.ta, file, text, len, &root, err);
+    sl_ynode *root = NULL;
+    int rc = 0;
+    /* checked before libyaml sees the text: it would buffer any scalar whole */
+    if (len > SL_PIPE_MAX_DOC_BYTES)
+        rc = sl_errf(err, SL_EINVAL, "%s:1:1: document of %zu bytes exceeds the limit of %d", file,
+                     len, SL_PIPE_MAX_DOC_BYTES);
+    if (rc == 0 && src && src->nvars > SL_PIPE_MAX_VARS)
+        rc = sl_errf(err, SL_EINVAL, "%s:1:1: %zu variables given exceed the limit of %d", file,
+                     src->nvars, SL_PIPE_MAX_VARS);
+    if (rc == 0) rc = sl_ytree_parse(c.ta, file, text, len, &root, err);
     if (rc == 0) rc = sl_pipeline_build(&c, root);
     if (rc == 0) rc = sl_pipeline_validate(&c);
     if (rc == 0) sl_pipeline_vars_finish(&c);
@@ -121,10 +131,15 @@ sl_pipeline *sl_pipeline_load(const char *file, const sl_varsrc *src, sl_err *er
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
         sl_buf_append(&b, chunk, n);
-        if (b.len > 16 << 20) {
+        if (b.len > SL_PIPE_MAX_DOC_BYTES) { /* sl_pipeline_parse says so, with the size */
+            struct stat st;
+            size_t size = fstat(fileno(f), &st) == 0 && (size_t)st.st_size > b.len
+                              ? (size_t)st.st_size
+                              : b.len;
             fclose(f);
             sl_buf_free(&b);
-            sl_errf(err, SL_EINVAL, "%s: larger than 16 MiB; this is not a pipeline file", file);
+            sl_errf(err, SL_EINVAL, "%s:1:1: document of %zu bytes exceeds the limit of %d", file,
+                    size, SL_PIPE_MAX_DOC_BYTES);
             return NULL;
         }
     }

@@ -23,7 +23,6 @@
 #define MAX_AGENTS 256
 #define MAX_RETRIES 100
 #define MAX_NAME 64
-#define MAX_HEADERS 65536
 
 static const char *const top_keys[] = {"version", "name",    "description", "env_file", "lease_ttl",
                                        "groups",  "cluster", "stages",      "messages"};
@@ -692,8 +691,9 @@ static int is_json_number(const char *s)
 
 static int to_json(sl_pctx *c, const sl_ynode *n, sl_buf *b)
 {
-    if (b->len > MAX_HEADERS)
-        return sl_pipeline_errf(c, n->loc, "headers are larger than %d bytes", MAX_HEADERS);
+    if (b->len > SL_HEADERS_MAX_BYTES)
+        return sl_pipeline_errf(c, n->loc, "headers exceed the limit of %d bytes",
+                                SL_HEADERS_MAX_BYTES);
     if (n->kind == SL_Y_MAP) {
         sl_buf_putc(b, '{');
         for (size_t i = 0; i < n->n; i++) {
@@ -774,6 +774,9 @@ static int parse_messages(sl_pctx *c, const sl_ynode *n)
             if (want(c, v, SL_Y_MAP, "headers") < 0) return SL_EINVAL;
             sl_buf b = SL_BUF_INIT;
             int rc = to_json(c, v, &b);
+            sl_err he;
+            if (rc == 0 && sl_headers_validate(b.data, &he) < 0)
+                rc = sl_pipeline_errf(c, v->loc, "headers of message #%zu: %s", i + 1, he.msg);
             if (rc == 0) m->headers = sl_arena_strndup(c->a, b.data, b.len);
             sl_buf_free(&b);
             if (rc < 0) return rc;
@@ -838,6 +841,9 @@ int sl_pipeline_build(sl_pctx *c, const sl_ynode *root)
     if (want(c, v, SL_Y_SEQ, "stages") < 0) return SL_EINVAL;
     if (v->n == 0)
         return sl_pipeline_errf(c, v->loc, "stages is empty (a pipeline needs at least one stage)");
+    if (v->n > SL_PIPE_MAX_STAGES)
+        return sl_pipeline_errf(c, v->loc, "%zu stages exceed the limit of %d stages", v->n,
+                                SL_PIPE_MAX_STAGES);
     p->nstages = v->n;
     p->stages = sl_arena_array(c->a, v->n, sizeof *p->stages);
     c->gather_loc = sl_arena_array(c->ta, v->n, sizeof *c->gather_loc);

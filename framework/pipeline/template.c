@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/json.h"
 
 enum { P_LIT, P_KEY, P_SEG, P_RANGE };
 
@@ -85,6 +86,16 @@ int sl_key_validate(const char *key, sl_err *err)
         s = e + 1;
     }
     return 0;
+}
+
+int sl_headers_validate(const char *headers, sl_err *err)
+{
+    if (!headers || !*headers) return 0;
+    size_t len = strlen(headers);
+    if (len > SL_HEADERS_MAX_BYTES)
+        return sl_errf(err, SL_EINVAL, "headers of %zu bytes exceed the limit of %d bytes", len,
+                       SL_HEADERS_MAX_BYTES);
+    return sl_json_check_object_depth(headers, SL_HEADERS_MAX_DEPTH, err);
 }
 
 /* Parses a non-negative decimal integer of at most 18 digits. */
@@ -226,8 +237,10 @@ static int compile_brace(tmpl *t, const char *tmpl_s, const char *s, size_t n, s
         p.width = (int)(aend - s);
         p.count = (a <= b ? b - a : a - b) / st + 1;
         if (p.count > SL_TEMPLATE_MAX_KEYS || t->total > SL_TEMPLATE_MAX_KEYS / p.count)
-            return sl_errf(err, SL_EINVAL, "template '%s' makes more than %d keys", tmpl_s,
-                           SL_TEMPLATE_MAX_KEYS);
+            return sl_errf(err, SL_EINVAL,
+                           "template '%s' makes more than %d keys (the limit of keys one message "
+                           "may expand to)",
+                           tmpl_s, SL_TEMPLATE_MAX_KEYS);
         t->total *= p.count;
         add(t, p);
         return 0;

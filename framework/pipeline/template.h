@@ -2,7 +2,7 @@
  *
  * A task key is a short relative-path-like string, e.g.
  * "1257010784/p00001_00024/t1257010986_1257011185/ch109". It must be safe to
- * use as a relative path: 1..512 bytes of letters, digits and . _ - + = , @
+ * use as a relative path: 1..SL_KEY_MAX (512) bytes of letters, digits and . _ - + = , @
  * : % ~ # /, no leading '/', no empty, "." or ".." segment.
  *
  * Templates build downstream keys from an upstream key:
@@ -23,13 +23,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pipeline/limits.h"
 #include "util/err.h"
-
-#define SL_KEY_MAX 512
-#define SL_TEMPLATE_MAX_KEYS 1000000
 
 /* 0 if key is valid, else SL_EINVAL with a message naming the problem. */
 int sl_key_validate(const char *key, sl_err *err);
+
+/* 0 if headers (NULL or "" for none) are a JSON object of at most
+ * SL_HEADERS_MAX_BYTES nested at most SL_HEADERS_MAX_DEPTH deep, else
+ * SL_EINVAL with a message naming the limit. */
+int sl_headers_validate(const char *headers, sl_err *err);
 
 /* Checks a template's syntax (not the keys it makes). */
 int sl_template_check(const char *tmpl, sl_err *err);

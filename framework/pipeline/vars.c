@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/limits.h"
 #include "pipeline/pipeline_int.h"
 
 static void record(sl_pctx *c, const char *name, const char *value)
@@ -152,6 +153,11 @@ int sl_pipeline_subst(sl_pctx *c, const sl_ynode *n, char **out)
     }
     sl_buf b = SL_BUF_INIT;
     int rc = expand(c, n, s, s + strlen(s), 0, &b);
+    if (rc == 0 && b.len > SL_PIPE_MAX_SCALAR_BYTES)
+        rc = sl_pipeline_errf(c, n->loc,
+                              "scalar of %zu bytes after variable substitution exceeds the limit "
+                              "of %d",
+                              b.len, SL_PIPE_MAX_SCALAR_BYTES);
     if (rc == 0) *out = sl_arena_strndup(c->a, b.data ? b.data : "", b.len);
     sl_buf_free(&b);
     return rc;
@@ -200,6 +206,12 @@ int sl_pipeline_load_env_file(sl_pctx *c, const char *path, sl_loc loc)
         char *name = sl_arena_strndup(c->ta, s, (size_t)(eq - s));
         for (i = 0; i < c->nenvf; i++)
             if (!strcmp(c->envf[i].key, name)) break;
+        if (i == c->nenvf && c->nenvf == SL_PIPE_MAX_VARS) {
+            rc = sl_errf(c->err, SL_EINVAL,
+                         "%s:%zu:1: variable %s exceeds the limit of %d variables in an env_file",
+                         path, lineno, name, SL_PIPE_MAX_VARS);
+            break;
+        }
         c->envf[i] = (sl_kv){name, sl_arena_strndup(c->ta, v, vl)};
         if (i == c->nenvf) c->nenvf++;
     }

@@ -9,9 +9,10 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "pipeline/limits.h"
 #include "util/buf.h"
 
-#define MAX_DEPTH 64
+#define MAX_DEPTH SL_PIPE_MAX_DEPTH
 
 typedef struct open_node {
     sl_ynode *node;
@@ -117,6 +118,14 @@ int sl_ytree_parse(sl_arena *a, const char *file, const char *text, size_t len, 
             }
             break;
         case YAML_SCALAR_EVENT:
+            if (ev.data.scalar.length > SL_PIPE_MAX_SCALAR_BYTES) {
+                sl_loc l = mark_loc(ev.start_mark);
+                rc =
+                    sl_errf(err, SL_EINVAL, "%s:%d:%d: scalar of %zu bytes exceeds the limit of %d",
+                            file, l.line, l.col, ev.data.scalar.length, SL_PIPE_MAX_SCALAR_BYTES);
+                done = 1;
+                break;
+            }
             nd = sl_arena_alloc(a, sizeof *nd);
             nd->kind = SL_Y_SCALAR;
             nd->str =
@@ -182,7 +191,8 @@ int sl_ytree_parse(sl_arena *a, const char *file, const char *text, size_t len, 
             }
             if (nd->kind != SL_Y_SCALAR && ev.type != YAML_ALIAS_EVENT) {
                 if (depth == MAX_DEPTH) {
-                    rc = sl_errf(err, SL_EINVAL, "%s:%d:%d: nesting deeper than %d levels", file,
+                    rc = sl_errf(err, SL_EINVAL,
+                                 "%s:%d:%d: nesting deeper than %d levels (the limit)", file,
                                  nd->loc.line, nd->loc.col, MAX_DEPTH);
                     done = 1;
                 } else {

@@ -250,7 +250,7 @@ int sl_sched_make_task(sl_sched *s, sl_pipe *p, int to, const sl_make *mk, doubl
     sl_buf h = SL_BUF_INIT, tmp = SL_BUF_INIT, want = SL_BUF_INIT;
     int rc;
     int64_t id = 0;
-    if (headers && *headers && sl_json_check_object(headers, err) < 0) {
+    if (sl_headers_validate(headers, err) < 0) {
         sl_err_prefix(err, "headers of message '%s' to stage '%s'", key, st->name);
         return SL_EINVAL;
     }

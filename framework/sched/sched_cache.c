@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cache/manifest.h"
+#include "pipeline/limits.h"
 #include "util/clock.h"
 #include "util/units.h"
 
@@ -64,6 +65,7 @@ static int parse_obj_path(sl_sched *s, const char *path, int64_t *pid, int *stag
     long long id;
     int n = 0;
     if (sscanf(path, "p%lld/%255[^/]/%n", &id, stage_name, &n) != 2 || n <= 0) return -1;
+    if (strlen(path + n) > SL_KEY_MAX || strlen(path + n) >= keylen) return -1; /* not a key */
     snprintf(key, keylen, "%s", path + n);
     sl_pipe *p = sl_sched_pipe(s, id);
     int st = p ? sl_pipeline_stage_index(p->model, stage_name) : -1;
@@ -81,7 +83,7 @@ int sl_sched_cache_outputs(sl_sched *s, sl_pipe *p, int64_t task_id, int stage, 
         /* an input pulled here is a replica too: later readers on this host
          * use it, and it is deleted with the object */
         const sl_obj_out *o = &c->copies[i];
-        char okey[1024];
+        char okey[SL_KEY_MAX + 1];
         int64_t pid;
         int ost;
         sl_object_row row;
@@ -543,7 +545,7 @@ int sl_sched_cache_host_lost(sl_sched *s, const char *host, double now, sl_err *
  * object is lost as surely as with its host: re-made by lineage. */
 static int drop_replica(sl_sched *s, const char *path, const char *host, double now, sl_err *err)
 {
-    char key[1024];
+    char key[SL_KEY_MAX + 1];
     int64_t pid;
     int stage;
     if (!host || parse_obj_path(s, path, &pid, &stage, key, sizeof key) < 0) return 0;
@@ -590,7 +592,7 @@ int sl_sched_cache_corrupt(sl_sched *s, const sl_completion *c, const char *host
     int rc = 0;
     for (size_t i = 0; i < c->ncorrupt && rc >= 0; i++) {
         const sl_obj_out *o = &c->corrupt[i];
-        char key[1024];
+        char key[SL_KEY_MAX + 1];
         int64_t pid;
         int stage;
         if (!o->host || parse_obj_path(s, o->path, &pid, &stage, key, sizeof key) < 0) continue;

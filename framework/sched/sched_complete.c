@@ -117,7 +117,7 @@ static int route(sl_sched *s, sl_pipe *p, const producer *pr, const sl_msg *m, d
     const sl_stage *st = &p->model->stages[pr->stage];
     if (sl_key_validate(m->key, err) < 0)
         return sl_err_prefix(err, "emitted key '%s' is invalid", m->key);
-    if (m->headers && *m->headers && sl_json_check_object(m->headers, err) < 0)
+    if (sl_headers_validate(m->headers, err) < 0)
         return sl_err_prefix(err, "headers of emitted key '%s'", m->key);
     emit_ctx c = {s,
                   p,

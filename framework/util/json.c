@@ -9,7 +9,16 @@ typedef struct {
     const char *s;
     size_t i;
     int depth;
+    int max_depth; /* 0: 64 */
+    int too_deep;  /* set when max_depth was what failed */
 } scan;
+
+static int deeper(scan *c)
+{
+    if (++c->depth <= (c->max_depth ? c->max_depth : 64)) return 0;
+    c->too_deep = 1;
+    return -1;
+}
 
 static void ws(scan *c)
 {
@@ -116,7 +125,7 @@ static int lit(scan *c, const char *w)
 
 static int object(scan *c)
 {
-    if (++c->depth > 64) return -1;
+    if (deeper(c) < 0) return -1;
     c->i++; /* '{' */
     ws(c);
     if (c->s[c->i] == '}') {
@@ -142,7 +151,7 @@ static int object(scan *c)
 
 static int array(scan *c)
 {
-    if (++c->depth > 64) return -1;
+    if (deeper(c) < 0) return -1;
     c->i++;
     ws(c);
     if (c->s[c->i] == ']') {
@@ -195,7 +204,7 @@ static int by_name(const void *a, const void *b)
  * valid object. */
 static int duplicate_names(const char *text, sl_err *err)
 {
-    scan c = {text, 0, 0};
+    scan c = {text, 0, 0, 0, 0};
     ws(&c);
     c.i++; /* '{' */
     sl_buf *names = NULL;
@@ -232,11 +241,22 @@ static int duplicate_names(const char *text, sl_err *err)
 
 int sl_json_check_object(const char *text, sl_err *err)
 {
-    scan c = {text ? text : "", 0, 0};
+    return sl_json_check_object_depth(text, 64, err);
+}
+
+int sl_json_check_object_depth(const char *text, int max_depth, sl_err *err)
+{
+    scan c = {text ? text : "", 0, 0, max_depth > 0 ? max_depth : 64, 0};
     ws(&c);
     if (c.s[c.i] != '{')
         return sl_errf(err, SL_EINVAL, "headers must be a JSON object (starting with '{')");
-    if (object(&c) < 0) return sl_errf(err, SL_EINVAL, "malformed JSON near byte %zu", c.i);
+    if (object(&c) < 0) {
+        if (c.too_deep)
+            return sl_errf(err, SL_EINVAL,
+                           "JSON nested deeper than the limit of %d levels (at byte %zu)",
+                           c.max_depth, c.i);
+        return sl_errf(err, SL_EINVAL, "malformed JSON near byte %zu", c.i);
+    }
     ws(&c);
     if (c.s[c.i])
         return sl_errf(err, SL_EINVAL, "trailing characters after JSON object at byte %zu", c.i);
@@ -278,7 +298,7 @@ static int find_field(scan *c, const char *name, size_t *member_start)
 int sl_json_get_str(const char *obj, const char *name, sl_buf *out)
 {
     if (!obj) return 0;
-    scan c = {obj, 0, 0};
+    scan c = {obj, 0, 0, 0, 0};
     if (!find_field(&c, name, NULL) || c.s[c.i] != '"') return 0;
     sl_buf_reset(out);
     if (string(&c, out) < 0) return 0;
@@ -289,12 +309,12 @@ int sl_json_get_str(const char *obj, const char *name, sl_buf *out)
 void sl_json_set_str(sl_buf *out, const char *obj, const char *name, const char *value_s)
 {
     sl_buf_reset(out);
-    scan d0 = {obj ? obj : "", 0, 0};
+    scan d0 = {obj ? obj : "", 0, 0, 0, 0};
     ws(&d0);
     /* Not an object at all (empty, blank, another value): start from {}.
      * Reading on as if there were a '{' would run past the end. */
     if (d0.s[d0.i] != '{') obj = "{}";
-    scan c = {obj, 0, 0};
+    scan c = {obj, 0, 0, 0, 0};
     size_t mstart = 0;
     if (find_field(&c, name, &mstart)) {
         /* Drop the old member (and one adjacent comma), then add ours in front. */
@@ -303,7 +323,7 @@ void sl_json_set_str(sl_buf *out, const char *obj, const char *name, const char 
             c.i = vstart;
         }
         size_t end = c.i;
-        scan d = {obj, end, 0};
+        scan d = {obj, end, 0, 0, 0};
         ws(&d);
         if (obj[d.i] == ',') {
             end = d.i + 1;
@@ -323,13 +343,13 @@ void sl_json_set_str(sl_buf *out, const char *obj, const char *name, const char 
         return;
     }
     /* Insert as the first member. */
-    scan d = {obj, 0, 0};
+    scan d = {obj, 0, 0, 0, 0};
     ws(&d);
     sl_buf_append(out, obj, d.i + 1); /* up to and including '{' */
     sl_buf_json_str(out, name);
     sl_buf_putc(out, ':');
     sl_buf_json_str(out, value_s);
-    scan e = {obj, d.i + 1, 0};
+    scan e = {obj, d.i + 1, 0, 0, 0};
     ws(&e);
     if (obj[e.i] != '}') sl_buf_putc(out, ',');
     sl_buf_puts(out, obj + d.i + 1);
@@ -337,7 +357,7 @@ void sl_json_set_str(sl_buf *out, const char *obj, const char *name, const char 
 
 int sl_json_each_str(const char *obj, sl_json_str_fn fn, void *ctx)
 {
-    scan c = {obj ? obj : "", 0, 0};
+    scan c = {obj ? obj : "", 0, 0, 0, 0};
     ws(&c);
     if (c.s[c.i] != '{') return -1;
     c.i++;

@@ -13,8 +13,12 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-/* 0 if text is a well-formed JSON object (whitespace around allowed). */
+/* 0 if text is a well-formed JSON object (whitespace around allowed),
+ * nested at most 64 deep. */
 int sl_json_check_object(const char *text, sl_err *err);
+/* The same with arrays and objects nested at most max_depth deep (the
+ * object itself is depth 1); deeper is refused naming the limit. */
+int sl_json_check_object_depth(const char *text, int max_depth, sl_err *err);
 /* Copies the string value of top-level field `name` into out (unescaped).
  * Returns 1 if found and a string, 0 if absent or not a string. */
 int sl_json_get_str(const char *obj, const char *name, sl_buf *out);
