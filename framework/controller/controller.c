@@ -113,7 +113,7 @@ int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
     sl_http *http = NULL;
     int hport = 0;
     if (cfg->http) {
-        sl_http_config hc = {cfg->http, NULL /* wired by the secrets store */};
+        sl_http_config hc = {cfg->http, secrets.user};
         if (!(http = sl_http_start(&hc, sched, &hport, err))) {
             sl_rpc_server_stop(srv);
             sl_sched_close(sched);

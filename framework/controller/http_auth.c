@@ -138,8 +138,8 @@ int sl_http_authorize(const char *user_token, const sl_http_request *rq, int *au
         *why = rq->authorization || rq->session
                    ? "wrong credential: send Authorization: Bearer <user token>, or log in "
                      "again at /login"
-                   : "authentication required: send Authorization: Bearer <user token>, or "
-                     "log in at /login";
+                   : "the user credential is required: send Authorization: Bearer <the "
+                     "controller's STATE/secrets/user.token>, or log in at /login";
         return 401;
     }
     if (rq->kind == SL_HTTP_ACTION && cookie) {
