@@ -364,7 +364,10 @@ static int pull_one(sl_agent *a, sl_atask *t, size_t i, const sl_ainput *in, sl_
         sl_mkdir_p(staged);
         fetch_ctx fc = {a, in, r, staged, err};
         rc = sl_manifest_each(in->files, fetch_file, &fc);
-        if (rc < 0) {
+        if (rc == SL_EPERM) {
+            /* refused (an expired capability, clocks apart): the replica is
+             * fine; the task is leased again with fresh capabilities */
+        } else if (rc < 0) {
             add_unreach(t, in, r);
         } else {
             char *bad = NULL;
