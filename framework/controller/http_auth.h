@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "util/sha256.h"
+#include "controller/crypto.h"
 
 /* A session cookie: 32 hex nonce, '.', 64 hex HMAC(token, nonce). */
 #define SL_HTTP_SESSION_LEN (32 + 1 + 2 * SL_SHA256_LEN)

@@ -13,6 +13,8 @@
 
 #include <openssl/crypto.h>
 
+#include "controller/crypto.h"
+
 static int random_bytes(uint8_t *out, size_t n, sl_err *err)
 {
     size_t got = 0;
@@ -23,12 +25,6 @@ static int random_bytes(uint8_t *out, size_t n, sl_err *err)
         got += (size_t)r;
     }
     return 0;
-}
-
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
 /* Reads a secret file's first line into out (n bytes). 1 if read, 0 if
@@ -83,7 +79,7 @@ static int load_token(const char *dir, const char *kind, char *out, size_t n, sl
         uint8_t rnd[32];
         char h[65];
         if ((rc = random_bytes(rnd, sizeof rnd, err)) == 0) {
-            hex(rnd, sizeof rnd, h);
+            sl_hex(rnd, sizeof rnd, h);
             snprintf(out, n, "%s.%s", kind, h);
             rc = write_secret(path, out, err);
             OPENSSL_cleanse(rnd, sizeof rnd);
@@ -112,7 +108,7 @@ static int load_master(const char *dir, uint8_t key[32], sl_err *err)
         }
     } else if (rc == 0) {
         if ((rc = random_bytes(key, 32, err)) == 0) {
-            hex(key, 32, h);
+            sl_hex(key, 32, h);
             rc = write_secret(path, h, err);
         }
     }
@@ -141,21 +137,15 @@ int sl_secrets_load(const char *state_dir, sl_secrets *out, sl_err *err)
     return rc;
 }
 
-/* Constant time in the length of the secret b. */
-static int same(const char *a, size_t alen, const char *b)
-{
-    size_t blen = strlen(b);
-    return alen == blen && CRYPTO_memcmp(a, b, blen) == 0;
-}
-
 int sl_secrets_auth(void *ctx, const char *cred, size_t len, sl_rpc_caller *who)
 {
     const sl_secrets *s = ctx;
-    if (same(cred, len, s->user)) {
+    (void)len; /* cred is NUL-terminated */
+    if (sl_secret_eq(cred, s->user)) {
         who->role = SL_ROLE_USER;
         return 0;
     }
-    if (same(cred, len, s->join)) {
+    if (sl_secret_eq(cred, s->join)) {
         who->role = SL_ROLE_JOIN;
         return 0;
     }

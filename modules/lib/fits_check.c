@@ -84,6 +84,10 @@ static const char *card_problem(const char *card)
               c == ' '))
             return "a keyword name with characters other than A-Z, 0-9, '-' and '_'";
     }
+    /* cfitsio reads "KEY     =E  4" as a value too, so a '=' in column 9
+     * must be followed by the space that makes it a value card (found by
+     * fuzz_psrfits: "NAXIS2  =E   4" sized a table from garbage) */
+    if (card[8] == '=' && card[9] != ' ') return "a value indicator '=' not followed by a space";
     if (memcmp(card + 8, "= ", 2) != 0) return NULL; /* commentary card */
     int i = 10;
     while (i < FITS_CARD && card[i] == ' ')
