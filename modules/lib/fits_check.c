@@ -116,6 +116,49 @@ static const char *card_problem(const char *card)
     return "a string value without its closing quote";
 }
 
+/* The FITS standard's mandatory cards open every header in a fixed order:
+ * SIMPLE (or XTENSION), BITPIX, NAXIS, NAXIS1..n, and for an extension
+ * PCOUNT, GCOUNT (and TFIELDS for a table). cfitsio tolerates them missing,
+ * repeated, out of order or as reals ("NAXIS2 = 1257010784.", a second
+ * "NAXIS = -2559454.08") and then sizes a table from memory it never set
+ * (found by fuzz_metafits and fuzz_psrfits). NULL, or what is wrong with
+ * card number idx (0-based) of an HDU. */
+static const char *mandatory_problem(const char *card, long long idx, int ext, int table,
+                                     long long naxis)
+{
+    char want[32];
+    long long after = 3 + (naxis > 0 ? naxis : 0); /* index after NAXISn */
+    if (idx == 0) return NULL;                     /* SIMPLE / XTENSION: checked by the caller */
+    if (idx == 1)
+        snprintf(want, sizeof want, "BITPIX  ");
+    else if (idx == 2)
+        snprintf(want, sizeof want, "NAXIS   ");
+    else if (idx < after && idx - 2 < 1000)
+        snprintf(want, sizeof want, "NAXIS%-3lld", idx - 2);
+    else if (ext && idx == after)
+        snprintf(want, sizeof want, "PCOUNT  ");
+    else if (ext && idx == after + 1)
+        snprintf(want, sizeof want, "GCOUNT  ");
+    else if (ext && table && idx == after + 2)
+        snprintf(want, sizeof want, "TFIELDS ");
+    else {
+        static const char *const once[] = {"SIMPLE  ", "XTENSION", "BITPIX  ", "NAXIS   ",
+                                           "PCOUNT  ", "GCOUNT  ", "TFIELDS "};
+        for (size_t k = 0; k < sizeof once / sizeof once[0]; k++)
+            if (!memcmp(card, once[k], 8)) return "a mandatory keyword given a second time";
+        if (!memcmp(card, "NAXIS", 5) && isdigit((unsigned char)card[5]) && card[8] == '=')
+            return "a NAXISn keyword beyond NAXIS or out of order";
+        return NULL;
+    }
+    if (idx < after && idx - 2 >= 1000) return "more than 999 axes";
+    if (memcmp(card, want, 8) != 0 || memcmp(card + 8, "= ", 2) != 0)
+        return "the mandatory keywords missing or out of order (SIMPLE/XTENSION, BITPIX, NAXIS, "
+               "NAXISn, PCOUNT, GCOUNT, TFIELDS)";
+    if (card_int(card) < (idx == 1 ? -64 : 0))
+        return "a mandatory keyword whose value is not a non-negative integer";
+    return NULL;
+}
+
 int fits_header_check(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
@@ -139,6 +182,7 @@ int fits_header_check(const char *path, char *err, size_t errlen)
         long long bitpix = 0, naxis = 0, pcount = 0, gcount = 1, npix = 1, npix2 = 1;
         int groups = 0, naxis1_zero = 0; /* random groups: NAXIS1 = 0 is not counted */
         int end = 0, lost = 0; /* lost: the data size is unknown, stop after this header */
+        int table = 0;
         for (long long b = 0; !end; b++) {
             size_t got = fread(block, 1, FITS_BLOCK, f);
             if (got == 0) goto done;
@@ -153,7 +197,12 @@ int fits_header_check(const char *path, char *err, size_t errlen)
             }
             for (int c = 0; c < FITS_BLOCK / FITS_CARD && !end; c++) {
                 const char *card = block + c * FITS_CARD;
+                long long idx = b * (FITS_BLOCK / FITS_CARD) + c;
+                if (idx == 0 && hdu > 1)
+                    table = !memcmp(card, "XTENSION= 'BINTABLE'", 20) ||
+                            !memcmp(card, "XTENSION= 'TABLE   '", 20);
                 const char *why = card_problem(card);
+                if (!why) why = mandatory_problem(card, idx, hdu > 1, table, naxis);
                 if (why) {
                     snprintf(err, errlen,
                              "%s: not a valid FITS file: HDU %d header card %lld has %s", path, hdu,

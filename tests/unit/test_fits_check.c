@@ -149,6 +149,28 @@ static void test_key_parsing(void **state)
  * this header, but this header's later cards are still checked (found by
  * fuzz_metafits: an unquoted 70-character TTYPE after 'NAXIS2    =' crashed
  * cfitsio). So is a header cut short by the end of the file. */
+/* cfitsio tolerates the mandatory cards as reals, repeated or missing and
+ * then sized tables from memory it never set (fuzz_metafits, fuzz_psrfits) */
+static void test_mandatory_cards(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_fits_check_XXXXXX";
+    close(mkstemp(path));
+    char err[256] = "";
+    write_fits(path, "NAXIS2  =          1257010784.", 4);
+    assert_int_equal(fits_header_check(path, err, sizeof err), -1);
+    assert_non_null(strstr(err, "non-negative integer"));
+    write_fits(path, "NAXIS   =          -2559454.08", 10); /* a second NAXIS */
+    assert_int_equal(fits_header_check(path, err, sizeof err), -1);
+    assert_non_null(strstr(err, "second time"));
+    write_fits(path, "EXTNAME = 'NO_PCOUNT'", 5); /* PCOUNT missing */
+    assert_int_equal(fits_header_check(path, err, sizeof err), -1);
+    assert_non_null(strstr(err, "out of order"));
+    write_fits(path, "EXTNAME = 'T       '", 10); /* control: the table as written */
+    assert_int_equal(fits_header_check(path, err, sizeof err), 0);
+    unlink(path);
+}
+
 static void test_bad_card_after_bad_naxis(void **state)
 {
     (void)state;
@@ -158,7 +180,8 @@ static void test_bad_card_after_bad_naxis(void **state)
                 "TTYPE1  = pppppppppppppppppppppppppppppppppppppppp", 8);
     char err[256] = "";
     assert_int_equal(fits_header_check(path, err, sizeof err), -1);
-    assert_non_null(strstr(err, "too long"));
+    /* the misplaced NAXIS2 itself is refused now (mandatory order) */
+    assert_non_null(strstr(err, "out of order"));
     write_fits(path, "TTYPE1  = \x01", 8);
     assert_int_equal(truncate(path, 2880 + 8 * 80 + 20), 0); /* cut inside that card */
     assert_int_equal(fits_header_check(path, err, sizeof err), -1);
@@ -207,6 +230,7 @@ int main(void)
                                        cmocka_unit_test(test_bad_headers_refused),
                                        cmocka_unit_test(test_not_fits),
                                        cmocka_unit_test(test_key_parsing),
+                                       cmocka_unit_test(test_mandatory_cards),
                                        cmocka_unit_test(test_bad_card_after_bad_naxis),
                                        cmocka_unit_test(test_trailing_rows_not_a_header)};
     return cmocka_run_group_tests(tests, NULL, NULL);
