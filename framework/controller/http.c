@@ -156,7 +156,7 @@ static int form_get(const char *body, const char *name, sl_buf *out)
                 char ch = p[i];
                 if (ch == '+')
                     ch = ' ';
-                else if (ch == '%' && i + 2 < len + 1 && isxdigit((unsigned char)p[i + 1]) &&
+                else if (ch == '%' && i + 2 < len && isxdigit((unsigned char)p[i + 1]) &&
                          isxdigit((unsigned char)p[i + 2])) {
                     char hx[3] = {p[i + 1], p[i + 2], 0};
                     ch = (char)strtol(hx, NULL, 16);
