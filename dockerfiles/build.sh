@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds every image in dockerfiles/ with podman, no registry involved:
+# Builds every image in dockerfiles/ with podman, no registry involved (and
+# loads them into docker when a docker daemon answers):
 # assembles the contexts (context.sh), builds sluice/base first, then each
 # module FROM it, all tagged sluice/NAME:VERSION. Called by `make images`.
 # Usage: dockerfiles/build.sh [VERSION]   (default 0.1.0)
@@ -22,3 +23,16 @@ for cf in dockerfiles/*/Containerfile; do
   name=$(basename "$(dirname "$cf")")
   [ "$name" = base ] || build "$name"
 done
+# A docker daemon reachable here (docker info answers, e.g. DOCKER_HOST set)
+# gets the same images: saved from podman, loaded into docker, unchanged.
+if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+  for img in $(podman images --format '{{.Repository}}:{{.Tag}}' --filter "reference=sluice/*:$version"); do
+    img=${img#localhost/}
+    if [ "$(docker image inspect --format '{{.Id}}' "$img" 2>/dev/null)" != \
+         "$(podman image inspect --format 'sha256:{{.Id}}' "$img")" ]; then
+      podman save --format docker-archive "$img" | docker load -q >/dev/null
+      docker tag "localhost/$img" "$img" # podman's name for it, and the one stages use
+      echo "  $img loaded into docker"
+    fi
+  done
+fi

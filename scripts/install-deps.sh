@@ -17,7 +17,7 @@ quiet_check=0
 for a in "$@"; do
   case "$a" in
     --check-quiet) quiet_check=1 ;;
-    --containers) extra+=(podman runc fuse-overlayfs uidmap bubblewrap charliecloud-runtime) ;;
+    --containers) extra+=(podman runc fuse-overlayfs uidmap bubblewrap charliecloud-runtime docker.io) ;;
     --slurm) extra+=(slurm-wlm munge) ;;
     *) echo "install-deps: unknown option '$a' (use --containers, --slurm)" >&2; exit 2 ;;
   esac

@@ -8,6 +8,8 @@
 #   need_images               make images (cheap when nothing changed)
 #   stop_agent PID            SIGTERM and wait: the agent's clean shutdown
 #   our_containers            names of live containers of our agents
+# $ENGINE (podman, the default, or docker) is the engine whose containers
+# are looked for and removed.
 _agent_pids_rt=()
 need_containers() {
   local missing=0 t
@@ -40,7 +42,7 @@ stop_agent() {
 our_containers() {
   local p
   for p in "${_agent_pids_rt[@]}"; do
-    podman ps -a --filter "name=^sluice-$p-" --format '{{.Names}}' 2>/dev/null
+    "${ENGINE:-podman}" ps -a --filter "name=^sluice-$p-" --format '{{.Names}}' 2>/dev/null
   done
 }
 _rt_cleanup() {
@@ -49,7 +51,7 @@ _rt_cleanup() {
   for p in "${_agent_pids_rt[@]}"; do wait "$p" 2>/dev/null; done
   local left
   left=$(our_containers)
-  [ -z "$left" ] || podman rm -f -t 0 $left >/dev/null 2>&1
+  [ -z "$left" ] || "${ENGINE:-podman}" rm -f $left >/dev/null 2>&1
   _cleanup
 }
 trap _rt_cleanup EXIT

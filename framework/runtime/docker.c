@@ -1,7 +1,8 @@
 /* docker.c - the docker runtime: podman's engine (podman.c) with the docker
  * program. The command lines are the same (run -d / exec / rm -f, --volume,
  * --network=host, --cpus, --memory, --device), and so is the slot lifecycle.
- * Untested here: these machines run podman, whose CLI docker's mirrors. */
+ * Tested like podman by tests/integration/test_runtime_docker.sh against a
+ * dockerd the test starts (Debian docker.io). */
 #include "runtime/container.h"
 #include "util/buf.h"
 #include "runtime/podman.h"
