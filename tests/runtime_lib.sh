@@ -55,6 +55,35 @@ _rt_cleanup() {
   _cleanup
 }
 trap _rt_cleanup EXIT
+# start_dockerd: a docker daemon of this test's own (Debian docker.io: no
+# iptables, no bridge, data and exec roots and a unix socket under $TMP),
+# exported as DOCKER_HOST; stopped by PID at exit after the agents and their
+# containers, its mounts released before $TMP goes. Returns 1 with a message
+# when it does not answer within 60 s.
+start_dockerd() {
+  _dk="$TMP/docker"
+  mkdir -p "$_dk"
+  dockerd --iptables=false --ip-forward=false --bridge=none --data-root "$_dk/root" \
+    --exec-root "$_dk/exec" --pidfile "$_dk/pid" -H "unix://$_dk/docker.sock" >"$_dk/log" 2>&1 &
+  _dk_pid=$!
+  trap _stop_dockerd EXIT
+  export DOCKER_HOST="unix://$_dk/docker.sock"
+  wait_for 60 docker info >/dev/null 2>&1 || { echo "dockerd: $(tail -n 3 "$_dk/log" | tr '\n' ' ')"; return 1; }
+}
+_stop_dockerd() {
+  set +e # a trap: every step runs, whatever the caller's -e says
+  local p left
+  for p in "${_agent_pids_rt[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${_agent_pids_rt[@]}"; do wait "$p" 2>/dev/null; done
+  left=$(ENGINE=docker our_containers)
+  [ -z "$left" ] || docker rm -f $left >/dev/null 2>&1
+  kill -TERM "$_dk_pid" 2>/dev/null
+  for _ in $(seq 100); do kill -0 "$_dk_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$_dk_pid" 2>/dev/null
+  wait "$_dk_pid" 2>/dev/null
+  grep -o " $_dk/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done 2>/dev/null
+  _rt_cleanup
+}
 # task_field ID COLUMN: one column of the tasks table
 task_field() { sql "SELECT $2 FROM tasks WHERE id=$1"; }
 task_id() { sql "SELECT id FROM tasks WHERE pipeline_id=$1 AND key='$2'"; }

@@ -4,7 +4,8 @@
 # pulled between them) with every stage in a container: once with
 # RUNTIME=process, once with RUNTIME=podman (the module images of
 # `make images`, whose stage wrappers run in the base's bash + busybox), and
-# once with RUNTIME=charliecloud (ch-run of directory images made from the
+# once with RUNTIME=docker (a dockerd of the test's own, the same images
+# loaded from podman), once with RUNTIME=charliecloud (ch-run of directory images made from the
 # podman images by dockerfiles/ch-image.sh); each must find the pulsar and
 # the detections must be the same. Afterwards `podman ps -a` shows no
 # container of our agents. Installs what it needs (scripts/install-deps.sh
@@ -17,11 +18,18 @@ set -euo pipefail
 set -euo pipefail
 cd "$SLUICE_ROOT"
 t0=$SECONDS
-need_containers podman
+need_containers podman docker dockerd
 need_images
 ok "podman installed, make images built the module images ($((SECONDS - t0)) s)"
 
 runtimes="process podman"
+if start_dockerd; then
+  need_images # with DOCKER_HOST set, make images loads them into docker too
+  ok "dockerd of our own, the module images loaded into it"
+  runtimes="$runtimes docker"
+else
+  not_ok "dockerd did not start"
+fi
 if command -v ch-run >/dev/null; then
   export SLUICE_CH_IMAGES="$TMP/ch"
   chok=1
@@ -67,7 +75,8 @@ while read -r p; do
   [ -n "$p" ] || continue
   np=$((np + 1))
   left+=$(podman ps -a --filter "name=^sluice-$p-" --format '{{.Names}} ')
+  left+=$(docker ps -a --filter "name=^sluice-$p-" --format '{{.Names}} ' 2>/dev/null)
 done <"$TMP/pids"
-check "podman ps -a shows none of ours ($np agent and controller PIDs looked up)" [ "$np" -gt 0 -a -z "$left" ]
+check "podman ps -a and docker ps -a show none of ours ($np agent and controller PIDs looked up)" [ "$np" -gt 0 -a -z "$left" ]
 [ -z "$left" ] || { echo "# left: $left"; podman rm -f -t 0 $left >/dev/null 2>&1 || true; }
 echo "# total $SECONDS s"
