@@ -125,7 +125,10 @@ static void write_html(sl_buf *b, const Sluice__V1__PipelineStatus *ps, rep_atte
     const int LW = 170, PW = 1000, LH = 16, TOP = 24;
     int height = TOP + (int)nlanes_total * LH + 10;
     char el[32];
-    sl_cli_fmt_duration(el, sizeof el, t1 - t0);
+    if (t1 - t0 < 60)
+        snprintf(el, sizeof el, "%.2fs", t1 - t0);
+    else
+        sl_cli_fmt_duration(el, sizeof el, t1 - t0);
     sl_buf_puts(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>sluice report: ");
     esc(b, ps->name);
     sl_buf_puts(b, "</title>\n<style>\nbody{font-family:Helvetica,Arial,sans-serif;margin:20px;"
@@ -152,7 +155,11 @@ static void write_html(sl_buf *b, const Sluice__V1__PipelineStatus *ps, rep_atte
     for (int k = 0; k <= 10; k++) { /* axis: 10 divisions */
         int x = LW + PW * k / 10;
         char d[32];
-        sl_cli_fmt_duration(d, sizeof d, (t1 - t0) * k / 10);
+        double dt = (t1 - t0) * k / 10;
+        if (t1 - t0 < 100)
+            snprintf(d, sizeof d, "%.*fs", t1 - t0 < 10 ? 2 : 1, dt);
+        else
+            sl_cli_fmt_duration(d, sizeof d, dt);
         sl_buf_printf(b,
                       "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ddd\"/>"
                       "<text x=\"%d\" y=\"14\" text-anchor=\"middle\">%s</text>\n",
