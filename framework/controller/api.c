@@ -177,6 +177,7 @@ static Sluice__V1__TaskInfo *task_info(sl_sched *s, const sl_task_row *r)
     t->created = r->created;
     t->started = r->started;
     t->finished = r->finished;
+    t->ready = r->ready;
     return t;
 }
 

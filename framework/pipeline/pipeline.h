@@ -78,6 +78,7 @@ typedef struct sl_stage {
     size_t nemits;
     int gather; /* >0: a join; a task is made when this many members arrived */
     sl_loc loc;
+    sl_loc command_loc; /* position of the program (command[0]), for warnings */
 } sl_stage;
 
 typedef struct sl_group {

@@ -524,6 +524,7 @@ static int parse_stage(sl_pctx *c, size_t idx, const sl_ynode *n)
                                     "[program, arg, ...], not a mapping",
                                     s->name);
         }
+        s->command_loc = v->kind == SL_Y_SEQ ? v->items[0]->loc : v->loc;
         if (!s->command[0][0])
             return sl_pipeline_errf(c, v->loc, "command of stage '%s' has an empty program",
                                     s->name);
