@@ -114,7 +114,7 @@ def find_credential(token=None, token_file=None, state=None):
     as the CLI: $SLUICE_TOKEN_FILE, $SLUICE_TOKEN,
     $SLUICE_STATE/secrets/user.token, ${XDG_CONFIG_HOME:-~/.config}/sluice/token."""
     if token:
-        return token, "token="
+        return token, "Client(token=...)"
     if token_file:
         return _read_cred(token_file), token_file
     if state:
