@@ -94,7 +94,7 @@ messages:
        "pipeline(id) returns the submitted text and file", got)
 
     # ---- watch until it fails ----------------------------------------------
-    snaps = list(c.watch(pid, interval=0.2, timeout=60))
+    snaps = list(c.watch(pid, interval=0.2, timeout=120))
     last = snaps[-1]
     ok(last["state"] == "failed" and all(s["state"] == "running" for s in snaps[:-1]),
        "watch() yields snapshots until the pipeline finishes (%d, last %s)"
@@ -139,7 +139,7 @@ messages:
     open(marker, "w").close()
     n = c.retry(pid, stage="s")
     ok(n == 1, "retry(pipeline, stage) requeues the failed task", n)
-    fin = c.wait(pid, interval=0.2, timeout=60)
+    fin = c.wait(pid, interval=0.2, timeout=120)
     ok(fin["state"] == "done", "the retried pipeline is done", fin)
     att = c.logs(fl[0]["id"])
     ok([a["exit_code"] for a in att] == [1, 0], "the retried task has a second attempt that passed",
@@ -156,14 +156,14 @@ messages:
 """
     pid2 = c.submit(sleeper, env=False)
     ok(pid2 > pid, "submit(text) returns a new id", pid2)
-    ok(until(lambda: c.tasks(pid2, state="running") != [], 30),
+    ok(until(lambda: c.tasks(pid2, state="running") != [], 60),
        "the sleeping task starts", c.tasks(pid2))
     ok(c.emit(pid2, ["second", "third"], stage="nap") == 2, "emit() makes two tasks")
     n = c.cancel(pid2)
     ok(n == 3, "cancel() cancels the running and the queued tasks", n)
-    fin = c.wait(pid2, interval=0.2, timeout=60)
+    fin = c.wait(pid2, interval=0.2, timeout=120)
     ok(fin["state"] == "cancelled", "the pipeline is cancelled", fin)
-    ok(until(lambda: c.hosts()[0]["running"] == 0, 30),
+    ok(until(lambda: c.hosts()[0]["running"] == 0, 60),
        "the agent stopped the cancelled task", c.hosts())
     ok({t["state"] for t in c.tasks(pid2)} == {"cancelled"}, "every task is cancelled",
        c.tasks(pid2))

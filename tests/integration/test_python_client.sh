@@ -83,3 +83,35 @@ mkdir -p "$TMP/py"
 PYTHONPATH="$SLUICE_ROOT/python" timeout 300 "$py" "$here/test_python_client.py" "$STATE" "$TMP/py"
 rc=$?
 check "test_python_client.py exited 0 (exit $rc)" [ "$rc" -eq 0 ]
+
+# ---- 3. TLS: Client(ca=...) ----------------------------------------------
+if ! command -v openssl >/dev/null; then
+  skip "openssl CLI not installed: no certificates for the TLS check"
+  exit 0
+fi
+"$SLUICE_ROOT/scripts/make-certs.sh" "$TMP/tls" localhost=127.0.0.1 >"$TMP/tls.out" 2>&1
+TSTATE="$TMP/tls-state"
+sluice controller --state "$TSTATE" --listen 127.0.0.1:0 --addr-file "$TSTATE/controller.addr" \
+  --tls-cert "$TMP/tls/localhost.pem" --tls-key "$TMP/tls/localhost.key" >>"$TMP/tls-controller.log" 2>&1 &
+track_pid $!
+if ! wait_for 10 test -s "$TSTATE/controller.addr"; then
+  not_ok "TLS controller did not start"; sed 's/^/#   /' "$TMP/tls-controller.log" "$TMP/tls.out" | tail -n 20
+  exit 1
+fi
+cat >"$TMP/tls.py" <<'PY'
+import sys, grpc, sluice
+state, ca = sys.argv[1], sys.argv[2]
+c = sluice.Client(state=state, ca=ca, timeout=20)
+pid = c.submit("name: tls\nstages:\n  - name: a\n    command: [true]\n"
+               "messages:\n  - {to: a, key: k}\n")
+assert c.tls and [p["pipeline_id"] for p in c.status()] == [pid], c.status()
+try:
+    sluice.Client(state=state, timeout=10).status()
+    sys.exit("plain TCP to a TLS controller succeeded")
+except sluice.SluiceError as e:
+    assert e.code == grpc.StatusCode.UNAVAILABLE, e
+print("tls ok")
+PY
+check "Client(state=..., ca=...) submits and reads status over TLS; without ca it is UNAVAILABLE" \
+  env -u SLUICE_CONTROLLER -u SLUICE_TOKEN_FILE PYTHONPATH="$SLUICE_ROOT/python" \
+  timeout 120 "$py" "$TMP/tls.py" "$TSTATE" "$TMP/tls/ca.pem"
