@@ -150,7 +150,7 @@ messages:
     sleeper = """name: pysleep
 stages:
   - name: nap
-    command: [sleep, '60']
+    command: [sh, -c, 'sleep 60', sh]   # the key and headers follow as $1 $2
 messages:
   - {to: nap, key: first}
 """
