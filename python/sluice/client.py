@@ -293,9 +293,14 @@ class Client:
                   top-level env_file:, relative to the file's directory)
         file      the name shown in the controller's error messages
         The controller expands the text with exactly the variables sent."""
-        if "\n" not in pipeline and os.path.exists(pipeline):
-            with open(pipeline, "r") as f:
-                text = f.read()
+        if "\n" not in pipeline:
+            try:
+                with open(pipeline, "r") as f:
+                    text = f.read()
+            except OSError as e:
+                raise SluiceError(grpc.StatusCode.INVALID_ARGUMENT,
+                                  "cannot read %s: %s" % (pipeline, e.strerror), "submit",
+                                  "pass a YAML file's path, or the YAML text itself") from None
             file = file or pipeline
             base = os.path.dirname(os.path.abspath(pipeline))
         else:

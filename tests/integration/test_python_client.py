@@ -150,11 +150,13 @@ messages:
     sleeper = """name: pysleep
 stages:
   - name: nap
-    command: [sh, -c, 'sleep 60', sh]   # the key and headers follow as $1 $2
+    command: [sh, -c, 'echo $$$$ > "${PIDDIR}/$1.pid"; exec sleep 60', sh]
 messages:
   - {to: nap, key: first}
 """
-    pid2 = c.submit(sleeper, env=False)
+    piddir = os.path.join(tmp, "pids")
+    os.mkdir(piddir)
+    pid2 = c.submit(sleeper, vars={"PIDDIR": piddir}, env=False)
     ok(pid2 > pid, "submit(text) returns a new id", pid2)
     ok(until(lambda: c.tasks(pid2, state="running") != [], 60),
        "the sleeping task starts", c.tasks(pid2))
@@ -163,8 +165,23 @@ messages:
     ok(n == 3, "cancel() cancels the running and the queued tasks", n)
     fin = c.wait(pid2, interval=0.2, timeout=120)
     ok(fin["state"] == "cancelled", "the pipeline is cancelled", fin)
-    ok(until(lambda: c.hosts()[0]["running"] == 0, 60),
-       "the agent stopped the cancelled task", c.hosts())
+    def alive():
+        # the module's own processes (their pids written by the module)
+        out = []
+        for name in os.listdir(piddir):
+            with open(os.path.join(piddir, name)) as f:
+                p = int(f.read().strip() or 0)
+            try:
+                if p > 0:
+                    os.kill(p, 0)
+                    out.append(p)
+            except ProcessLookupError:
+                pass
+        return out
+    ok(until(lambda: not alive(), 60) and c.hosts()[0]["running"] == 0,
+       "the agent killed the cancelled task's process", (alive(), c.hosts()))
+    for p in alive():  # ours: do not leave it behind when the check failed
+        os.kill(p, 9)
     ok({t["state"] for t in c.tasks(pid2)} == {"cancelled"}, "every task is cancelled",
        c.tasks(pid2))
 
@@ -193,6 +210,9 @@ messages:
     e = raises(lambda: c.submit("name: x\nstages:\n  - name: s\n    command: [echo, '${NOPE_UNSET}']\n"
                                 "messages:\n  - {to: s, key: a}\n", env=False))
     ok(e is not None and "NOPE_UNSET" in e.message, "an unset ${NAME} is refused", e)
+    e = raises(lambda: c.submit(os.path.join(tmp, "no-such.yaml")))
+    ok(e is not None and "no-such.yaml" in e.message and e.code == grpc.StatusCode.INVALID_ARGUMENT,
+       "submit of a file that does not exist is a SluiceError", e)
     e = raises(lambda: c.logs(999999))
     ok(e is not None and e.code == grpc.StatusCode.NOT_FOUND, "logs of an unknown task: NOT_FOUND", e)
     e = raises(lambda: sluice.Client(addr="127.0.0.1:1", token="x", timeout=5).status())
