@@ -5,6 +5,7 @@ Every method is one call of service sluice.v1.Sluice
 `authorization: Bearer ...` metadata; replies come back as plain dicts and
 lists. Errors raise SluiceError. See docs/python.md.
 """
+import json
 import os
 import re
 import sys
@@ -343,8 +344,20 @@ class Client:
         return [to_dict(p) for p in self._call("Status", req).pipelines]
 
     def pipeline(self, pipeline_id):
-        """The submitted text of a pipeline: pipeline_id, file, yaml, vars, state."""
-        return to_dict(self._call("GetPipeline", pb.GetPipelineRequest(pipeline_id=int(pipeline_id))))
+        """The submitted pipeline: pipeline_id, file, yaml, state, and vars as
+        {NAME: value} (the variables recorded with it)."""
+        d = to_dict(self._call("GetPipeline", pb.GetPipelineRequest(pipeline_id=int(pipeline_id))))
+        vs = d["vars"]
+        # the controller sends its recorded variables as one JSON object in a
+        # Var named "json" (framework/controller/api.c)
+        if len(vs) == 1 and vs[0]["name"] == "json":
+            try:
+                d["vars"] = json.loads(vs[0]["value"] or "{}")
+            except ValueError:
+                d["vars"] = {"json": vs[0]["value"]}
+        else:
+            d["vars"] = {v["name"]: v["value"] for v in vs}
+        return d
 
     def tasks(self, pipeline=None, stage=None, state=None, limit=1000, after=0):
         """Task dicts (id, pipeline_id, stage, key, headers (JSON text), state,

@@ -90,8 +90,10 @@ messages:
     pid = c.submit(yaml_path, vars={"FROM_VARS": "vars-value", "MARKER": marker})
     ok(isinstance(pid, int) and pid > 0, "submit(path, vars=...) returns the pipeline id", pid)
     got = c.pipeline(pid)
-    ok(got["yaml"].startswith("name: pyretry") and got["file"] == yaml_path,
-       "pipeline(id) returns the submitted text and file", got)
+    ok(got["yaml"].startswith("name: pyretry") and got["file"] == yaml_path
+       and got["vars"] == {"FROM_VARS": "vars-value", "MARKER": marker, "FROM_ENV": "env-value",
+                           "FROM_FILE": "file-value"},
+       "pipeline(id) returns the submitted text, file and the variables sent", got)
 
     # ---- watch until it fails ----------------------------------------------
     snaps = list(c.watch(pid, interval=0.2, timeout=120))
