@@ -84,6 +84,25 @@ PYTHONPATH="$SLUICE_ROOT/python" timeout 300 "$py" "$here/test_python_client.py"
 rc=$?
 check "test_python_client.py exited 0 (exit $rc)" [ "$rc" -eq 0 ]
 
+# python/setup.py: pip installs the package with stubs it generates at build
+# time (from a copy of the tree: pip builds in place)
+mkdir -p "$TMP/src/framework"
+cp -r "$SLUICE_ROOT/python" "$TMP/src/python"
+rm -rf "$TMP/src/python/build" "$TMP/src/python"/*.egg-info
+cp -r "$SLUICE_ROOT/framework/proto" "$TMP/src/framework/proto"
+if timeout 120 "$py" -m pip install -q --no-build-isolation --no-deps --no-index \
+     --target "$TMP/site" "$TMP/src/python" >"$TMP/pip.log" 2>&1; then
+  check "pip install ./python: the installed package imports its own stubs and calls the controller" \
+    env PYTHONPATH="$TMP/site" timeout 60 "$py" -c '
+import sys, sluice
+assert sluice.client.pb.__file__.startswith(sys.argv[1]), sluice.client.pb.__file__
+assert [h["name"] for h in sluice.Client().hosts()] == ["a1"]' "$TMP/site"
+elif "$py" -c 'import setuptools, pip' 2>/dev/null; then
+  not_ok "pip install ./python failed"; sed 's/^/#   /' "$TMP/pip.log" | tail -n 20
+else
+  skip "pip or setuptools missing for $py: python/setup.py not checked"
+fi
+
 # ---- 3. TLS: Client(ca=...) ----------------------------------------------
 if ! command -v openssl >/dev/null; then
   skip "openssl CLI not installed: no certificates for the TLS check"
