@@ -11,7 +11,12 @@ import re
 import sys
 import time
 
-import grpc
+try:
+    import grpc
+except ImportError as _e:
+    raise ImportError(
+        "sluice: %s for %s; the client needs grpcio (Debian: python3-grpcio, for "
+        "/usr/bin/python3, not a pyenv or conda python3)" % (_e, sys.executable)) from None
 
 # The stubs are generated, never committed: python/build.sh writes them to
 # build/python/. Found on sys.path, in $SLUICE_PYTHON_STUBS, or in the build
