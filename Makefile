@@ -58,7 +58,7 @@ $(B)/fuzz/bin/$(1): $(patsubst %.c,$(B)/fuzz/obj/%.o,$(2))
 	$$(FUZZ_CC) $$(FUZZFLAGS) -o $$@ $$^ $(3) -lm -lpthread
 endef
 
-.PHONY: all deps test demo bench clean format images check-deps build-tests build-fuzz fuzz
+.PHONY: all deps test demo bench clean format images check-deps build-tests build-fuzz fuzz python
 all: check-deps
 	@$(MAKE) --no-print-directory build-all
 
@@ -74,6 +74,10 @@ build-all: $(BINS)
 build-tests: $(BINS) $(UNIT_TESTS)
 build-bench: $(BINS) $(BENCHES)
 build-fuzz: $(FUZZERS)
+
+# the Python client's gRPC stubs (python/, docs/python.md), generated into build/python
+python:
+	@python/build.sh
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
