@@ -11,7 +11,8 @@ core=(build-essential pkg-config
       libcfitsio-dev libyaml-dev libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
       libfftw3-dev libopenblas-dev liberfa-dev libxxhash-dev libmicrohttpd-dev
       libcmocka-dev zlib1g-dev fitsverify curl iproute2 busybox-static iperf3
-      python3-grpcio python3-grpc-tools clang libclang-rt-dev libssl-dev openssl)
+      python3-grpcio python3-grpc-tools clang libclang-rt-dev libssl-dev openssl
+      prometheus) # promtool: tests check /metrics with it (the server is never started)
 extra=()
 quiet_check=0
 for a in "$@"; do

@@ -10,6 +10,7 @@ static const sl_cmd COMMANDS[] = {
     {"submit", cmd_submit, "submit a pipeline YAML file to a running controller"},
     {"validate", cmd_validate, "check a pipeline YAML file without running it"},
     {"status", cmd_status, "per-stage progress of pipelines (live on a terminal)"},
+    {"top", cmd_top, "live per-stage throughput of running pipelines"},
     {"tasks", cmd_tasks, "list tasks, filtered by pipeline, stage and state"},
     {"logs", cmd_logs, "attempts of one task with their stdout/stderr tails"},
     {"retry", cmd_retry, "re-queue failed tasks"},

@@ -40,6 +40,8 @@ st=$(wait_pipeline "$id" 60)
 check "pipeline finishes (state=$st)" [ "$st" = done ]
 scrape > "$TMP/done.txt"
 check "finished /metrics passes promtool" sh -c "promtool check metrics < '$TMP/done.txt' >/dev/null 2>&1"
+sluice top --once --all > "$TMP/top.out" 2>&1
+check "sluice top --once --all lists the stages" grep -Eq "^metrics#$id +b +[0-9.]+ +- +0 +0 +6$" "$TMP/top.out"
 
 # every family has HELP and TYPE, once, and its samples form one group
 fams=$(sed -n 's/^# TYPE \([^ ]*\) .*/\1/p' "$TMP/done.txt" | sort)
