@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # /metrics is valid Prometheus exposition and /api/history serves samples.
 # A real controller (--http on loopback, --metrics-forget 3s, --history-every
-# 1s) and two real agents run a pipeline that retries each task of its first stage once; /metrics
-# scraped while it runs and after it finished must pass `promtool check
-# metrics`, give every family HELP and TYPE, end counters in _total, show
-# histograms with _bucket/_sum/_count (le="+Inf" equal to _count) and
-# per-host series; the finished pipeline's labels leave after 3 s; the
-# history holds samples. Bounded waits throughout.
+# 1s) and three real agents (one named q"x\y) run a pipeline that retries
+# each task of its first stage once. /metrics, scraped while it runs and
+# after it finished, must pass `promtool check metrics`, give every family
+# HELP and TYPE, keep each family's samples together, end counters in
+# _total, show histograms with _bucket/_sum/_count (le="+Inf" equal to
+# _count), per-host series and the odd host name escaped; the finished
+# pipeline's labels leave after 3 s; the history holds samples; `sluice top`
+# shows the stages. Bounded waits throughout.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../cluster.sh"
 
@@ -17,6 +19,10 @@ start_controller --lease-ttl 5s --http 127.0.0.1:0 --metrics-forget 3s --history
 HTTP=$(cat "$STATE/addr.http")
 start_agent m1
 start_agent m2
+# a host name that needs escaping in a label value (quote and backslash)
+sluice agent --name 'q"x\y' --dir "$TMP/agents/q" --mem "$TMP/mem/q" --wait 2000 \
+  >>"$TMP/agent-q.log" 2>&1 &
+track_pid $!
 scrape() { curl -s --max-time 5 "http://$HTTP/metrics"; }
 
 cat > "$TMP/p.yaml" <<YAML
@@ -66,6 +72,7 @@ check "le=\"+Inf\" equals _count ($inf = $cnt, 18 leases)" [ "$inf/$cnt" = 18/18
 dinf=$(sed -n 's/^sluice_task_duration_seconds_bucket{.*stage="a",le="+Inf"} //p' "$TMP/done.txt")
 dcnt=$(sed -n 's/^sluice_task_duration_seconds_count{.*stage="a"} //p' "$TMP/done.txt")
 check "duration of stage a: le=\"+Inf\" equals _count ($dinf = $dcnt, 12 attempts)" [ "$dinf/$dcnt" = 12/12 ]
+check "host label value escaped" grep -qF 'sluice_host_up{host="q\"x\\y"} 1' "$TMP/done.txt"
 for s in 'sluice_host_up{host="m1"} 1' 'sluice_host_cache_budget_bytes{host="m2",tier="mem"}' 'sluice_host_last_seen_seconds{host="m1"}' 'sluice_host_cache_used_bytes{host="m1",tier="ssd"}'; do
   check "per-host series: $s" grep -qF "$s" "$TMP/done.txt"
 done
