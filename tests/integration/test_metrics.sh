@@ -15,7 +15,7 @@
 if ! command -v promtool >/dev/null; then not_ok "promtool missing: apt-get install prometheus"; exit 1; fi
 if ! command -v curl >/dev/null; then skip "curl not installed"; exit 0; fi
 
-start_controller --lease-ttl 5s --http 127.0.0.1:0 --metrics-forget 3s --history-every 1s
+start_controller --lease-ttl 30s --http 127.0.0.1:0 --metrics-forget 3s --history-every 1s
 HTTP=$(cat "$STATE/addr.http")
 start_agent m1
 start_agent m2
