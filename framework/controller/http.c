@@ -364,7 +364,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
                         ".bar div{height:10px;background:#3a7}</style><h1>sluice</h1>");
         sl_sched_status(h->sched, NULL, render, &c, &e);
         sl_buf_puts(&b, "<p><a href=/metrics>/metrics</a> &middot; "
-                        "<a href=/api/status>/api/status</a>");
+                        "<a href=/api/status>/api/status</a> &middot; "
+                        "<a href=/api/history>/api/history</a>");
         if (!has_session) sl_buf_puts(&b, " &middot; <a href=/login>log in to act</a>");
         sl_buf_puts(&b, "</p>");
     } else {
