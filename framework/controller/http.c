@@ -1,7 +1,8 @@
-/* http.c - status page, /metrics, /api/status, login and the two dashboard
- * actions (see http.h). Every read request reads the scheduler's counters
- * (one lock, no SQL besides incomplete-gather counts), so scraping every few
- * seconds costs nothing the controller would notice. Who may do what is
+/* http.c - status page, /api/status, login and the two dashboard actions
+ * (see http.h); /metrics and /api/history are routed to metrics.c. Every
+ * page read takes the scheduler's counters (one lock, no SQL besides
+ * incomplete-gather counts and the small hosts table), so scraping every
+ * few seconds costs nothing the controller would notice. Who may do what is
  * decided by http_auth.c from facts gathered here; this file only routes,
  * caps what a client can make it hold, and renders. */
 #include "controller/http.h"
