@@ -72,10 +72,11 @@ static void hist(sl_buf *b, const char *name, const char *labels, const sl_hist 
                       (long long)cum);
     }
     sl_buf_printf(b, "%s_bucket{%sle=\"+Inf\"} %lld\n", name, labels, (long long)h->count);
-    size_t n = strlen(labels);
-    sl_buf_printf(b, "%s_sum{%.*s} %.6f\n", name, (int)(n ? n - 1 : 0), labels, h->sum);
-    sl_buf_printf(b, "%s_count{%.*s} %lld\n", name, (int)(n ? n - 1 : 0), labels,
-                  (long long)h->count);
+    int n = (int)strlen(labels); /* without its trailing comma, and no {} when empty */
+    sl_buf_printf(b, "%s_sum%s%.*s%s %.6f\n", name, n ? "{" : "", n ? n - 1 : 0, labels,
+                  n ? "}" : "", h->sum);
+    sl_buf_printf(b, "%s_count%s%.*s%s %lld\n", name, n ? "{" : "", n ? n - 1 : 0, labels,
+                  n ? "}" : "", (long long)h->count);
 }
 
 typedef struct {

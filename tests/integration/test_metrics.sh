@@ -67,7 +67,7 @@ for h in sluice_task_duration_seconds sluice_queue_wait_seconds sluice_dispatch_
   check "$h: histogram with _bucket/_sum/_count" sh -c "grep -q '^$h""_bucket{' '$TMP/done.txt' && grep -q '^$h""_sum' '$TMP/done.txt' && grep -q '^$h""_count' '$TMP/done.txt'"
 done
 inf=$(sed -n 's/^sluice_queue_wait_seconds_bucket{le="+Inf"} //p' "$TMP/done.txt")
-cnt=$(sed -n 's/^sluice_queue_wait_seconds_count{} //p' "$TMP/done.txt")
+cnt=$(sed -n 's/^sluice_queue_wait_seconds_count //p' "$TMP/done.txt")
 check "le=\"+Inf\" equals _count ($inf = $cnt, 18 leases)" [ "$inf/$cnt" = 18/18 ]
 dinf=$(sed -n 's/^sluice_task_duration_seconds_bucket{.*stage="a",le="+Inf"} //p' "$TMP/done.txt")
 dcnt=$(sed -n 's/^sluice_task_duration_seconds_count{.*stage="a"} //p' "$TMP/done.txt")
