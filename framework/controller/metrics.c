@@ -259,6 +259,7 @@ typedef struct {
     char **series;
     double *value;
     size_t n;
+    double throughput; /* tasks done per second, all running stages */
 } samples;
 
 static void sample_add(samples *x, char *series, double v)
@@ -282,6 +283,7 @@ static int sample_pipe(void *ctx, const sl_pipe_stat *ps)
         sample_add(x, sl_xasprintf("queued:%lld:%s", id, name), (double)s->count[SL_TASK_QUEUED]);
         sample_add(x, sl_xasprintf("failed:%lld:%s", id, name), (double)s->count[SL_TASK_FAILED]);
         sample_add(x, sl_xasprintf("rate:%lld:%s", id, name), s->rate);
+        x->throughput += s->rate;
     }
     return 0;
 }
@@ -320,6 +322,7 @@ int sl_metrics_sample(sl_sched *s, double now, int keep_days, sl_err *err)
 {
     samples x = {0};
     int rc = sl_sched_status(s, NULL, sample_pipe, &x, err);
+    sample_add(&x, sl_xstrdup("throughput"), x.throughput);
     write_ctx w = {&x, now, keep_days > 0 ? keep_days : SL_HISTORY_DAYS};
     if (rc >= 0) rc = sl_sched_with_store(s, history_write, &w, err);
     for (size_t i = 0; i < x.n; i++)

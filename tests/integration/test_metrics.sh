@@ -85,4 +85,5 @@ check "finished pipeline's labels gone after 3 s" wait_for 15 sh -c "! curl -s -
 curl -s --max-time 5 "http://$HTTP/api/history?series=done:$id:&since=-600" > "$TMP/hist.json"
 check "/api/history returns samples of done:$id:a" grep -q "\"done:$id:a\":\[\[[0-9.]*,[0-9]*\]" "$TMP/hist.json"
 check "/api/history since=now returns none" sh -c "curl -s --max-time 5 'http://$HTTP/api/history?series=done:&since=$(( $(date +%s) + 100 ))' | grep -q '\"series\":{}'"
+check "/api/history has the throughput series" sh -c "curl -s --max-time 5 'http://$HTTP/api/history?series=throughput' | grep -q '\"throughput\":\[\['"
 check "history rows in SQLite" [ "$(sql "SELECT count(*) FROM metrics_history WHERE series LIKE 'rate:$id:%'")" -gt 0 ]
