@@ -12,7 +12,8 @@ core=(build-essential pkg-config
       libfftw3-dev libopenblas-dev liberfa-dev libxxhash-dev libmicrohttpd-dev
       libcmocka-dev zlib1g-dev fitsverify curl iproute2 busybox-static iperf3
       python3-grpcio python3-grpc-tools clang libclang-rt-dev libssl-dev openssl
-      graphviz chromium)
+      graphviz chromium   # sluice dag --svg; the report test opens the report
+      prometheus)         # promtool: tests check /metrics with it (the server is never started)
 extra=()
 quiet_check=0
 for a in "$@"; do

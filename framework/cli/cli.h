@@ -76,6 +76,7 @@ int cmd_hosts(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_slurm(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* `sluice status --matrix` (cmd_matrix.c); returns the exit code. */
 int sl_cli_matrix(const char *ctl, const char *pipeline, const char *stage, int rows, int cols,

@@ -11,6 +11,7 @@ static const sl_cmd COMMANDS[] = {
     {"validate", cmd_validate, "check a pipeline YAML file without running it"},
     {"dag", cmd_dag, "the stage graph of a pipeline file in Graphviz DOT (or SVG)"},
     {"status", cmd_status, "per-stage progress of pipelines (live on a terminal)"},
+    {"top", cmd_top, "live per-stage throughput of running pipelines"},
     {"tasks", cmd_tasks, "list tasks, filtered by pipeline, stage and state"},
     {"logs", cmd_logs, "attempts of one task with their stdout/stderr tails"},
     {"report", cmd_report, "one HTML file: timeline, stage durations, failures of a pipeline"},

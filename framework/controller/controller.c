@@ -16,6 +16,7 @@
 
 #include "controller/api.h"
 #include "controller/http.h"
+#include "controller/metrics.h"
 #include "sched/sched.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -23,15 +24,26 @@
 typedef struct {
     sl_sched *sched;
     volatile int stop;
+    double history_every_s;
+    int history_days;
 } reaper_ctx;
 
 static void *reaper(void *arg)
 {
     reaper_ctx *r = arg;
+    double last_sample = 0;
     while (!r->stop) {
         sl_err e = {0};
         if (sl_sched_reap(r->sched, &e) < 0)
             fprintf(stderr, "sluice controller: reaper: %s\n", e.msg);
+        /* the metrics history is written here, off the lease path */
+        double now = sl_wall();
+        if (now - last_sample >= r->history_every_s) {
+            last_sample = now;
+            sl_err he = {0};
+            if (sl_metrics_sample(r->sched, now, r->history_days, &he) < 0)
+                fprintf(stderr, "sluice controller: metrics history: %s\n", he.msg);
+        }
         for (int i = 0; i < 5 && !r->stop; i++)
             sl_sleep_ms(50);
     }
@@ -113,7 +125,7 @@ int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
     sl_http *http = NULL;
     int hport = 0;
     if (cfg->http) {
-        sl_http_config hc = {cfg->http, secrets.user};
+        sl_http_config hc = {cfg->http, secrets.user, cfg->metrics_forget_s};
         if (!(http = sl_http_start(&hc, sched, &hport, err))) {
             sl_rpc_server_stop(srv);
             sl_sched_close(sched);
@@ -127,7 +139,9 @@ int sl_controller_serve(const sl_controller_config *cfg, sl_err *err)
         sl_sched_close(sched);
         return SL_EIO;
     }
-    reaper_ctx rc_ctx = {sched, 0};
+    reaper_ctx rc_ctx = {sched, 0,
+                         cfg->history_every_s > 0 ? cfg->history_every_s : SL_HISTORY_EVERY_S,
+                         cfg->history_days};
     pthread_t th;
     pthread_create(&th, NULL, reaper, &rc_ctx);
     int sig = 0;

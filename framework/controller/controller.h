@@ -17,7 +17,10 @@ typedef struct sl_controller_config {
     int64_t lease_ttl_ms;
     int rpc_threads;
     int durable_fsync;
-    sl_rpc_tls tls; /* cert + key: the API over TLS */
+    sl_rpc_tls tls;          /* cert + key: the API over TLS */
+    double metrics_forget_s; /* /metrics: finished pipelines leave after this (0: 600 s) */
+    double history_every_s;  /* metrics history sample interval (0: 10 s) */
+    int history_days;        /* metrics history kept this long (0: 7) */
 } sl_controller_config;
 
 /* Runs until SIGTERM or SIGINT (blocked in the caller's threads by this

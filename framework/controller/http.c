@@ -1,7 +1,8 @@
-/* http.c - status page, /metrics, /api/status, login and the two dashboard
- * actions (see http.h). Every read request reads the scheduler's counters
- * (one lock, no SQL besides incomplete-gather counts), so scraping every few
- * seconds costs nothing the controller would notice. Who may do what is
+/* http.c - status page, /api/status, login and the two dashboard actions
+ * (see http.h); /metrics and /api/history are routed to metrics.c. Every
+ * page read takes the scheduler's counters (one lock, no SQL besides
+ * incomplete-gather counts and the small hosts table), so scraping every
+ * few seconds costs nothing the controller would notice. Who may do what is
  * decided by http_auth.c from facts gathered here; this file only routes,
  * caps what a client can make it hold, and renders. */
 #include "controller/http.h"
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "controller/http_auth.h"
+#include "controller/metrics.h"
 #include "util/buf.h"
 #include "util/clock.h"
 
@@ -22,6 +24,7 @@ struct sl_http {
     struct MHD_Daemon *d;
     sl_sched *sched;
     char *user_token; /* NULL: none configured (read-only pages, loopback only) */
+    double forget_s;  /* finished pipelines leave /metrics after this */
 };
 
 /* One request's upload, owned by MHD's per-request pointer, freed in
@@ -35,7 +38,7 @@ static const char *const STATES[] = {"queued", "running", "done", "failed", "can
 
 typedef struct {
     sl_buf *b;
-    int kind; /* 0 metrics, 1 json, 2 html */
+    int kind; /* 1 json, 2 html (/metrics: metrics.c) */
     int n;
     const char *csrf; /* html: the session's CSRF token, to show action forms */
 } render_ctx;
@@ -66,26 +69,7 @@ static int render(void *ctx, const sl_pipe_stat *ps)
 {
     render_ctx *c = ctx;
     sl_buf *b = c->b;
-    if (c->kind == 0) {
-        for (size_t k = 0; k < ps->nstages; k++) {
-            const sl_stage_stat *s = &ps->stages[k];
-            for (int st = 0; st < 5; st++)
-                sl_buf_printf(b,
-                              "sluice_tasks{pipeline=\"%s\",id=\"%lld\",stage=\"%s\",state=\"%s\"} "
-                              "%lld\n",
-                              ps->name, (long long)ps->id, s->name, STATES[st],
-                              (long long)s->count[st]);
-            sl_buf_printf(b,
-                          "sluice_gather_waiting{pipeline=\"%s\",id=\"%lld\",stage=\"%s\"} %lld\n",
-                          ps->name, (long long)ps->id, s->name, (long long)s->waiting);
-            sl_buf_printf(b, "sluice_stage_rate{pipeline=\"%s\",id=\"%lld\",stage=\"%s\"} %.3f\n",
-                          ps->name, (long long)ps->id, s->name, s->rate);
-        }
-        sl_buf_printf(b, "sluice_pipeline_running{pipeline=\"%s\",id=\"%lld\"} %d\n", ps->name,
-                      (long long)ps->id, strcmp(ps->state, "running") == 0);
-        sl_buf_printf(b, "sluice_corrupt_copies{pipeline=\"%s\",id=\"%lld\"} %lld\n", ps->name,
-                      (long long)ps->id, (long long)ps->corrupt);
-    } else if (c->kind == 1) {
+    if (c->kind == 1) {
         sl_buf_printf(b, "%s{\"id\":%lld,\"name\":", c->n++ ? "," : "", (long long)ps->id);
         sl_buf_json_str(b, ps->name);
         sl_buf_puts(b, ",\"state\":");
@@ -348,9 +332,12 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     sl_err e = {0};
     if (!strcmp(url, "/metrics")) {
         type = "text/plain; version=0.0.4";
-        sl_buf_puts(&b, "# HELP sluice_tasks Tasks by pipeline, stage and state.\n"
-                        "# TYPE sluice_tasks gauge\n");
-        sl_sched_status(h->sched, NULL, render, &c, &e);
+        sl_metrics_render(h->sched, h->forget_s, &b, &e);
+    } else if (!strcmp(url, "/api/history")) {
+        type = "application/json";
+        sl_metrics_history_json(
+            h->sched, MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "series"),
+            MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since"), &b, &e);
     } else if (!strcmp(url, "/api/status")) {
         type = "application/json";
         c.kind = 1;
@@ -378,12 +365,13 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
                         ".bar div{height:10px;background:#3a7}</style><h1>sluice</h1>");
         sl_sched_status(h->sched, NULL, render, &c, &e);
         sl_buf_puts(&b, "<p><a href=/metrics>/metrics</a> &middot; "
-                        "<a href=/api/status>/api/status</a>");
+                        "<a href=/api/status>/api/status</a> &middot; "
+                        "<a href=/api/history>/api/history</a>");
         if (!has_session) sl_buf_puts(&b, " &middot; <a href=/login>log in to act</a>");
         sl_buf_puts(&b, "</p>");
     } else {
         status = MHD_HTTP_NOT_FOUND;
-        sl_buf_puts(&b, "not found: try /, /metrics, /api/status or /login\n");
+        sl_buf_puts(&b, "not found: try /, /metrics, /api/status, /api/history or /login\n");
     }
     if (e.code) {
         sl_buf_reset(&b);
@@ -428,6 +416,7 @@ sl_http *sl_http_start(const sl_http_config *cfg, sl_sched *sched, int *port, sl
     }
     sl_http *h = sl_xcalloc(1, sizeof *h);
     h->sched = sched;
+    h->forget_s = cfg->metrics_forget_s > 0 ? cfg->metrics_forget_s : SL_METRICS_FORGET_S;
     if (cfg->user_token && *cfg->user_token) h->user_token = sl_xstrdup(cfg->user_token);
     h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, answer, h,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,

@@ -21,9 +21,10 @@
 typedef struct sl_http sl_http;
 
 typedef struct sl_http_config {
-    const char *addr;       /* "127.0.0.1:7471"; port 0 picks one */
-    const char *user_token; /* the controller's user credential (copied); NULL/"" = none:
-                               loopback reads only, every other request refused */
+    const char *addr;        /* "127.0.0.1:7471"; port 0 picks one */
+    const char *user_token;  /* the controller's user credential (copied); NULL/"" = none:
+                                loopback reads only, every other request refused */
+    double metrics_forget_s; /* finished pipelines leave /metrics after this; 0 = default */
 } sl_http_config;
 
 /* Serves on cfg->addr; *port gets the bound port. */

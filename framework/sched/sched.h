@@ -184,14 +184,42 @@ int sl_sched_heartbeat(sl_sched *s, const char *agent_id, const char *host, cons
 /* Expires leases and marks silent hosts lost; called periodically. */
 int sl_sched_reap(sl_sched *s, sl_err *err);
 
+/* ---- metrics: counters and histograms kept in memory (sched_metrics.c),
+ * updated where tasks are leased and finished, read by /metrics ---- */
+#define SL_HIST_NB 14
+/* Upper bounds (seconds) of the histogram buckets, ascending; +Inf implied. */
+extern const double sl_hist_le[SL_HIST_NB];
+typedef struct sl_hist {
+    int64_t bucket[SL_HIST_NB]; /* observations <= sl_hist_le[i] and > the bound before */
+    int64_t count;              /* all observations, +Inf included */
+    double sum;
+} sl_hist;
+void sl_hist_observe(sl_hist *h, double v);
+/* Task outcomes counted per stage (sl_stage_stat.finished). */
+enum { SL_OUTCOME_DONE, SL_OUTCOME_FAILED, SL_OUTCOME_RETRIED, SL_OUTCOME_N };
+typedef struct sl_sched_metrics {
+    int64_t attempts;      /* completions accepted (each attempt reported once) */
+    int64_t retries;       /* attempts that sent their task back to the queue */
+    int64_t corrupt;       /* copies reported not to match their manifest */
+    int64_t bytes_pulled;  /* inputs agents copied to their host, as they reported */
+    int64_t bytes_written; /* task output directories, as reported */
+    int64_t leased;        /* tasks handed to agents */
+    sl_hist queue_wait;    /* ready -> leased, seconds */
+    sl_hist dispatch;      /* one leasing pass that handed out tasks, seconds */
+} sl_sched_metrics;
+/* A copy of the controller-wide counters (since the controller started). */
+void sl_sched_metrics_get(sl_sched *s, sl_sched_metrics *out);
+
 /* ---- queries and operator actions (JSON-free; the API layer formats) ---- */
 typedef struct sl_stage_stat {
     const char *name;
-    int64_t count[5]; /* by sl_task_state */
-    int64_t waiting;  /* incomplete gather groups */
-    int64_t pending;  /* keys of lazily expanded messages not yet made into tasks */
-    double rate;      /* done per second over the last minute */
-    double eta_s;     /* -1 unknown */
+    int64_t count[5];               /* by sl_task_state */
+    int64_t waiting;                /* incomplete gather groups */
+    int64_t pending;                /* keys of lazily expanded messages not yet made into tasks */
+    double rate;                    /* done per second over the last minute */
+    double eta_s;                   /* -1 unknown */
+    int64_t finished[SL_OUTCOME_N]; /* attempts by outcome since the controller started */
+    sl_hist duration;               /* run time of those attempts, seconds */
 } sl_stage_stat;
 typedef struct sl_pipe_stat {
     int64_t id;

@@ -211,12 +211,14 @@ static int finish_one(sl_sched *s, const char *agent_id, const char *host, const
             rc = sl_store_task_finish(s->store, c->task_id, SL_TASK_FAILED, host, -2, c->started,
                                       c->finished, err);
             sl_sched_count(p, t.row.stage, from, SL_TASK_FAILED);
+            sl_sched_metrics_finish(s, p, t.row.stage, c, SL_OUTCOME_FAILED);
             goto out;
         }
         rc = sl_store_task_finish(s->store, c->task_id, SL_TASK_DONE, host, 0, c->started,
                                   c->finished, err);
         sl_sched_count(p, t.row.stage, from, SL_TASK_DONE);
         sl_sched_note_done(p, t.row.stage, now);
+        sl_sched_metrics_finish(s, p, t.row.stage, c, SL_OUTCOME_DONE);
         goto out;
     }
     /* inputs it pulled are replicas here whatever became of the task: so
@@ -236,6 +238,7 @@ static int finish_one(sl_sched *s, const char *agent_id, const char *host, const
         if (t.row.attempts <= st->retry_default + 3) {
             rc = sl_store_task_requeue(s->store, c->task_id, now, 0, err);
             sl_sched_count(p, t.row.stage, SL_TASK_RUNNING, SL_TASK_QUEUED);
+            sl_sched_metrics_finish(s, p, t.row.stage, c, SL_OUTCOME_RETRIED);
             pthread_cond_broadcast(&s->work_cv);
             goto out;
         }
@@ -244,11 +247,13 @@ static int finish_one(sl_sched *s, const char *agent_id, const char *host, const
     if (t.row.attempts <= retries) {
         rc = sl_store_task_requeue(s->store, c->task_id, now, 0, err);
         sl_sched_count(p, t.row.stage, SL_TASK_RUNNING, SL_TASK_QUEUED);
+        sl_sched_metrics_finish(s, p, t.row.stage, c, SL_OUTCOME_RETRIED);
         pthread_cond_broadcast(&s->work_cv);
     } else {
         rc = sl_store_task_finish(s->store, c->task_id, SL_TASK_FAILED, host, code, c->started,
                                   c->finished, err);
         sl_sched_count(p, t.row.stage, SL_TASK_RUNNING, SL_TASK_FAILED);
+        sl_sched_metrics_finish(s, p, t.row.stage, c, SL_OUTCOME_FAILED);
         char msg[300];
         snprintf(msg, sizeof msg, "task %s/%s failed with exit code %d after %d attempt(s)",
                  st->name, t.row.key, code, t.row.attempts);

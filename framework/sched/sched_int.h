@@ -15,6 +15,8 @@ typedef struct sl_stage_rt {
     int64_t buckets[SL_RATE_WINDOW]; /* done per wall second, ring indexed by sec % window */
     int64_t bucket_sec[SL_RATE_WINDOW];
     double first_done;
+    int64_t finished[SL_OUTCOME_N]; /* metrics: attempts by outcome */
+    sl_hist duration;               /* metrics: their run time */
 } sl_stage_rt;
 
 /* A pipeline the controller knows, with its parsed model. */
@@ -54,6 +56,7 @@ struct sl_sched {
     size_t nagents;
     int stopping;
     double last_host_check;
+    sl_sched_metrics metrics; /* in memory only: Prometheus handles counter resets */
 };
 
 sl_pipe *sl_sched_pipe(sl_sched *s, int64_t id);
@@ -104,6 +107,10 @@ void sl_sched_count(sl_pipe *p, int stage, int from_state, int to_state);
 /* Adds a warning once (and logs it as an event and on stderr). */
 void sl_sched_warn(sl_sched *s, sl_pipe *p, const char *msg);
 void sl_sched_note_done(sl_pipe *p, int stage, double now);
+/* sched_metrics.c: counts one accepted completion of stage in p; outcome
+ * is one of SL_OUTCOME_*. */
+void sl_sched_metrics_finish(sl_sched *s, sl_pipe *p, int stage, const sl_completion *c,
+                             int outcome);
 /* sched_auth.c: a new credential for host's agent in out, its SHA-256
  * (hex) in hash. */
 int sl_sched_cred_issue(const char *host, char *out, size_t n, char hash[65], sl_err *err);

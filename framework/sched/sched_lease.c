@@ -354,6 +354,9 @@ static int try_lease(sl_sched *s, sl_agent_rt *a, const char *agent_id, const sl
         return rc;
     }
     out->saturated = out->n == 0 && full;
+    s->metrics.leased += (int64_t)out->n;
+    for (size_t t = 0; t < out->n; t++) /* ready -> leased, once committed */
+        sl_hist_observe(&s->metrics.queue_wait, now - out->tasks[t].ready_at);
     return (int)out->n;
 }
 
@@ -376,7 +379,9 @@ int sl_sched_lease(sl_sched *s, const char *agent_id, const char *host, const sl
     end_old_incarnation(s, a, agent_id);
     while (!s->stopping) {
         sl_sched_expand_tick(s); /* lazy messages: the next chunk or batch */
+        int64_t t0 = sl_mono_us();
         rc = try_lease(s, a, agent_id, load, nload, max_tasks, out, err);
+        if (rc > 0) sl_hist_observe(&s->metrics.dispatch, (sl_mono_us() - t0) / 1e6);
         if (rc != 0 || out->saturated || wait_ms <= 0) break;
         if (pthread_cond_timedwait(&s->work_cv, &s->mu, &until) == ETIMEDOUT) break;
     }

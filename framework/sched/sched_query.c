@@ -95,6 +95,8 @@ int sl_sched_status(sl_sched *s, const char *which, sl_pipe_stat_fn fn, void *ct
             const sl_stage *st = &p->model->stages[k];
             ss->name = st->name;
             memcpy(ss->count, p->rt[k].count, sizeof ss->count);
+            memcpy(ss->finished, p->rt[k].finished, sizeof ss->finished);
+            ss->duration = p->rt[k].duration;
             if (st->gather > 0 && strcmp(p->state, "running") == 0)
                 ss->waiting = sl_store_gather_pending(s->store, p->id, (int)k, st->gather, NULL);
             ss->rate = strcmp(p->state, "running") == 0 ? stage_rate(&p->rt[k], now) : 0;

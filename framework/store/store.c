@@ -77,6 +77,13 @@ static const char *const MIGRATIONS[] = {
     /* 3 -> 4: each host's agent credential, as its SHA-256 (hex): the
      * credential itself is only ever held by the agent. */
     "ALTER TABLE hosts ADD COLUMN cred TEXT;",
+    /* 4 -> 5: the metrics history (store_history.c): a sample of a few key
+     * series every 10 s (step 10), rolled up into 5-minute averages (step
+     * 300) after a day, deleted after a few days. */
+    "CREATE TABLE metrics_history("
+    " series TEXT NOT NULL, t REAL NOT NULL, value REAL NOT NULL, step INTEGER NOT NULL,"
+    " PRIMARY KEY(series, t)) WITHOUT ROWID;"
+    "CREATE INDEX metrics_history_t ON metrics_history(step, t);",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

@@ -18,7 +18,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define SL_STORE_SCHEMA_VERSION 4
+#define SL_STORE_SCHEMA_VERSION 5
 
 typedef enum sl_task_state {
     SL_TASK_QUEUED = 0,
@@ -235,6 +235,23 @@ int sl_store_expansions_each(sl_store *s, sl_expansion_fn fn, void *ctx, sl_err 
 typedef int (*sl_key_state_fn)(void *ctx, const char *key, int state);
 int sl_store_stage_keys(sl_store *s, int64_t pipeline_id, int stage, sl_key_state_fn fn, void *ctx,
                         sl_err *err);
+
+/* ---- the metrics history and per-host load (store_history.c) ---- */
+/* One sample of a series at time t (a second sample at the same t replaces it). */
+int sl_store_history_add(sl_store *s, const char *series, double t, double value, sl_err *err);
+/* Samples older than raw_keep_s (aligned down to a bucket) become one
+ * average per bucket_s; anything older than keep_s is deleted. */
+int sl_store_history_rollup(sl_store *s, double now, double raw_keep_s, int bucket_s, double keep_s,
+                            sl_err *err);
+/* Samples of every series starting with prefix ("" = all) from since on,
+ * by series then time, at most limit rows: fn(ctx, series, t, value, step).
+ * Returns the number of rows. */
+typedef int (*sl_history_fn)(void *ctx, const char *series, double t, double value, int step);
+int64_t sl_store_history_each(sl_store *s, const char *prefix, double since, int64_t limit,
+                              sl_history_fn fn, void *ctx, sl_err *err);
+/* Running tasks per host: fn(ctx, host, n). */
+typedef int (*sl_host_count_fn)(void *ctx, const char *host, int64_t n);
+int sl_store_running_by_host(sl_store *s, sl_host_count_fn fn, void *ctx, sl_err *err);
 
 /* ---- events ---- */
 int sl_store_event(sl_store *s, double t, int64_t pipeline_id, int64_t task_id, const char *kind,

@@ -1,6 +1,7 @@
 /* test_store.c - the SQLite store on real files: schema version and
  * migrations, key uniqueness, leases (host-bound first), expiry and
- * requeue, gather joins, a database from a newer sluice refused. */
+ * requeue, gather joins, the metrics history (rollup, retention), a
+ * database from a newer sluice refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -150,6 +151,49 @@ static int keys_cb(void *ctx, const char *key, int state)
     return 0;
 }
 
+typedef struct {
+    int n, n_rolled;
+    double sum;
+} hist_seen;
+
+static int hist_cb(void *ctx, const char *series, double t, double value, int step)
+{
+    hist_seen *h = ctx;
+    (void)t;
+    assert_true(strncmp(series, "rate:1:", 7) == 0); /* the prefix, nothing else */
+    h->n++;
+    h->n_rolled += step == 300;
+    h->sum += value;
+    return 0;
+}
+
+/* The metrics history: samples by prefix, 5-minute averages after the raw
+ * window, nothing past the retention. */
+static void test_history(void **state)
+{
+    (void)state;
+    sl_store *s;
+    sl_err e = {0};
+    assert_int_equal(sl_store_open(path, 0, &s, &e), 0);
+    double now = 1000000.0 * 300; /* a bucket boundary */
+    /* 30 samples 10 s apart over 300 s, two days ago: one bucket */
+    for (int i = 0; i < 30; i++) {
+        double t = now - 2 * 86400 + i * 10;
+        assert_int_equal(sl_store_history_add(s, "rate:1:a", t, i, &e), 0);
+        assert_int_equal(sl_store_history_add(s, "rate:10:a", t, 1, &e), 0);
+    }
+    assert_int_equal(sl_store_history_add(s, "rate:1:b", now - 5, 7, &e), 0);         /* recent */
+    assert_int_equal(sl_store_history_add(s, "rate:1:c", now - 9 * 86400, 1, &e), 0); /* old */
+    assert_int_equal(sl_store_history_rollup(s, now, 86400, 300, 7 * 86400, &e), 0);
+    hist_seen h = {0};
+    assert_int_equal(sl_store_history_each(s, "rate:1:", 0, 1000, hist_cb, &h, &e), 2);
+    assert_int_equal(h.n_rolled, 1);
+    assert_true(h.sum > 14.5 + 7 - 1e-9 && h.sum < 14.5 + 7 + 1e-9); /* avg(0..29) + 7 */
+    h = (hist_seen){0};
+    assert_int_equal(sl_store_history_each(s, "rate:1:", now - 60, 1000, hist_cb, &h, &e), 1);
+    sl_store_close(s);
+}
+
 static void test_expansions(void **state)
 {
     (void)state;
@@ -190,6 +234,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tasks_and_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gather, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expansions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
