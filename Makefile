@@ -58,7 +58,7 @@ $(B)/fuzz/bin/$(1): $(patsubst %.c,$(B)/fuzz/obj/%.o,$(2))
 	$$(FUZZ_CC) $$(FUZZFLAGS) -o $$@ $$^ $(3) -lm -lpthread
 endef
 
-.PHONY: all deps test demo bench clean format images check-deps build-tests build-fuzz fuzz python
+.PHONY: all deps test demo bench clean format images check-deps check-test-deps build-tests build-fuzz fuzz python
 all: check-deps
 	@$(MAKE) --no-print-directory build-all
 
@@ -100,7 +100,11 @@ deps:
 check-deps:
 	@scripts/install-deps.sh --check-quiet || scripts/install-deps.sh
 
-test: check-deps
+# make test and make fuzz also need the test tools (install-deps.sh --test)
+check-test-deps:
+	@scripts/install-deps.sh --test --check-quiet || scripts/install-deps.sh --test
+
+test: check-test-deps
 	@$(MAKE) --no-print-directory build-tests build-fuzz
 	@tests/run.sh
 
@@ -109,7 +113,7 @@ demo: check-deps
 	@scripts/demo.sh
 
 # FUZZ_SECONDS per fuzzer (default 60); FUZZ=NAME runs one
-fuzz: check-deps
+fuzz: check-test-deps
 	@$(MAKE) --no-print-directory build-fuzz
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} tests/fuzz/run.sh $(FUZZ)
 

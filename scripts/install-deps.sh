@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages sluice needs to build, test and run its demo.
 # Called by `make deps` (and by `make test` / `make demo` when something is
 # missing). Idempotent: packages already present are not touched.
-# Usage: scripts/install-deps.sh [--containers] [--slurm] [--check-quiet]
+# Usage: scripts/install-deps.sh [--test] [--containers] [--slurm] [--check-quiet]
+# --test adds the tools only the tests use (make test and make fuzz pass it).
 # --check-quiet only tells (exit status) whether anything is missing.
 set -euo pipefail
 
@@ -11,9 +12,11 @@ core=(build-essential pkg-config
       libcfitsio-dev libyaml-dev libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
       libfftw3-dev libopenblas-dev liberfa-dev libxxhash-dev libmicrohttpd-dev
       libcmocka-dev zlib1g-dev fitsverify curl iproute2 busybox-static iperf3
-      python3-grpcio python3-grpc-tools clang libclang-rt-dev libssl-dev openssl
-      graphviz chromium   # sluice dag --svg; the report test opens the report
-      prometheus)         # promtool: tests check /metrics with it (the server is never started)
+      python3-grpcio python3-grpc-tools libssl-dev openssl)
+# what only the tests need (make test, make fuzz): libFuzzer, a browser for
+# the report, Graphviz for sluice dag --svg, promtool to check /metrics (the
+# prometheus server is never started)
+testing=(clang libclang-rt-dev chromium graphviz prometheus)
 extra=()
 quiet_check=0
 for a in "$@"; do
@@ -21,7 +24,8 @@ for a in "$@"; do
     --check-quiet) quiet_check=1 ;;
     --containers) extra+=(podman runc fuse-overlayfs uidmap bubblewrap charliecloud-runtime docker.io) ;;
     --slurm) extra+=(slurm-wlm munge) ;;
-    *) echo "install-deps: unknown option '$a' (use --containers, --slurm)" >&2; exit 2 ;;
+    --test) extra+=("${testing[@]}") ;;
+    *) echo "install-deps: unknown option '$a' (use --test, --containers, --slurm)" >&2; exit 2 ;;
   esac
 done
 
