@@ -61,8 +61,9 @@ int64_t sl_cli_submit_file(sl_rpc_client *c, const char *addr, const char *file,
     } else {
         id = rep->pipeline_id;
         if (!quiet)
-            printf("submitted pipeline '%s' as #%lld with %lld initial task(s)\n", p->name,
-                   (long long)id, (long long)rep->tasks_created);
+            printf("submitted pipeline '%s' as #%lld with %lld initial task(s)\n",
+                   rep->name[0] ? rep->name : p->name, (long long)id,
+                   (long long)rep->tasks_created);
         sluice__v1__submit_reply__free_unpacked(rep, NULL);
     }
     free(vs);
