@@ -51,6 +51,12 @@ check "status --matrix: two-segment keys default to rows 1 x cols 2 (obs x ch)" 
   eval 'grep -qx "obs1 |...| 0/3" <<<"$m" && grep -qx "obs2 |...| 0/3" <<<"$m"'
 check "status --matrix --json names the segments chosen" \
   eval 'sluice status --matrix grid2 --json | grep -q "\"row_segment\":1,\"col_segment\":2"'
+printf 'name: flat\nstages:\n  - name: s\n    command: [sh, -c, "true", sh]\nmessages:\n  - {to: s, key: "k{1..3}"}\n' >flat.yaml
+sluice submit flat.yaml >/dev/null
+m=$(sluice status --matrix flat)
+echo "$m" | sed 's/^/# /'
+check "status --matrix: one-segment keys are the rows, one column" \
+  eval 'grep -qx "k1   |.| 0/1" <<<"$m" && grep -qx "k3   |.| 0/1" <<<"$m"'
 check "exit 0: sluice status --once" [ "$(rc sluice status --once)" = 0 ]
 check "exit 1: sluice cancel of an unknown pipeline" [ "$(rc sluice cancel nosuch)" = 1 ]
 check "exit 0: sluice cancel of a running pipeline" [ "$(rc sluice cancel "$id")" = 0 ]
