@@ -39,6 +39,9 @@ void sl_cli_report(const char *addr, const sl_err *e);
 int sl_cli_tty(void);
 void sl_cli_fmt_duration(char *out, size_t n, double s);
 /* Prints usage to stdout (for --help, exit 0) or stderr (misuse, exit 2). */
+/* s as a whole decimal integer into *out: 0, or -1 (with a message on
+ * stderr naming what) for anything else - the caller exits 2. */
+int sl_cli_parse_int(const char *what, const char *s, long long *out);
 int sl_cli_usage(const char *text, int misuse);
 /* Pipeline status as text (tty: with a header) or JSON. */
 void sl_cli_print_status(FILE *f, const Sluice__V1__StatusReply *st, int json);
@@ -83,7 +86,9 @@ int sl_cli_matrix(const char *ctl, const char *pipeline, const char *stage, int 
                   int json);
 
 /* Shared by submit and run: reads FILE, validates it, and submits it with
- * the variables it used. Prints errors; returns the pipeline id or -1. */
+ * the variables it used. Prints errors; returns the pipeline id, -2 if the
+ * file cannot be read or is invalid (misuse: exit 2), -1 if the controller
+ * refused or could not be reached (exit 1). */
 int64_t sl_cli_submit_file(sl_rpc_client *c, const char *addr, const char *file,
                            const char *env_file, int quiet);
 

@@ -25,7 +25,7 @@ static const char USAGE[] =
     "                     to D (e.g. 100s) before stopping (Slurm's --signal); SIGINT\n"
     "                     and a SIGTERM without this option stop at once\n"
     "  --mem-budget SIZE  bytes of the memory tier objects may use (default: half of it)\n"
-    "  --ssd-budget SIZE  bytes of the SSD tier objects may use (default: 80 %% of free;\n"
+    "  --ssd-budget SIZE  bytes of the SSD tier objects may use (default: 80 % of free;\n"
     "                     0 disables spilling to SSD)\n"
     "  --data-listen ADDR data server address (default: the advertised address, any\n"
     "                     free port)\n"

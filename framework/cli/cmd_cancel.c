@@ -4,7 +4,11 @@
 
 #include "cli/cli.h"
 
-static const char USAGE[] = "usage: sluice cancel [--controller ADDR] [--json] PIPELINE\n";
+static const char USAGE[] =
+    "usage: sluice cancel [--controller ADDR] [--json] PIPELINE\n\n"
+    "Cancels a running pipeline: its queued tasks are cancelled and agents kill\n"
+    "its running ones at their next heartbeat. A pipeline that already finished\n"
+    "(done, failed or cancelled) is left as it is: the command says so and exits 1.\n";
 
 int cmd_cancel(int argc, char **argv)
 {

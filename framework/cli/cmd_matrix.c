@@ -90,6 +90,9 @@ int sl_cli_matrix(const char *ctl, const char *pipeline, const char *stage, int 
         sl_cli_report(addr, &e);
         return 1;
     }
+    /* an older controller does not say which segments it chose */
+    rows = rep->row_segment ? rep->row_segment : rows ? rows : 2;
+    cols = rep->col_segment ? rep->col_segment : cols ? cols : 3;
     if (json)
         print_json(stdout, rep, rows, cols);
     else

@@ -40,8 +40,14 @@ int cmd_retry(int argc, char **argv)
     req.pipeline = argv[optind++];
     req.n_task_ids = (size_t)(argc - optind);
     req.task_ids = sl_xcalloc(req.n_task_ids ? req.n_task_ids : 1, sizeof *req.task_ids);
-    for (size_t i = 0; i < req.n_task_ids; i++)
-        req.task_ids[i] = atoll(argv[optind + (int)i]);
+    for (size_t i = 0; i < req.n_task_ids; i++) {
+        long long v;
+        if (sl_cli_parse_int("a TASK_ID", argv[optind + (int)i], &v) < 0 || v <= 0) {
+            free(req.task_ids);
+            return sl_cli_usage(USAGE, 1);
+        }
+        req.task_ids[i] = v;
+    }
     Sluice__V1__RetryReply *rep = NULL;
     int rc = SL_CLI_CALL(ctl, "Retry", retry_request, &req, retry_reply, rep);
     free(req.task_ids);

@@ -16,8 +16,9 @@ static const char USAGE[] =
     "keys of large messages not yet made into tasks. PIPELINE is a name (the\n"
     "latest with that name) or a number; all pipelines by default.\n\n"
     "--matrix: the states of one stage's tasks as a crosstab of two '/'-segments\n"
-    "of the key (1-based, negative from the end; default rows 2, cols 3), e.g.\n"
-    "pointing group x time range: ' ' not expanded yet, . queued, R running,\n"
+    "of the key (1-based, negative from the end; by default rows 2 and cols 3\n"
+    "for keys of three or more segments, 1 and 2 for two, the only segment as\n"
+    "rows for one), e.g. pointing group x time range: ' ' not expanded yet, . queued, R running,\n"
     "d partly done, D done, F failed, C cancelled; done/total per row.\n";
 
 static int all_finished(const Sluice__V1__StatusReply *st)
@@ -34,7 +35,8 @@ int cmd_status(int argc, char **argv)
         {"help", 0, 0, 'h'},       {"matrix", 1, 0, 'm'}, {"stage", 1, 0, 's'},
         {"rows", 1, 0, 'r'},       {"cols", 1, 0, 'C'},   {0, 0, 0, 0}};
     const char *ctl = NULL, *matrix = NULL, *stage = NULL;
-    int json = 0, once = 0, c, rows = 2, cols = 3;
+    int json = 0, once = 0, c, rows = 0, cols = 0, bad = 0; /* 0: from the keys */
+    long long v = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -53,10 +55,14 @@ int cmd_status(int argc, char **argv)
             stage = optarg;
             break;
         case 'r':
-            rows = atoi(optarg);
+            bad |= sl_cli_parse_int("--rows", optarg, &v) < 0 || v == 0 || v < INT32_MIN ||
+                   v > INT32_MAX;
+            rows = (int)v;
             break;
         case 'C':
-            cols = atoi(optarg);
+            bad |= sl_cli_parse_int("--cols", optarg, &v) < 0 || v == 0 || v < INT32_MIN ||
+                   v > INT32_MAX;
+            cols = (int)v;
             break;
         case 'h':
             return sl_cli_usage(USAGE, 0);
@@ -64,8 +70,7 @@ int cmd_status(int argc, char **argv)
             return sl_cli_usage(USAGE, 1);
         }
     }
-    if (optind < argc - 1 || (matrix && optind < argc) || rows == 0 || cols == 0)
-        return sl_cli_usage(USAGE, 1);
+    if (optind < argc - 1 || (matrix && optind < argc) || bad) return sl_cli_usage(USAGE, 1);
     if (matrix) return sl_cli_matrix(ctl, matrix, stage, rows, cols, json);
     const char *addr = sl_cli_controller(ctl);
     sl_rpc_client *cl = sl_cli_connect(addr);

@@ -34,14 +34,14 @@ int64_t sl_cli_submit_file(sl_rpc_client *c, const char *addr, const char *file,
     char *text = slurp(file, &len, &e);
     if (!text) {
         fprintf(stderr, "sluice: %s\n", e.msg);
-        return -1;
+        return -2;
     }
     sl_varsrc src = {.use_environ = 1, .env_file = env_file};
     sl_pipeline *p = sl_pipeline_parse(file, text, len, &src, &e);
     if (!p) {
         fprintf(stderr, "%s\n", e.msg);
         free(text);
-        return -1;
+        return -2;
     }
     Sluice__V1__SubmitRequest req = SLUICE__V1__SUBMIT_REQUEST__INIT;
     req.file = (char *)file;
@@ -63,8 +63,9 @@ int64_t sl_cli_submit_file(sl_rpc_client *c, const char *addr, const char *file,
     } else {
         id = rep->pipeline_id;
         if (!quiet)
-            printf("submitted pipeline '%s' as #%lld with %lld initial task(s)\n", p->name,
-                   (long long)id, (long long)rep->tasks_created);
+            printf("submitted pipeline '%s' as #%lld with %lld initial task(s)\n",
+                   rep->name[0] ? rep->name : p->name, (long long)id,
+                   (long long)rep->tasks_created);
         sluice__v1__submit_reply__free_unpacked(rep, NULL);
     }
     free(vs);
@@ -77,7 +78,9 @@ int64_t sl_cli_submit_file(sl_rpc_client *c, const char *addr, const char *file,
 static const char USAGE[] =
     "usage: sluice submit [--controller ADDR] [--env-file FILE] [--json] FILE.yaml\n\n"
     "Validates FILE.yaml (${VAR} from the environment and --env-file) and\n"
-    "submits it to the controller. Prints the pipeline id.\n";
+    "submits it to the controller. Prints the pipeline id.\n"
+    "Exit status: 0 submitted, 1 the controller refused or is unreachable,\n"
+    "2 misuse or an invalid FILE.yaml.\n";
 
 int cmd_submit(int argc, char **argv)
 {
@@ -110,7 +113,7 @@ int cmd_submit(int argc, char **argv)
     sl_rpc_client *cl = sl_cli_connect(addr);
     int64_t id = sl_cli_submit_file(cl, addr, argv[optind], env_file, json);
     sl_rpc_client_free(cl);
-    if (id < 0) return 1;
+    if (id < 0) return id == -2 ? 2 : 1; /* an invalid file is the caller's to fix */
     if (json) printf("{\"pipeline_id\":%lld}\n", (long long)id);
     return 0;
 }

@@ -28,6 +28,7 @@ int cmd_tasks(int argc, char **argv)
     Sluice__V1__ListTasksRequest req = SLUICE__V1__LIST_TASKS_REQUEST__INIT;
     req.limit = 100;
     int json = 0, c;
+    long long v;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -43,10 +44,13 @@ int cmd_tasks(int argc, char **argv)
             req.state = optarg;
             break;
         case 'n':
-            req.limit = atoi(optarg);
+            if (sl_cli_parse_int("--limit", optarg, &v) < 0 || v < 0 || v > INT32_MAX)
+                return sl_cli_usage(USAGE, 1);
+            req.limit = (int32_t)v;
             break;
         case 'a':
-            req.after_id = atoll(optarg);
+            if (sl_cli_parse_int("--after", optarg, &v) < 0) return sl_cli_usage(USAGE, 1);
+            req.after_id = v;
             break;
         case 'j':
             json = 1;
@@ -84,9 +88,13 @@ int cmd_tasks(int argc, char **argv)
             jstr(t->headers);
             fputs("}", stdout);
         } else {
-            printf("%-8lld %-4lld %-16s %-10s %-14s %4d %5d  %s\n", (long long)t->id,
+            /* only a finished task has an exit status; 0 would read as success */
+            char ex[16] = "";
+            if (!strcmp(t->state, "done") || !strcmp(t->state, "failed"))
+                snprintf(ex, sizeof ex, "%d", t->exit_code);
+            printf("%-8lld %-4lld %-16s %-10s %-14s %4d %5s  %s\n", (long long)t->id,
                    (long long)t->pipeline_id, t->stage, t->state, t->host[0] ? t->host : "-",
-                   t->attempts, t->exit_code, t->key);
+                   t->attempts, ex, t->key);
         }
     }
     if (json) fputs("]\n", stdout);

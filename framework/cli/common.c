@@ -133,6 +133,19 @@ void sl_cli_fmt_duration(char *out, size_t n, double s)
         snprintf(out, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
 }
 
+int sl_cli_parse_int(const char *what, const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno) {
+        fprintf(stderr, "sluice: %s must be an integer, not '%s'\n", what, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int sl_cli_usage(const char *text, int misuse)
 {
     fputs(text, misuse ? stderr : stdout);
@@ -193,16 +206,17 @@ void sl_cli_print_status(FILE *f, const Sluice__V1__StatusReply *st, int json)
         int pend = 0;
         for (size_t k = 0; k < p->n_stages; k++)
             pend |= p->stages[k]->pending > 0;
-        fprintf(f, "  %-18s %8s %7s %7s %6s %6s %8s %7s%s\n", "STAGE", "DONE", "RUNNING", "QUEUED",
-                "WAIT", "FAILED", "RATE/s", "ETA", pend ? "   PENDING" : "");
+        fprintf(f, "  %-18s %8s %7s %7s %6s %6s %9s %8s %7s%s\n", "STAGE", "DONE", "RUNNING",
+                "QUEUED", "WAIT", "FAILED", "CANCELLED", "RATE/s", "ETA", pend ? "   PENDING" : "");
         for (size_t k = 0; k < p->n_stages; k++) {
             const Sluice__V1__StageStatus *s = p->stages[k];
             char eta[32], pn[32] = "";
             sl_cli_fmt_duration(eta, sizeof eta, s->eta_s);
             if (pend) snprintf(pn, sizeof pn, " %9lld", (long long)s->pending);
-            fprintf(f, "  %-18s %8lld %7lld %7lld %6lld %6lld %8.1f %7s%s\n", s->name,
+            fprintf(f, "  %-18s %8lld %7lld %7lld %6lld %6lld %9lld %8.1f %7s%s\n", s->name,
                     (long long)s->done, (long long)s->running, (long long)s->queued,
-                    (long long)s->waiting, (long long)s->failed, s->rate, eta, pn);
+                    (long long)s->waiting, (long long)s->failed, (long long)s->cancelled, s->rate,
+                    eta, pn);
         }
     }
 }

@@ -42,10 +42,9 @@ static int h_submit(void *ctx, const sl_rpc_caller *who __attribute__((unused)),
         Sluice__V1__SubmitReply o = SLUICE__V1__SUBMIT_REPLY__INIT;
         o.pipeline_id = id;
         o.tasks_created = n;
-        sl_buf name = SL_BUF_INIT;
-        o.name = (char *)"";
+        const char *name = sl_sched_pipeline_name(s, id);
+        o.name = (char *)(name ? name : "");
         PACK(submit_reply, &o);
-        sl_buf_free(&name);
     }
     free(vars);
     sluice__v1__submit_request__free_unpacked(r, NULL);
@@ -805,8 +804,7 @@ static int h_matrix(void *ctx, const sl_rpc_caller *who __attribute__((unused)),
 {
     UNPACK(MatrixRequest, matrix_request, r);
     sl_matrix m;
-    int rc = sl_sched_matrix(ctx, r->pipeline, r->stage, r->row_segment ? r->row_segment : 2,
-                             r->col_segment ? r->col_segment : 3, &m, err);
+    int rc = sl_sched_matrix(ctx, r->pipeline, r->stage, r->row_segment, r->col_segment, &m, err);
     if (rc == 0) {
         Sluice__V1__MatrixReply o = SLUICE__V1__MATRIX_REPLY__INIT;
         o.pipeline_id = m.pipeline_id;
@@ -823,6 +821,8 @@ static int h_matrix(void *ctx, const sl_rpc_caller *who __attribute__((unused)),
         o.n_row_done = m.nrows;
         o.row_total = m.row_total;
         o.n_row_total = m.nrows;
+        o.row_segment = m.row_seg;
+        o.col_segment = m.col_seg;
         PACK(matrix_reply, &o);
         for (size_t i = 0; i < m.nrows; i++)
             free(o.cells[i]);

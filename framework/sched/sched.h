@@ -243,10 +243,13 @@ typedef struct sl_matrix {
     size_t nrows, ncols;
     char *cells;                   /* nrows * ncols characters, row-major (see sluice.proto) */
     int64_t *row_done, *row_total; /* per row */
+    int row_seg, col_seg;          /* the segments used */
 } sl_matrix;
 void sl_matrix_free(sl_matrix *m);
 /* stage NULL/"": the target of the pipeline's first lazy message, else its
- * first stage. Segments are 1-based, negative from the end. */
+ * first stage. Segments are 1-based, negative from the end; 0 picks one from
+ * the shape of the stage's keys: segments 2 x 3 for keys of three or more
+ * segments (obs/group/time/...), 1 x 2 for two, the only one as rows for one. */
 int sl_sched_matrix(sl_sched *s, const char *pipeline, const char *stage, int row_seg, int col_seg,
                     sl_matrix *out, sl_err *err);
 
@@ -255,11 +258,15 @@ int sl_sched_find_pipeline(sl_sched *s, const char *which, int64_t *id, sl_err *
 /* Stage index by name within a pipeline (-1 and err if unknown). */
 int sl_sched_stage_index(sl_sched *s, int64_t pipeline_id, const char *stage, sl_err *err);
 const char *sl_sched_stage_name(sl_sched *s, int64_t pipeline_id, int stage);
+/* A pipeline's name from its model (valid while the scheduler lives), or NULL. */
+const char *sl_sched_pipeline_name(sl_sched *s, int64_t pipeline_id);
 /* The same for callers that already hold the lock (inside sl_sched_with_store). */
 const char *sl_sched_stage_name_locked(sl_sched *s, int64_t pipeline_id, int stage);
 
 int sl_sched_retry(sl_sched *s, int64_t pipeline_id, int stage, const int64_t *ids, size_t n,
                    int64_t *requeued, sl_err *err);
+/* A finished pipeline (done, failed, cancelled) is left as it is: SL_EINVAL,
+ * "pipeline 'NAME' (#ID) already finished (STATE)". */
 int sl_sched_cancel(sl_sched *s, int64_t pipeline_id, int64_t *cancelled, sl_err *err);
 /* Injects messages into a pipeline; returns tasks created. */
 int sl_sched_emit(sl_sched *s, int64_t pipeline_id, const sl_msg *m, size_t n, int64_t *created,

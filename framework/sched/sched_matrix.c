@@ -93,9 +93,22 @@ static void segment(const char *key, int seg, const char **s, size_t *n)
     *n = e ? (size_t)(e - c) : strlen(c);
 }
 
+/* Segments left to the keys' shape (0), chosen from the first key seen:
+ * every key of a stage comes from the same templates, so one is enough. */
+static void pick_segments(acc *a, const char *key)
+{
+    int nseg = 1;
+    for (const char *c = key; *c; c++)
+        nseg += *c == '/';
+    int r = nseg >= 3 ? 2 : 1, c = nseg >= 3 ? 3 : 2; /* one segment: c shows as "-" */
+    if (!a->row_seg) a->row_seg = r;
+    if (!a->col_seg) a->col_seg = c;
+}
+
 static int record(void *ctx, const char *key, int state)
 {
     acc *a = ctx;
+    if (!a->row_seg || !a->col_seg) pick_segments(a, key);
     if (a->n >= MAX_RECORDS)
         return sl_errf(a->err, SL_EINVAL, "more than %d tasks: too many for a matrix", MAX_RECORDS);
     if (a->n == a->cap) {
@@ -246,8 +259,6 @@ int sl_sched_matrix(sl_sched *s, const char *pipeline, const char *stage, int ro
                     sl_matrix *out, sl_err *err)
 {
     memset(out, 0, sizeof *out);
-    if (row_seg == 0 || col_seg == 0)
-        return sl_errf(err, SL_EINVAL, "segments are 1-based (negative counts from the end)");
     int64_t id;
     int rc = sl_sched_find_pipeline(s, pipeline, &id, err);
     if (rc < 0) return rc;
@@ -269,6 +280,8 @@ int sl_sched_matrix(sl_sched *s, const char *pipeline, const char *stage, int ro
     out->stage = sl_xstrdup(p->model->stages[k].name);
     rc = build(s, p, k, &a, out, err);
     pthread_mutex_unlock(&s->mu);
+    out->row_seg = a.row_seg ? a.row_seg : 2; /* no keys at all: the usual shape */
+    out->col_seg = a.col_seg ? a.col_seg : 3;
     for (size_t i = 0; i < a.rows.n; i++)
         free(a.rows.names[i]);
     for (size_t i = 0; i < a.cols.n; i++)

@@ -52,6 +52,16 @@ const char *sl_sched_stage_name_locked(sl_sched *s, int64_t pipeline_id, int sta
                                                                 : "?";
 }
 
+const char *sl_sched_pipeline_name(sl_sched *s, int64_t pipeline_id)
+{
+    /* models are never freed while the scheduler lives */
+    pthread_mutex_lock(&s->mu);
+    sl_pipe *p = sl_sched_pipe(s, pipeline_id);
+    const char *n = p ? p->model->name : NULL;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
 const char *sl_sched_stage_name(sl_sched *s, int64_t pipeline_id, int stage)
 {
     /* Models are never freed while the scheduler lives, so the name
@@ -187,6 +197,13 @@ int sl_sched_cancel(sl_sched *s, int64_t pipeline_id, int64_t *cancelled, sl_err
     int rc = 0;
     if (!p) {
         rc = sl_errf(err, SL_ENOTFOUND, "no pipeline %lld", (long long)pipeline_id);
+        goto out;
+    }
+    /* cancelling what already ended would rewrite its outcome */
+    if (!strcmp(p->state, "done") || !strcmp(p->state, "failed") ||
+        !strcmp(p->state, "cancelled")) {
+        rc = sl_errf(err, SL_EINVAL, "pipeline '%s' (#%lld) already finished (%s)", p->model->name,
+                     (long long)pipeline_id, p->state);
         goto out;
     }
     if ((rc = sl_store_begin(s->store, err)) < 0) goto out;
