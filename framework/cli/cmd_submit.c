@@ -256,13 +256,13 @@ int cmd_validate(int argc, char **argv)
         sl_pipeline *p = sl_pipeline_load(argv[i], &src, &e);
         if (!p) {
             fprintf(stderr, "%s\n", e.msg);
-            bad = 1;
+            bad = 2; /* invalid input (docs/cli.md) */
             continue;
         }
         validate_warn_programs(p);
         printf("%s: pipeline '%s' is valid: %zu stage(s), %zu initial message(s)\n", argv[i],
                p->name, p->nstages, p->nmessages);
-        if (list && validate_list(p, limit)) bad = 1;
+        if (list && validate_list(p, limit) && !bad) bad = 1;
         sl_pipeline_free(p);
     }
     return bad;

@@ -11,11 +11,11 @@ for f in tests/yaml/bad/*.yaml; do
   [ -n "$want" ] || continue
   n=$((n + 1))
   out=$(sluice validate "$f" 2>&1); rc=$?
-  if [ $rc -ne 1 ] || ! grep -qF -- "$f:$want" <<<"$out"; then
+  if [ $rc -ne 2 ] || ! grep -qF -- "$f:$want" <<<"$out"; then
     bad=$((bad + 1)); echo "# $f: rc=$rc, got: $out"; echo "#   want: $f:$want"
   fi
 done
-check "sluice validate gives the expected file:line:col error for all $n bad files ($bad wrong)" eval '[ "$bad" = 0 ] && [ "$n" -ge 25 ]'
+check "sluice validate gives the expected file:line:col error and exit 2 for all $n bad files ($bad wrong)" eval '[ "$bad" = 0 ] && [ "$n" -ge 25 ]'
 for f in tests/yaml/good/*.yaml; do
   check "sluice validate accepts $f" sluice validate "$f"
 done

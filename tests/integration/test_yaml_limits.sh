@@ -8,18 +8,18 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../cluster.sh"
 
-# expect_refused DESCRIPTION FILE WANT: validate exits 1 printing FILE:WANT
+# expect_refused DESCRIPTION FILE WANT: validate exits 2 (invalid input) printing FILE:WANT
 expect_refused() {
   local out rc
   out=$(sluice validate "$2" 2>&1); rc=$?
-  if [ $rc = 1 ] && grep -qF -- "$2:$3" <<<"$out"; then ok "$1"; else
+  if [ $rc = 2 ] && grep -qF -- "$2:$3" <<<"$out"; then ok "$1"; else
     not_ok "$1"; echo "#   rc=$rc got: $(head -c 300 <<<"$out")"; echo "#   want: $2:$3"; fi
 }
-# expect_msg DESCRIPTION FILE TEXT: validate exits 1 printing FILE:L:C: ...TEXT...
+# expect_msg DESCRIPTION FILE TEXT: validate exits 2 printing FILE:L:C: ...TEXT...
 expect_msg() {
   local out rc
   out=$(sluice validate "$2" 2>&1); rc=$?
-  if [ $rc = 1 ] && grep -q "^$2:[0-9]*:[0-9]*: " <<<"$out" && grep -qF -- "$3" <<<"$out"; then ok "$1"; else
+  if [ $rc = 2 ] && grep -q "^$2:[0-9]*:[0-9]*: " <<<"$out" && grep -qF -- "$3" <<<"$out"; then ok "$1"; else
     not_ok "$1"; echo "#   rc=$rc got: $(head -c 300 <<<"$out")"; echo "#   want: $2:L:C: ...$3"; fi
 }
 rep() { head -c "$2" /dev/zero | tr '\0' "$1"; }
@@ -49,7 +49,7 @@ for i in $(seq 1 1001); do echo "V$i=$i"; done >"$TMP/vars.env"
 printf 'name: demo\nenv_file: vars.env\nstages:\n  - name: a\n    command: [a]\n' >"$P"
 out=$(sluice validate "$P" 2>&1); rc=$?
 check "an env_file with 1001 variables is refused at its line 1001 ($out)" \
-  eval '[ $rc = 1 ] && grep -qF "vars.env:1001:1: variable V1001 exceeds the limit of 1000 variables" <<<"$out"'
+  eval '[ $rc = 2 ] && grep -qF "vars.env:1001:1: variable V1001 exceeds the limit of 1000 variables" <<<"$out"'
 
 { printf 'name: demo\nstages:\n  - name: a\n    command: [a]\nmessages:\n  - to: a\n    key: k\n    headers: {a: "'
   rep h 40000; printf '", b: "'; rep h 40000; printf '"}\n'; } >"$P"
